@@ -1,0 +1,325 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/moosehq/moose/plugins/internal/sandbox"
+)
+
+const secretValue = "hunter2-do-not-leak"
+
+func TestMain(m *testing.M) {
+	// A credential in the validator's environment that sandboxed code must never see.
+	os.Setenv("MOOSE_TEST_SECRET", secretValue)
+	os.Exit(m.Run())
+}
+
+// requireSandbox skips only where bwrap is not installed at all; an installed but broken
+// bwrap fails the test.
+func requireSandbox(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bwrap not installed")
+	}
+	require.NoError(t, sandbox.Available(context.Background()))
+}
+
+func run(t *testing.T, s sandbox.Spec) sandbox.Result {
+	t.Helper()
+	if s.Dir == "" {
+		s.Dir = t.TempDir()
+	}
+	res, err := sandbox.Run(context.Background(), s)
+	require.NoError(t, err)
+	return res
+}
+
+func TestEnvironmentIsCleared(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	require.Equal(t, secretValue, os.Getenv("MOOSE_TEST_SECRET"))
+	for _, unsandboxed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unsandboxed=%v", unsandboxed), func(t *testing.T) {
+			t.Parallel()
+			res := run(t, sandbox.Spec{
+				Args:        []string{"sh", "-c", `echo "secret=[$MOOSE_TEST_SECRET]"; echo "given=[$GIVEN]"; env`},
+				Env:         map[string]string{"GIVEN": "yes"},
+				Unsandboxed: unsandboxed,
+			})
+			require.True(t, res.Success(), res.Output())
+			require.Contains(t, res.Stdout, "secret=[]")
+			require.Contains(t, res.Stdout, "given=[yes]")
+			require.NotContains(t, res.Stdout, secretValue)
+			require.Equal(t, !unsandboxed, res.Sandboxed)
+		})
+	}
+}
+
+func TestNoNetwork(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash (for /dev/tcp) not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan struct{}, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	connect := []string{"bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/127.0.0.1/%d && echo connected", port)}
+
+	// Control: the same command reaches the listener when not sandboxed.
+	res := run(t, sandbox.Spec{Args: connect, Unsandboxed: true, Timeout: 30 * time.Second})
+	require.True(t, res.Success(), res.Output())
+	require.Contains(t, res.Stdout, "connected")
+	<-accepted
+
+	res = run(t, sandbox.Spec{Args: connect, Timeout: 30 * time.Second})
+	require.False(t, res.Success(), res.Output())
+	require.NotContains(t, res.Stdout, "connected")
+	require.Empty(t, accepted)
+}
+
+func TestWritesStayInWorktree(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	worktree := t.TempDir()
+	outside := t.TempDir()
+	readOnly := t.TempDir()
+
+	res := run(t, sandbox.Spec{
+		Dir:      worktree,
+		ReadOnly: []string{readOnly},
+		Args: []string{"sh", "-c", fmt.Sprintf(
+			`echo in > inside.txt; echo out > %s/escaped.txt; echo ro > %s/escaped.txt; echo usr > /usr/escaped.txt; cat inside.txt`,
+			outside, readOnly)},
+	})
+	require.Contains(t, res.Stdout, "in")
+	require.FileExists(t, filepath.Join(worktree, "inside.txt"))
+	require.NoFileExists(t, filepath.Join(outside, "escaped.txt"))
+	require.NoFileExists(t, filepath.Join(readOnly, "escaped.txt"))
+	require.NoFileExists(t, "/usr/escaped.txt")
+	require.Contains(t, res.Stderr, "Read-only file system")
+}
+
+func TestPrivateTmp(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	marker := filepath.Join(os.TempDir(), fmt.Sprintf("moose-sandbox-marker-%d", time.Now().UnixNano()))
+	require.NoError(t, os.WriteFile(marker, []byte("host"), 0o600))
+	t.Cleanup(func() { os.Remove(marker) })
+	res := run(t, sandbox.Spec{Args: []string{"cat", marker}})
+	require.False(t, res.Success())
+	require.NotContains(t, res.Stdout, "host")
+}
+
+func TestTimeoutKillsTree(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	for _, unsandboxed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unsandboxed=%v", unsandboxed), func(t *testing.T) {
+			t.Parallel()
+			// A distinctive duration lets us look for survivors in /proc afterwards.
+			tag := fmt.Sprintf("60.%d", time.Now().UnixNano()%1000000)
+			if unsandboxed {
+				tag += "1"
+			}
+			res := run(t, sandbox.Spec{
+				Args:        []string{"sh", "-c", fmt.Sprintf("sleep %s & sleep %s & wait", tag, tag)},
+				Timeout:     time.Second,
+				Unsandboxed: unsandboxed,
+			})
+			require.True(t, res.TimedOut)
+			require.False(t, res.Success())
+			require.Equal(t, -1, res.ExitCode)
+			require.Less(t, res.Duration, 30*time.Second)
+			require.Empty(t, survivors(t, tag))
+		})
+	}
+}
+
+func TestContextCancelKillsPromptly(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	tag := fmt.Sprintf("61.%d", time.Now().UnixNano()%1000000)
+	type out struct {
+		res sandbox.Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		res, err := sandbox.Run(ctx, sandbox.Spec{
+			Dir:  dir,
+			Args: []string{"sh", "-c", fmt.Sprintf("touch started; sleep %s", tag)},
+		})
+		ch <- out{res, err}
+	}()
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "started"))
+		return err == nil
+	}, 30*time.Second, 10*time.Millisecond)
+	cancel()
+	canceledAt := time.Now()
+	got := <-ch
+	require.NoError(t, got.err)
+	require.Less(t, time.Since(canceledAt), 5*time.Second)
+	require.True(t, got.res.Canceled)
+	require.False(t, got.res.TimedOut)
+	require.Empty(t, survivors(t, tag))
+}
+
+// survivors lists processes whose command line contains tag.
+func survivors(t *testing.T, tag string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var out []string
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(cmdline), tag) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if strings.Contains(string(stat), ") Z ") {
+			continue // exited, waiting for its reaper
+		}
+		out = append(out, e.Name()+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+	return out
+}
+
+func TestOutputFloodIsCapped(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	const total = 50_000_000
+	const limit = 1 << 20
+	res := run(t, sandbox.Spec{
+		Args:        []string{"sh", "-c", fmt.Sprintf("yes | head -c %d", total)},
+		OutputLimit: limit,
+	})
+	require.True(t, res.Success(), res.Stderr)
+	require.Less(t, len(res.Stdout), limit+200)
+	require.Equal(t, int64(total-limit), res.StdoutDropped)
+	require.True(t, strings.HasPrefix(res.Stdout, "y\ny\n"))
+	require.True(t, strings.HasSuffix(res.Stdout, "y\ny\n"))
+	require.Contains(t, res.Stdout, fmt.Sprintf("[sandbox: %d bytes of output dropped]", total-limit))
+}
+
+func TestCombinedOutputKeepsOrder(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	res := run(t, sandbox.Spec{
+		Args:          []string{"sh", "-c", "echo one; echo two >&2; echo three"},
+		CombineOutput: true,
+	})
+	require.True(t, res.Success())
+	require.Equal(t, "one\ntwo\nthree\n", res.Stdout)
+	require.Empty(t, res.Stderr)
+}
+
+// hog allocates about 200 MB in a shell variable.
+var hog = []string{"bash", "-c", `x=$(head -c 200000000 /dev/zero | tr '\0' a); echo ${#x}`}
+
+func TestMemoryLimitKillsHog(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(context.Context, sandbox.Spec) (sandbox.Result, error)
+	}{
+		{"preferred", sandbox.Run},
+		{"rlimit fallback", sandbox.RunWithoutCgroup},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Control: with room to spare the hog finishes.
+			res, err := tc.run(context.Background(), sandbox.Spec{Dir: t.TempDir(), Args: hog, MemoryBytes: 2 << 30})
+			require.NoError(t, err)
+			require.True(t, res.Success(), res.Output())
+			require.Contains(t, res.Stdout, "200000000")
+
+			res, err = tc.run(context.Background(), sandbox.Spec{Dir: t.TempDir(), Args: hog, MemoryBytes: 64 << 20})
+			require.NoError(t, err)
+			t.Logf("memory limited by %s; exit %d; stderr %q", res.MemoryLimit, res.ExitCode, res.Stderr)
+			require.NotEqual(t, sandbox.LimitNone, res.MemoryLimit)
+			require.False(t, res.Success())
+			require.NotContains(t, res.Stdout, "200000000")
+			require.True(t, res.OOM)
+		})
+	}
+}
+
+func TestGoRuntimeWorksUnderRlimitData(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not installed")
+	}
+	// RLIMIT_AS would break this; RLIMIT_DATA must not.
+	res, err := sandbox.RunWithoutCgroup(context.Background(), sandbox.Spec{
+		Dir:         t.TempDir(),
+		Args:        []string{goBin, "env", "GOROOT"},
+		MemoryBytes: 256 << 20,
+		Env:         map[string]string{"GOTOOLCHAIN": "local"},
+	})
+	require.NoError(t, err)
+	require.Equal(t, sandbox.LimitRlimitData, res.MemoryLimit)
+	require.True(t, res.Success(), res.Output())
+	require.NotEmpty(t, strings.TrimSpace(res.Stdout))
+}
+
+func TestCPUTimeLimit(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	res := run(t, sandbox.Spec{
+		Args:    []string{"sh", "-c", "while :; do :; done"},
+		CPUTime: time.Second,
+		Timeout: 2 * time.Minute,
+	})
+	require.False(t, res.Success())
+	require.False(t, res.TimedOut)
+	require.NotZero(t, res.ExitCode)
+}
+
+func TestInvalidSpec(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, s := range map[string]sandbox.Spec{
+		"no args":        {Dir: dir},
+		"no dir":         {Args: []string{"true"}},
+		"missing dir":    {Dir: filepath.Join(dir, "nope"), Args: []string{"true"}},
+		"missing bind":   {Dir: dir, Args: []string{"true"}, ReadOnly: []string{filepath.Join(dir, "nope")}},
+		"unknown binary": {Dir: dir, Args: []string{"no-such-binary-moose"}, Unsandboxed: true},
+	} {
+		_, err := sandbox.Run(context.Background(), s)
+		require.True(t, errors.Is(err, sandbox.ErrInvalidSpec), "%s: %v", name, err)
+	}
+}

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is everything moosed needs to start. Zero values take the defaults
+// documented on each field; Validate reports every problem at once.
+type Config struct {
+	// GRPCAddr is the gRPC listen address (default 127.0.0.1:7400; port 0 picks one).
+	GRPCAddr string
+	// HTTPAddr is the REST/OpenAPI listen address (default 127.0.0.1:7401).
+	HTTPAddr string
+	// DataDir holds the embedded PostgreSQL cluster, workspaces and plugin
+	// state (default: /var/lib/moose as root, else $XDG_DATA_HOME/moose).
+	DataDir string
+	// DatabaseURL points at an existing PostgreSQL; empty starts the embedded one.
+	DatabaseURL string
+	// PluginDir is where plugin binaries must live (default: the directory of
+	// the moosed binary).
+	PluginDir string
+	// MaxDBConns caps the pgx pool (default 32).
+	MaxDBConns int32
+	// ShutdownTimeout bounds graceful shutdown (default 10s).
+	ShutdownTimeout time.Duration
+	// Logger receives structured logs (default: text to stderr).
+	Logger *slog.Logger
+}
+
+// Env names the environment variable for each flag of moosed.
+var Env = map[string]string{
+	"grpc-addr":    "MOOSE_GRPC_ADDR",
+	"http-addr":    "MOOSE_HTTP_ADDR",
+	"data-dir":     "MOOSE_DATA_DIR",
+	"database-url": "MOOSE_DATABASE_URL",
+	"plugin-dir":   "MOOSE_PLUGIN_DIR",
+}
+
+// DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
+// because PostgreSQL runs as an unprivileged user who cannot enter /root.
+func DefaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/moose"
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "moose")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "moose")
+	}
+	return filepath.Join(os.TempDir(), "moose")
+}
+
+func (c *Config) setDefaults() {
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = "127.0.0.1:7400"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:7401"
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.PluginDir == "" {
+		if exe, err := os.Executable(); err == nil {
+			c.PluginDir = filepath.Dir(exe)
+		}
+	}
+	if c.MaxDBConns == 0 {
+		c.MaxDBConns = 32
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+}
+
+// Validate reports every problem of the configuration, defaults applied.
+func (c Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	for name, addr := range map[string]string{"grpc-addr": c.GRPCAddr, "http-addr": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
+		}
+	}
+	if c.GRPCAddr == c.HTTPAddr {
+		errs = append(errs, fmt.Errorf("grpc-addr and http-addr must differ (both %q)", c.GRPCAddr))
+	}
+	if !filepath.IsAbs(c.DataDir) {
+		errs = append(errs, fmt.Errorf("data-dir: %q must be an absolute path", c.DataDir))
+	}
+	if c.MaxDBConns < 4 {
+		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,158 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/uuid"
+
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/workorder"
+)
+
+// WorkOrderHandler serves moose.v1.WorkOrderService.
+type WorkOrderHandler struct {
+	moosev1.UnimplementedWorkOrderServiceServer
+	svc *workorder.Service
+	hub *workorder.Hub
+	log *slog.Logger
+}
+
+// NewWorkOrderHandler returns a WorkOrderHandler; hub feeds Watch streams.
+func NewWorkOrderHandler(svc *workorder.Service, hub *workorder.Hub, log *slog.Logger) *WorkOrderHandler {
+	return &WorkOrderHandler{svc: svc, hub: hub, log: log}
+}
+
+func (h *WorkOrderHandler) CreateWorkOrder(ctx context.Context, req *moosev1.CreateWorkOrderRequest) (*moosev1.CreateWorkOrderResponse, error) {
+	w, err := h.svc.Create(ctx, workorder.NewWorkOrder{
+		ProjectID:          req.GetProjectId(),
+		RequestID:          req.GetRequestId(),
+		Title:              req.GetTitle(),
+		Description:        req.GetDescription(),
+		AcceptanceCriteria: req.GetAcceptanceCriteria(),
+		Complexity:         int(req.GetComplexity()),
+		Metadata:           req.GetMetadata(),
+	})
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	return &moosev1.CreateWorkOrderResponse{WorkOrder: workOrderToProto(w)}, nil
+}
+
+func (h *WorkOrderHandler) ListWorkOrders(ctx context.Context, req *moosev1.ListWorkOrdersRequest) (*moosev1.ListWorkOrdersResponse, error) {
+	f := workorder.Filter{PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	v := &fault.ValidationError{}
+	if req.GetProjectId() != "" {
+		id, err := uuid.Parse(req.GetProjectId())
+		if err != nil {
+			v.Add("project_id", "is not a valid id")
+		}
+		f.ProjectID = id
+	}
+	if req.GetStatus() != "" {
+		st, err := workorder.ParseStatus(req.GetStatus())
+		if err != nil {
+			v.Add("status", "unknown status %q", req.GetStatus())
+		}
+		f.Status = st
+	}
+	if req.GetPageSize() < 0 {
+		v.Add("page_size", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	ws, next, err := h.svc.List(ctx, f)
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	out := &moosev1.ListWorkOrdersResponse{NextPageToken: next}
+	for _, w := range ws {
+		out.WorkOrders = append(out.WorkOrders, workOrderToProto(w))
+	}
+	return out, nil
+}
+
+func (h *WorkOrderHandler) GetWorkOrder(ctx context.Context, req *moosev1.GetWorkOrderRequest) (*moosev1.GetWorkOrderResponse, error) {
+	id, err := workorder.ParseID("id", req.GetId())
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	w, err := h.svc.Get(ctx, id)
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	return &moosev1.GetWorkOrderResponse{WorkOrder: workOrderToProto(w)}, nil
+}
+
+func (h *WorkOrderHandler) ListWorkOrderEvents(ctx context.Context, req *moosev1.ListWorkOrderEventsRequest) (*moosev1.ListWorkOrderEventsResponse, error) {
+	id, err := workorder.ParseID("id", req.GetId())
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	if _, err := h.svc.Get(ctx, id); err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	evs, err := h.svc.Events(ctx, id, 0)
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	out := &moosev1.ListWorkOrderEventsResponse{}
+	for _, e := range evs {
+		out.Events = append(out.Events, eventToProto(e))
+	}
+	return out, nil
+}
+
+func (h *WorkOrderHandler) transition(ctx context.Context, rawID string, op workorder.Op, msg string) (*moosev1.WorkOrder, error) {
+	id, err := workorder.ParseID("id", rawID)
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	w, err := h.svc.Transition(ctx, id, op, msg)
+	if err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
+	return workOrderToProto(w), nil
+}
+
+func (h *WorkOrderHandler) ApproveWorkOrder(ctx context.Context, req *moosev1.ApproveWorkOrderRequest) (*moosev1.ApproveWorkOrderResponse, error) {
+	w, err := h.transition(ctx, req.GetId(), workorder.OpApprove, "approved")
+	if err != nil {
+		return nil, err
+	}
+	return &moosev1.ApproveWorkOrderResponse{WorkOrder: w}, nil
+}
+
+func (h *WorkOrderHandler) CancelWorkOrder(ctx context.Context, req *moosev1.CancelWorkOrderRequest) (*moosev1.CancelWorkOrderResponse, error) {
+	msg := "cancelled"
+	if req.GetReason() != "" {
+		msg = "cancelled: " + req.GetReason()
+	}
+	w, err := h.transition(ctx, req.GetId(), workorder.OpCancel, msg)
+	if err != nil {
+		return nil, err
+	}
+	return &moosev1.CancelWorkOrderResponse{WorkOrder: w}, nil
+}
+
+func (h *WorkOrderHandler) RetryWorkOrder(ctx context.Context, req *moosev1.RetryWorkOrderRequest) (*moosev1.RetryWorkOrderResponse, error) {
+	w, err := h.transition(ctx, req.GetId(), workorder.OpRetry, "retried")
+	if err != nil {
+		return nil, err
+	}
+	return &moosev1.RetryWorkOrderResponse{WorkOrder: w}, nil
+}
+
+func (h *WorkOrderHandler) WatchWorkOrder(req *moosev1.WatchWorkOrderRequest, stream moosev1.WorkOrderService_WatchWorkOrderServer) error {
+	ctx := stream.Context()
+	id, err := workorder.ParseID("id", req.GetId())
+	if err != nil {
+		return StatusFromError(ctx, h.log, err)
+	}
+	err = h.svc.Watch(ctx, h.hub, id, func(e workorder.Event) error {
+		return stream.Send(&moosev1.WatchWorkOrderResponse{Event: eventToProto(e)})
+	})
+	return StatusFromError(ctx, h.log, err)
+}

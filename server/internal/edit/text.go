@@ -1,0 +1,255 @@
+package edit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// doc is a text file as lines, remembering what splitting dropped so that
+// writing it back changes only what an edit changed.
+type doc struct {
+	lines []string
+	eol   bool // the last line ends in a newline
+	crlf  bool // the file mostly uses CRLF line endings
+}
+
+func splitDoc(s string) doc {
+	crlf := strings.Count(s, "\r\n")
+	d := doc{crlf: crlf > 0 && crlf*2 >= strings.Count(s, "\n")}
+	if crlf > 0 {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	d.eol = s == "" || strings.HasSuffix(s, "\n")
+	if s == "" {
+		return d
+	}
+	d.lines = strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return d
+}
+
+func (d doc) String() string {
+	if len(d.lines) == 0 {
+		return ""
+	}
+	s := strings.Join(d.lines, "\n")
+	if d.eol {
+		s += "\n"
+	}
+	if d.crlf {
+		s = strings.ReplaceAll(s, "\n", "\r\n")
+	}
+	return s
+}
+
+// splitText splits edit text (Search, Replace) into lines.
+func splitText(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// matchMode is how loosely a block of lines matched.
+type matchMode int
+
+const (
+	matchExact matchMode = iota
+	matchTrailingSpace
+	matchIndent
+)
+
+func (m matchMode) equal(a, b string) bool {
+	switch m {
+	case matchExact:
+		return a == b
+	case matchTrailingSpace:
+		return strings.TrimRight(a, " \t") == strings.TrimRight(b, " \t")
+	default:
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
+	}
+}
+
+// locate finds needle in hay as whole lines, trying progressively looser
+// comparisons, and among the matches at the first level that has any picks
+// the one nearest hint (a 0-based line). It reports ok=false if none match.
+func locate(hay, needle []string, hint int) (pos int, mode matchMode, ok bool) {
+	if len(needle) == 0 || len(needle) > len(hay) {
+		return 0, 0, false
+	}
+	for _, m := range []matchMode{matchExact, matchTrailingSpace, matchIndent} {
+		best := -1
+		for i := 0; i+len(needle) <= len(hay); i++ {
+			if windowEqual(hay[i:i+len(needle)], needle, m) && (best < 0 || abs(i-hint) < abs(best-hint)) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			return best, m, true
+		}
+	}
+	return 0, 0, false
+}
+
+func windowEqual(a, b []string, m matchMode) bool {
+	for i := range b {
+		if !m.equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// reindenter moves new lines by the same indentation shift that turns the
+// model's version of the matched text into the file's, for matches made by
+// ignoring indentation.
+type reindenter struct {
+	from, to string
+	active   bool
+}
+
+func newReindenter(model, file []string, mode matchMode) reindenter {
+	if mode != matchIndent {
+		return reindenter{}
+	}
+	for i := range model {
+		if strings.TrimSpace(model[i]) != "" {
+			return reindenter{from: leadingSpace(model[i]), to: leadingSpace(file[i]), active: true}
+		}
+	}
+	return reindenter{}
+}
+
+func (r reindenter) apply(line string) string {
+	if !r.active || strings.TrimSpace(line) == "" || !strings.HasPrefix(line, r.from) {
+		return line
+	}
+	return r.to + line[len(r.from):]
+}
+
+func leadingSpace(s string) string {
+	return s[:len(s)-len(strings.TrimLeft(s, " \t"))]
+}
+
+// ---- similarity, for "closest lines" feedback ----
+
+// bigrams returns the sorted character bigrams of a trimmed line, the basis
+// of a Dice coefficient: cheap, and robust to the small edits that make
+// model-written SEARCH text miss (renamed identifiers, changed whitespace).
+func bigrams(s string) []uint64 {
+	r := []rune(strings.TrimSpace(s))
+	if len(r) < 2 {
+		if len(r) == 1 {
+			return []uint64{uint64(r[0])}
+		}
+		return nil
+	}
+	out := make([]uint64, 0, len(r)-1)
+	for i := 0; i+1 < len(r); i++ {
+		out = append(out, uint64(r[i])<<32|uint64(r[i+1]))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func dice(a, b []uint64) float64 {
+	if len(a) == 0 && len(b) == 0 {
+		return 1
+	}
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	common := 0
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] == b[j]:
+			common++
+			i++
+			j++
+		case a[i] < b[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	return 2 * float64(common) / float64(len(a)+len(b))
+}
+
+// Bounds on the closest-lines search, so a huge file or SEARCH text cannot
+// make feedback slow.
+const (
+	maxScoredNeedle = 60
+	maxShownLines   = 40
+	maxShownWidth   = 200
+	minShownScore   = 0.3
+)
+
+// nearest finds the window of len(needle) lines in hay most similar to
+// needle, line by line, and returns its start and mean similarity.
+func nearest(hay, needle []string) (start int, score float64) {
+	if len(hay) == 0 || len(needle) == 0 {
+		return 0, 0
+	}
+	scored := needle[:min(len(needle), maxScoredNeedle)]
+	nb := make([][]uint64, len(scored))
+	for i, l := range scored {
+		nb[i] = bigrams(l)
+	}
+	hb := make([][]uint64, len(hay))
+	for i, l := range hay {
+		hb[i] = bigrams(l)
+	}
+	best, bestScore := 0, -1.0
+	last := max(0, len(hay)-len(scored))
+	for i := 0; i <= last; i++ {
+		sum := 0.0
+		for j := range nb {
+			if i+j < len(hb) {
+				sum += dice(nb[j], hb[i+j])
+			}
+		}
+		if s := sum / float64(len(nb)); s > bestScore {
+			best, bestScore = i, s
+		}
+	}
+	return best, bestScore
+}
+
+// closestLines describes where the file comes closest to the lines the model
+// expected, with line numbers, for a finding message.
+func closestLines(path string, hay, needle []string) string {
+	if len(hay) == 0 {
+		return fmt.Sprintf("%s is empty.", path)
+	}
+	start, score := nearest(hay, needle)
+	if score < minShownScore {
+		return fmt.Sprintf("No lines in %s resemble them (best similarity %.0f%%); check that the edit is for the right file.", path, score*100)
+	}
+	end := min(len(hay), start+max(len(needle), 1))
+	var b strings.Builder
+	fmt.Fprintf(&b, "The closest lines in %s are %d-%d (%.0f%% similar):\n", path, start+1, end, score*100)
+	shown := end
+	if end-start > maxShownLines {
+		shown = start + maxShownLines
+	}
+	width := len(fmt.Sprint(end))
+	for i := start; i < shown; i++ {
+		l := hay[i]
+		if len(l) > maxShownWidth {
+			l = l[:maxShownWidth] + "…"
+		}
+		fmt.Fprintf(&b, "%*d| %s\n", width, i+1, l)
+	}
+	if shown < end {
+		fmt.Fprintf(&b, "%*s| … (%d more lines)\n", width, "", end-shown)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

@@ -1,0 +1,444 @@
+package workorder
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/moosehq/moose/server/internal/fault"
+)
+
+// NotifyChannel is the PostgreSQL channel carrying "a work order has new
+// events" notifications; the payload is the work order id.
+const NotifyChannel = "moose_wo_events"
+
+// Scheduler enqueues a work order's execution inside the transaction that
+// approves it, so an approved work order is never left without a job.
+type Scheduler interface {
+	ScheduleTx(ctx context.Context, tx pgx.Tx, wo *WorkOrder) error
+}
+
+// Service reads and changes projects and work orders.
+type Service struct {
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	scheduler Scheduler
+}
+
+// NewService returns a Service over pool. scheduler may be nil (nothing runs
+// approved work orders then).
+func NewService(pool *pgxpool.Pool, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{pool: pool, log: log}
+}
+
+// SetScheduler installs the executor's enqueue hook.
+func (s *Service) SetScheduler(sch Scheduler) { s.scheduler = sch }
+
+// Pool exposes the database pool to packages that share this transaction
+// boundary (the pipeline writes results through the same tables).
+func (s *Service) Pool() *pgxpool.Pool { return s.pool }
+
+// translate maps driver errors to the fault vocabulary at the driver edge.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, fault.ErrNotFound)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("%s: %w", what, fault.ErrConflict)
+		case "23503":
+			return fmt.Errorf("%s: %w", what, fault.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// ---- projects ----
+
+const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, created_at, updated_at`
+
+func scanProject(row pgx.Row) (*Project, error) {
+	p := &Project{}
+	err := row.Scan(&p.ID, &p.Name, &p.RepoURL, &p.DefaultBranch, &p.Language, &p.Preset,
+		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &p.CreatedAt, &p.UpdatedAt)
+	return p, err
+}
+
+// CreateProject validates and stores a new project. A duplicate name is ErrConflict.
+func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.Preset == "" {
+		p.Preset = PresetFor(strings.ToLower(p.Language))
+	}
+	p.ID = uuid.New()
+	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING `+projectCols,
+		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand)
+	out, err := scanProject(row)
+	if err != nil {
+		err = translate(err, "create project "+p.Name)
+		if errors.Is(err, fault.ErrConflict) {
+			return nil, fmt.Errorf("project named %q already exists: %w", p.Name, fault.ErrConflict)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// GetProject returns a project by id.
+func (s *Service) GetProject(ctx context.Context, id uuid.UUID) (*Project, error) {
+	p, err := scanProject(s.pool.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = $1`, id))
+	if err != nil {
+		return nil, translate(err, "project "+id.String())
+	}
+	return p, nil
+}
+
+// ListProjects pages through projects in creation order.
+func (s *Service) ListProjects(ctx context.Context, pageSize int, pageToken string) ([]*Project, string, error) {
+	pageSize = clampPageSize(pageSize)
+	after, err := decodeToken(pageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+projectCols+` FROM projects
+		WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3`, after.t, after.id, pageSize+1)
+	if err != nil {
+		return nil, "", translate(err, "list projects")
+	}
+	defer rows.Close()
+	var out []*Project
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, "", translate(err, "list projects")
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", translate(err, "list projects")
+	}
+	next := ""
+	if len(out) > pageSize {
+		out = out[:pageSize]
+		last := out[len(out)-1]
+		next = encodeToken(last.CreatedAt, last.ID)
+	}
+	return out, next, nil
+}
+
+// ---- work orders ----
+
+const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), result, created_at, updated_at`
+
+func scanWorkOrder(row pgx.Row) (*WorkOrder, error) {
+	w := &WorkOrder{}
+	var criteria, meta, result []byte
+	var status string
+	err := row.Scan(&w.ID, &w.ProjectID, &w.RequestID, &w.Title, &w.Description, &criteria, &w.Complexity,
+		&status, &meta, &w.VariantID, &result, &w.CreatedAt, &w.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	w.Status = Status(status)
+	if err := json.Unmarshal(criteria, &w.AcceptanceCriteria); err != nil {
+		return nil, fmt.Errorf("decode acceptance criteria: %w", err)
+	}
+	if err := json.Unmarshal(meta, &w.Metadata); err != nil {
+		return nil, fmt.Errorf("decode metadata: %w", err)
+	}
+	if len(result) > 0 {
+		w.Result = &Result{}
+		if err := json.Unmarshal(result, w.Result); err != nil {
+			return nil, fmt.Errorf("decode result: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// Create validates and stores a pending work order with its "created" event.
+// A repeated RequestID returns the work order first created with it.
+func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error) {
+	if err := n.Validate(); err != nil {
+		return nil, err
+	}
+	projectID := uuid.MustParse(n.ProjectID) // validated above
+	if n.AcceptanceCriteria == nil {
+		n.AcceptanceCriteria = []string{}
+	}
+	if n.Metadata == nil {
+		n.Metadata = map[string]string{}
+	}
+	criteria, _ := json.Marshal(n.AcceptanceCriteria)
+	meta, _ := json.Marshal(n.Metadata)
+	var out *WorkOrder
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := s.getProjectTx(ctx, tx, projectID); err != nil {
+			return err
+		}
+		var reqID *string
+		if n.RequestID != "" {
+			reqID = &n.RequestID
+		}
+		id := uuid.New()
+		row := tx.QueryRow(ctx, `INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
+			RETURNING `+woCols, id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta)
+		w, err := scanWorkOrder(row)
+		if errors.Is(err, pgx.ErrNoRows) && reqID != nil {
+			// Same request id as an earlier create: hand back the original.
+			w, err = scanWorkOrder(tx.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE request_id = $1`, n.RequestID))
+			if err != nil {
+				return translate(err, "find work order by request id")
+			}
+			out = w
+			return nil
+		}
+		if err != nil {
+			return translate(err, "create work order")
+		}
+		out = w
+		return s.appendEventTx(ctx, tx, Event{WorkOrderID: w.ID, Type: EventCreated, ToStatus: StatusPending, Message: "work order created"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) getProjectTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) (*Project, error) {
+	p, err := scanProject(tx.QueryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = $1`, id))
+	if err != nil {
+		return nil, translate(err, "project "+id.String())
+	}
+	return p, nil
+}
+
+// Get returns a work order by id.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (*WorkOrder, error) {
+	w, err := scanWorkOrder(s.pool.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE id = $1`, id))
+	if err != nil {
+		return nil, translate(err, "work order "+id.String())
+	}
+	return w, nil
+}
+
+// Filter narrows List.
+type Filter struct {
+	ProjectID uuid.UUID // zero: any
+	Status    Status    // empty: any
+	PageSize  int
+	PageToken string
+}
+
+// List pages through work orders in creation order; page tokens are opaque
+// and stable under concurrent inserts.
+func (s *Service) List(ctx context.Context, f Filter) ([]*WorkOrder, string, error) {
+	pageSize := clampPageSize(f.PageSize)
+	after, err := decodeToken(f.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + woCols + ` FROM work_orders WHERE (created_at, id) > ($1, $2)`
+	args := []any{after.t, after.id}
+	if f.ProjectID != uuid.Nil {
+		args = append(args, f.ProjectID)
+		q += ` AND project_id = $` + strconv.Itoa(len(args))
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		q += ` AND status = $` + strconv.Itoa(len(args))
+	}
+	args = append(args, pageSize+1)
+	q += ` ORDER BY created_at, id LIMIT $` + strconv.Itoa(len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", translate(err, "list work orders")
+	}
+	defer rows.Close()
+	var out []*WorkOrder
+	for rows.Next() {
+		w, err := scanWorkOrder(rows)
+		if err != nil {
+			return nil, "", translate(err, "list work orders")
+		}
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", translate(err, "list work orders")
+	}
+	next := ""
+	if len(out) > pageSize {
+		out = out[:pageSize]
+		last := out[len(out)-1]
+		next = encodeToken(last.CreatedAt, last.ID)
+	}
+	return out, next, nil
+}
+
+// Transition applies a lifecycle operation under a row lock, records the
+// transition event and, for approvals, schedules execution in the same
+// transaction. Illegal transitions return a *fault.PreconditionError.
+func (s *Service) Transition(ctx context.Context, id uuid.UUID, op Op, message string) (*WorkOrder, error) {
+	var out *WorkOrder
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		w, err := s.TransitionTx(ctx, tx, id, op, message, nil)
+		out = w
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TransitionTx is Transition inside the caller's transaction; data is attached
+// to the event.
+func (s *Service) TransitionTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, op Op, message string, data map[string]string) (*WorkOrder, error) {
+	w, err := scanWorkOrder(tx.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return nil, translate(err, string(op)+" work order "+id.String())
+	}
+	next, err := Next(w.Status, op)
+	if err != nil {
+		return nil, fmt.Errorf("%s work order %s: %w", op, id, err)
+	}
+	if err := tx.QueryRow(ctx, `UPDATE work_orders SET status = $2, updated_at = now() WHERE id = $1 RETURNING updated_at`, id, next).Scan(&w.UpdatedAt); err != nil {
+		return nil, translate(err, "update work order status")
+	}
+	if message == "" {
+		message = fmt.Sprintf("%s → %s", w.Status, next)
+	}
+	ev := Event{WorkOrderID: id, Type: EventTransition, FromStatus: w.Status, ToStatus: next, Message: message, Data: data}
+	w.Status = next
+	if err := s.appendEventTx(ctx, tx, ev); err != nil {
+		return nil, err
+	}
+	if next == StatusApproved && s.scheduler != nil {
+		if err := s.scheduler.ScheduleTx(ctx, tx, w); err != nil {
+			return nil, fmt.Errorf("schedule work order %s: %w", id, err)
+		}
+	}
+	return w, nil
+}
+
+// AppendEvent records an event (a pipeline phase, a note) outside any transition.
+func (s *Service) AppendEvent(ctx context.Context, ev Event) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return s.appendEventTx(ctx, tx, ev) })
+}
+
+// AppendEventTx records an event inside the caller's transaction.
+func (s *Service) AppendEventTx(ctx context.Context, tx pgx.Tx, ev Event) error {
+	return s.appendEventTx(ctx, tx, ev)
+}
+
+func (s *Service) appendEventTx(ctx context.Context, tx pgx.Tx, ev Event) error {
+	if ev.Data == nil {
+		ev.Data = map[string]string{}
+	}
+	data, _ := json.Marshal(ev.Data)
+	_, err := tx.Exec(ctx, `INSERT INTO work_order_events (work_order_id, type, from_status, to_status, phase, message, data)
+		VALUES ($1,$2,$3,$4,$5,$6,$7)`, ev.WorkOrderID, ev.Type, string(ev.FromStatus), string(ev.ToStatus), ev.Phase, ev.Message, data)
+	if err != nil {
+		return translate(err, "append event")
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, ev.WorkOrderID.String()); err != nil {
+		return translate(err, "notify event")
+	}
+	return nil
+}
+
+// Events returns a work order's events with id > afterID, oldest first.
+func (s *Service) Events(ctx context.Context, id uuid.UUID, afterID int64) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, work_order_id, type, from_status, to_status, phase, message, data, created_at
+		FROM work_order_events WHERE work_order_id = $1 AND id > $2 ORDER BY id`, id, afterID)
+	if err != nil {
+		return nil, translate(err, "list events")
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var ev Event
+		var from, to string
+		var data []byte
+		if err := rows.Scan(&ev.ID, &ev.WorkOrderID, &ev.Type, &from, &to, &ev.Phase, &ev.Message, &data, &ev.CreatedAt); err != nil {
+			return nil, translate(err, "list events")
+		}
+		ev.FromStatus, ev.ToStatus = Status(from), Status(to)
+		if err := json.Unmarshal(data, &ev.Data); err != nil {
+			return nil, fmt.Errorf("decode event data: %w", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "list events")
+	}
+	return out, nil
+}
+
+// ---- paging ----
+
+func clampPageSize(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 500:
+		return 500
+	}
+	return n
+}
+
+type cursor struct {
+	t  time.Time
+	id uuid.UUID
+}
+
+func encodeToken(t time.Time, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixMicro(), 10) + "." + id.String()))
+}
+
+func decodeToken(tok string) (cursor, error) {
+	if tok == "" {
+		return cursor{t: time.Unix(0, 0).UTC()}, nil
+	}
+	bad := fault.Invalid("page_token", "is not a token returned by this API")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return cursor{}, bad
+	}
+	ts, idStr, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return cursor{}, bad
+	}
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return cursor{}, bad
+	}
+	id, err := uuid.Parse(idStr)
+	if err != nil {
+		return cursor{}, bad
+	}
+	return cursor{t: time.UnixMicro(us).UTC(), id: id}, nil
+}

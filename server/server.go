@@ -1,0 +1,234 @@
+// Package server wires moosed together: configuration, the database (embedded
+// or external), the domain services, the gRPC API with health and reflection,
+// and the REST gateway with the OpenAPI document. cmd/moosed is a thin main
+// over it, and servertest starts the same thing in-process for tests.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/moosehq/moose/migrations"
+	mooseproto "github.com/moosehq/moose/proto"
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/api"
+	"github.com/moosehq/moose/server/internal/pgembed"
+	"github.com/moosehq/moose/server/internal/workorder"
+)
+
+// Server is a configured moosed, listening but not yet serving until Run.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	cluster *pgembed.Cluster
+	pool    *pgxpool.Pool
+
+	grpcLis, httpLis net.Listener
+	grpcSrv          *grpc.Server
+	httpSrv          *http.Server
+	health           *health.Server
+
+	workorders *workorder.Service
+	hub        *workorder.Hub
+
+	closeOnce sync.Once
+}
+
+// New starts the database (the embedded cluster when no URL is configured),
+// applies migrations, builds the services and opens both listeners.
+func New(ctx context.Context, cfg Config) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	cfg.setDefaults()
+	s = &Server{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		s.cluster, err = pgembed.Start(ctx, pgembed.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: s.log.With("component", "postgres"), Fsync: true})
+		if err != nil {
+			return nil, err
+		}
+		dsn = s.cluster.DSN("moose")
+		s.log.Info("embedded postgres ready", "data_dir", s.cluster.DataDir(), "port", s.cluster.Port(), "reused", s.cluster.Reused())
+	}
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	pcfg.MaxConns = cfg.MaxDBConns
+	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := s.pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	err = migrations.Up(ctx, db)
+	db.Close()
+	if err != nil {
+		return nil, err
+	}
+
+	s.workorders = workorder.NewService(s.pool, s.log)
+	s.hub = workorder.NewHub(s.pool)
+
+	s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen grpc: %w", err)
+	}
+	s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen http: %w", err)
+	}
+	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
+	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
+	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.log))
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
+	reflection.Register(s.grpcSrv)
+
+	handler, err := s.gateway(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// gateway builds the REST handler: grpc-gateway over a real gRPC connection to
+// ourselves (the in-process transport cannot stream), plus the OpenAPI document.
+func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	conn, err := grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("dial self for gateway: %w", err)
+	}
+	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		moosev1.RegisterProjectServiceHandler,
+		moosev1.RegisterWorkOrderServiceHandler,
+	} {
+		if err := reg(ctx, mux, conn); err != nil {
+			return nil, fmt.Errorf("register gateway handler: %w", err)
+		}
+	}
+	root := http.NewServeMux()
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(mooseproto.OpenAPI)
+	})
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.pool.Ping(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	root.Handle("/", mux)
+	return root, nil
+}
+
+// GRPCAddr is the address gRPC listens on (resolved, when port 0 was asked).
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the address REST listens on.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// Pool is the server's database pool.
+func (s *Server) Pool() *pgxpool.Pool { return s.pool }
+
+// Run serves until ctx is cancelled, then shuts down gracefully: in-flight
+// requests finish (bounded by ShutdownTimeout), streams are closed.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); errc <- s.grpcSrv.Serve(s.grpcLis) }()
+	go func() {
+		defer wg.Done()
+		if err := s.httpSrv.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	go func() { defer wg.Done(); _ = s.hub.Run(ctx) }()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("moosed serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("moosed shutting down")
+	s.health.Shutdown()
+	sctx, scancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer scancel()
+	_ = s.httpSrv.Shutdown(sctx)
+	stopped := make(chan struct{})
+	go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-sctx.Done():
+		s.grpcSrv.Stop()
+	}
+	cancel()
+	wg.Wait()
+	s.Close()
+	return runErr
+}
+
+// Close releases the database and stops the embedded cluster. Run calls it.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		if s.grpcLis != nil {
+			s.grpcLis.Close()
+		}
+		if s.httpLis != nil {
+			s.httpLis.Close()
+		}
+		if s.pool != nil {
+			s.pool.Close()
+		}
+		if s.cluster != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := s.cluster.Stop(ctx); err != nil {
+				s.log.Warn("stop embedded postgres", "err", err)
+			}
+		}
+	})
+}
