@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -92,7 +93,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
 		}
 	}
-	if c.GRPCAddr == c.HTTPAddr {
+	if c.GRPCAddr == c.HTTPAddr && !strings.HasSuffix(c.GRPCAddr, ":0") {
 		errs = append(errs, fmt.Errorf("grpc-addr and http-addr must differ (both %q)", c.GRPCAddr))
 	}
 	if !filepath.IsAbs(c.DataDir) {

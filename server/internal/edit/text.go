@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // doc is a text file as lines, remembering what splitting dropped so that
@@ -243,13 +244,22 @@ func closestLines(path string, hay, needle []string) string {
 	width := len(fmt.Sprint(end))
 	for i := start; i < shown; i++ {
 		l := hay[i]
-		if len(l) > maxShownWidth {
-			l = l[:maxShownWidth] + "…"
-		}
+		l = clip(l, maxShownWidth)
 		fmt.Fprintf(&b, "%*d| %s\n", width, i+1, l)
 	}
 	if shown < end {
 		fmt.Fprintf(&b, "%*s| … (%d more lines)\n", width, "", end-shown)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// clip shortens s to at most n bytes without splitting a UTF-8 sequence.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -480,10 +480,10 @@ func TestDecideMatchesEvaluate(t *testing.T) {
 	t.Parallel()
 	cfg := experiment.DefaultConfig()
 	cfg.SpendCap = 40
-	gen := newStream(42, 6.8, 6.0, 0.2)
+	gen := newStream(42, 6.8, 5.3, 0.3)
 	var base, cand []experiment.Observation
 	var tb, tc experiment.Tally
-	for i := range 250 {
+	for i := range 300 {
 		o := gen.next(t0.Add(time.Duration(i) * time.Minute))
 		if o.Arm == experiment.ArmCandidate {
 			cand = append(cand, o)
@@ -501,7 +501,7 @@ func TestDecideMatchesEvaluate(t *testing.T) {
 			return
 		}
 	}
-	t.Fatal("a candidate 0.8 points worse was never rolled back")
+	t.Fatal("a candidate 1.5 points worse was never rolled back")
 }
 
 func TestDecisionJSONWithoutData(t *testing.T) {

@@ -450,28 +450,33 @@ func (c CostAccumulator) Stats() CostStats {
 //
 //	D = R_V − ratio·R_B
 //
-// in cost units per accepted work order; D's lower bound above zero means the
+// in cost units per accepted work order; a lower bound above zero means the
 // variant is confidently more than ratio times as expensive per accepted WO.
+// Comparing a difference with zero, rather than a log ratio with ln(ratio),
+// keeps the statistic defined when an arm costs nothing.
 //
-// The standard error comes from the delta method applied to the equivalent
-// linear contrast c̄_V·ā_B − ratio·c̄_B·ā_V (which, unlike a log ratio, is
-// defined when a cost is zero), then rescaled by ā_V·ā_B: the two statements
-// are the same up to that positive factor. Within an arm cost and acceptance
-// are correlated (failed attempts are often cheap or very expensive), so the
-// sample covariance enters; acceptance variance uses the smoothed rate. N is
+// The standard error is the delta method for a ratio of means: per arm,
+// Var(R̂) ≈ Var(c − R·a) / (n ā²), the variance of the linearized per-WO
+// residual c_i − R·a_i, i.e. (s_c² − 2R·s_ca + R²·ā(1−ā)) / (n ā²). Cost and
+// acceptance are correlated within an arm (accepted attempts run the whole
+// pipeline), so the covariance s_ca matters; acceptance variance uses the
+// smoothed rate so that 10/10 accepted does not claim certainty. N is
 // n_V + n_B, as for the other differences. Both arms need two observations.
 func (b Boundary) CostExcess(baseline, variant CostStats, ratio float64) (CS, error) {
 	if baseline.N < 2 || variant.N < 2 || !(ratio > 0) {
 		return CS{}, ErrInsufficientData
 	}
-	aB, aV := baseline.acceptance(), variant.acceptance()
-	cB, cV := baseline.MeanCost, variant.MeanCost
-	nB, nV := float64(baseline.N), float64(variant.N)
-	k := ratio
-	varV := aB*aB*variant.VarCost - 2*k*cB*aB*variant.CovCostAcc + k*k*cB*cB*aV*(1-aV)
-	varB := k*k*aV*aV*baseline.VarCost - 2*k*aV*cV*baseline.CovCostAcc + cV*cV*aB*(1-aB)
-	// The quadratic forms are non-negative for a true covariance matrix; mixing
-	// a smoothed variance with a sample covariance can dip below by rounding.
-	se := math.Sqrt(math.Max(0, varV)/nV+math.Max(0, varB)/nB) / (aV * aB)
-	return b.Sequence(cV/aV-k*cB/aB, se, baseline.N+variant.N)
+	rV, rB := variant.PerAccepted(), baseline.PerAccepted()
+	se := math.Sqrt(ratioVariance(variant) + ratio*ratio*ratioVariance(baseline))
+	return b.Sequence(rV-ratio*rB, se, baseline.N+variant.N)
+}
+
+// ratioVariance is the delta-method variance of one arm's cost per accepted WO.
+func ratioVariance(c CostStats) float64 {
+	a := c.acceptance()
+	r := c.MeanCost / a
+	resid := c.VarCost - 2*r*c.CovCostAcc + r*r*a*(1-a)
+	// Non-negative for a true covariance matrix; mixing a smoothed variance
+	// with a sample covariance can dip below zero by a hair.
+	return math.Max(0, resid) / (float64(c.N) * a * a)
 }

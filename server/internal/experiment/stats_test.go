@@ -398,7 +398,7 @@ func TestCostExcess(t *testing.T) {
 func TestCostExcessCoverage(t *testing.T) {
 	t.Parallel()
 	const (
-		reps   = 2000
+		reps   = 3000
 		n      = 400
 		accB   = 0.6
 		accV   = 0.45
@@ -406,15 +406,17 @@ func TestCostExcessCoverage(t *testing.T) {
 		baseMu = 1.0
 		candMu = 1.3
 	)
-	// Cost depends on acceptance (accepted attempts run longer), so the
-	// covariance term matters. Expected cost: mu·(1 + 0.5·acc).
+	// Cost depends strongly on acceptance (accepted attempts run the whole
+	// pipeline, failed ones stop early), so the covariance term matters:
+	// leaving it out moves the coverage to nearly 100%. Cost is mu·L for a
+	// failure and 3·mu·L for an acceptance, L log-normal with mean 1.
 	draw := func(r *rand.Rand, mu, acc float64) experiment.CostStats {
 		var c experiment.CostAccumulator
 		for range n {
 			ok := r.Float64() < acc
-			cost := mu * r.ExpFloat64()
+			cost := mu * math.Exp(0.3*r.NormFloat64()-0.045)
 			if ok {
-				cost *= 1.5
+				cost *= 3
 			}
 			c.Add(cost, ok)
 		}
@@ -422,7 +424,7 @@ func TestCostExcessCoverage(t *testing.T) {
 	}
 	// The estimator targets the smoothed acceptance, which at n = 400 differs
 	// from the true one by well under a percent; use the plain truth.
-	truth := candMu*(1+0.5*accV)/accV - ratio*baseMu*(1+0.5*accB)/accB
+	truth := candMu*(1+2*accV)/accV - ratio*baseMu*(1+2*accB)/accB
 	r := rand.New(rand.NewPCG(7, 11))
 	covered := 0
 	for range reps {
@@ -433,5 +435,6 @@ func TestCostExcessCoverage(t *testing.T) {
 		}
 	}
 	rate := float64(covered) / reps
-	require.InDelta(t, 0.95, rate, 0.02, "fixed-horizon coverage %.3f", rate)
+	t.Logf("fixed-horizon coverage %.3f", rate)
+	require.InDelta(t, 0.95, rate, 0.015, "fixed-horizon coverage %.3f", rate)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -82,5 +81,3 @@ func printError(w io.Writer, err error, server string) {
 		fmt.Fprintln(w, "The request ran past --timeout; raise it (or 0 for none) if the server is slow.")
 	}
 }
-
-var _ = errors.New

@@ -159,7 +159,7 @@ func Result(w io.Writer, r *moosev1.WorkOrderResult) error {
 		}
 		t.Row("  "+d.GetName(), fmt.Sprintf("%.1f", d.GetScore()), fmt.Sprintf("%.2f", d.GetWeight()), first)
 		for _, more := range reasons[min(1, len(reasons)):] {
-			t.Row("  ", "", "", more)
+			t.Continuation("", "", "", more)
 		}
 	}
 	return t.Flush()
@@ -195,7 +195,7 @@ func EventLine(e *moosev1.Event) string {
 	if m := message(e); m != "" {
 		parts = append(parts, m)
 	}
-	return strings.TrimRight(strings.Join(parts, "  "), " ")
+	return strings.TrimRight(oneLine(strings.Join(parts, "  ")), " ")
 }
 
 func transition(e *moosev1.Event) string {

@@ -94,13 +94,23 @@ func NewTable(w io.Writer, header ...string) *TableWriter {
 }
 
 // Row writes one line of cells. Tabs and newlines inside a cell are replaced
-// by spaces so one value cannot break the layout.
+// by spaces so one value cannot break the layout; empty cells show as "-".
 func (t *TableWriter) Row(cells ...string) {
+	t.write(cells, Cell)
+}
+
+// Continuation writes a line that continues the previous row (a further
+// reason, say): empty cells stay blank instead of showing "-".
+func (t *TableWriter) Continuation(cells ...string) {
+	t.write(cells, oneLine)
+}
+
+func (t *TableWriter) write(cells []string, format func(string) string) {
 	for i, c := range cells {
 		if i > 0 {
 			fmt.Fprint(t.tw, "\t")
 		}
-		fmt.Fprint(t.tw, Cell(c))
+		fmt.Fprint(t.tw, format(c))
 	}
 	fmt.Fprint(t.tw, "\n")
 }
@@ -111,16 +121,21 @@ func (t *TableWriter) Flush() error { return t.tw.Flush() }
 // Cell makes s safe for one table cell: control whitespace becomes a space,
 // and an empty value is shown as "-" so columns never look shifted.
 func Cell(s string) string {
-	s = strings.Map(func(r rune) rune {
+	s = oneLine(s)
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine replaces tabs and line breaks with spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' {
 			return ' '
 		}
 		return r
 	}, s)
-	if strings.TrimSpace(s) == "" {
-		return "-"
-	}
-	return s
 }
 
 // Truncate shortens s to at most n runes, marking the cut with "…".

@@ -1,0 +1,4 @@
+package moose
+
+// IsLocal exposes the plaintext-by-default decision to the black-box tests.
+var IsLocal = isLocal

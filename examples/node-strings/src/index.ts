@@ -1,0 +1,1 @@
+export { capitalize, slugify, truncate, wordCount } from "./strings.js";
