@@ -255,6 +255,7 @@ func TestWatchHonoursContext(t *testing.T) {
 	c := dial(t)
 	wo := workOrder(t, c, project(t, c, "calc").GetId(), "Add Mod")
 	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 	var n int
 	var last error
 	for e, err := range c.Watch(ctx, wo.GetId()) {

@@ -109,31 +109,96 @@ func abs(n int) int {
 	return n
 }
 
-// reindenter moves new lines by the same indentation shift that turns the
-// model's version of the matched text into the file's, for matches made by
-// ignoring indentation.
+// reindenter carries the indentation difference between the model's
+// version of matched text and the file's over to the model's new lines, for
+// matches made by ignoring indentation: a model that wrote four spaces where
+// the file has a tab gets its new lines in tabs too.
 type reindenter struct {
-	from, to string
-	active   bool
+	// m maps each model indentation seen in the match to the file's.
+	m         map[string]string
+	modelUnit int // spaces per indentation level in the model's text
+	fileUnit  int // spaces per level in the file, if it uses spaces
+	fileTabs  bool
 }
 
 func newReindenter(model, file []string, mode matchMode) reindenter {
 	if mode != matchIndent {
 		return reindenter{}
 	}
+	r := reindenter{m: map[string]string{}}
+	var mw, fw []int
 	for i := range model {
-		if strings.TrimSpace(model[i]) != "" {
-			return reindenter{from: leadingSpace(model[i]), to: leadingSpace(file[i]), active: true}
+		if strings.TrimSpace(model[i]) == "" {
+			continue
 		}
+		mi, fi := leadingSpace(model[i]), leadingSpace(file[i])
+		if _, ok := r.m[mi]; !ok {
+			r.m[mi] = fi
+		}
+		mw = append(mw, width(mi))
+		fw = append(fw, width(fi))
+		r.fileTabs = r.fileTabs || strings.Contains(fi, "\t")
 	}
-	return reindenter{}
+	r.modelUnit, r.fileUnit = indentUnit(mw), indentUnit(fw)
+	return r
 }
 
 func (r reindenter) apply(line string) string {
-	if !r.active || strings.TrimSpace(line) == "" || !strings.HasPrefix(line, r.from) {
+	if r.m == nil || strings.TrimSpace(line) == "" {
 		return line
 	}
-	return r.to + line[len(r.from):]
+	ind := leadingSpace(line)
+	rest := line[len(ind):]
+	if f, ok := r.m[ind]; ok {
+		return f + rest
+	}
+	// Deeper than anything matched: translate the known prefix, then the
+	// extra levels in the file's style.
+	best, found := "", false
+	for k := range r.m {
+		if strings.HasPrefix(ind, k) && (!found || len(k) > len(best)) {
+			best, found = k, true
+		}
+	}
+	if !found {
+		return line
+	}
+	levels := width(ind[len(best):]) / r.modelUnit
+	extra := strings.Repeat(" ", r.fileUnit*levels)
+	if r.fileTabs {
+		extra = strings.Repeat("\t", levels)
+	}
+	return r.m[best] + extra + rest
+}
+
+// width measures indentation in columns, a tab counting as one level of
+// four, which is all the precision reindenting needs.
+func width(ind string) int {
+	n := 0
+	for _, c := range ind {
+		if c == '\t' {
+			n += 4
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// indentUnit guesses the width of one indentation level from the widths
+// seen: the smallest positive gap between distinct widths, else 4.
+func indentUnit(ws []int) int {
+	slices.Sort(ws)
+	unit := 0
+	for i := 1; i < len(ws); i++ {
+		if d := ws[i] - ws[i-1]; d > 0 && (unit == 0 || d < unit) {
+			unit = d
+		}
+	}
+	if unit == 0 {
+		return 4
+	}
+	return unit
 }
 
 func leadingSpace(s string) string {
@@ -236,7 +301,7 @@ func closestLines(path string, hay, needle []string) string {
 	}
 	end := min(len(hay), start+max(len(needle), 1))
 	var b strings.Builder
-	fmt.Fprintf(&b, "The closest lines in %s are %d-%d (%.0f%% similar):\n", path, start+1, end, score*100)
+	fmt.Fprintf(&b, "The closest lines in %s (lines %d-%d, %.0f%% similar) are:\n", path, start+1, end, score*100)
 	shown := end
 	if end-start > maxShownLines {
 		shown = start + maxShownLines

@@ -309,7 +309,9 @@ func TestEvaluateRules(t *testing.T) {
 			baseline:  good,
 			candidate: failEvery(observations(experiment.ArmCandidate, spread(40, 6.5, 1)...), 2),
 			outcome:   experiment.OutcomeRollback,
-			triggers:  []experiment.Trigger{experiment.TriggerPassRateWorse},
+			// Half the acceptance at the same cost per WO also doubles the
+			// cost per accepted WO.
+			triggers: []experiment.Trigger{experiment.TriggerPassRateWorse, experiment.TriggerCostAboveRatio},
 		},
 		{
 			name:      "cost per accepted WO above 1.25x rolls back even a better candidate",

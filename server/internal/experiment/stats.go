@@ -446,37 +446,41 @@ func (c CostAccumulator) Stats() CostStats {
 }
 
 // CostExcess is the guardrail "the variant's cost per accepted WO is above
-// ratio × the baseline's". With R = mean cost / acceptance per arm it tracks
+// ratio × the baseline's". An arm's cost per accepted WO is R = c̄/ā, its mean
+// cost per WO over its smoothed acceptance rate. The question R_V > ratio·R_B
+// is asked in the equivalent linear form
 //
-//	D = R_V − ratio·R_B
+//	D = c̄_V·ā_B − ratio·c̄_B·ā_V > 0
 //
-// in cost units per accepted work order; a lower bound above zero means the
-// variant is confidently more than ratio times as expensive per accepted WO.
-// Comparing a difference with zero, rather than a log ratio with ln(ratio),
-// keeps the statistic defined when an arm costs nothing.
+// (multiply both sides by ā_V·ā_B > 0), in the spirit of Fieller's method for
+// ratios: D is a smooth function of four means, so the delta method gives a
+// standard error that stays sensible when an acceptance rate is near zero,
+// where the SE of a ratio estimate explodes. A candidate that never gets
+// accepted is thus confidently too expensive instead of "too noisy to tell".
+// Cost and acceptance are correlated within an arm (accepted attempts run the
+// whole pipeline), so their sample covariance enters; acceptance variance uses
+// the smoothed rate. N is n_V + n_B, as for the other differences. Both arms
+// need two observations. Unlike a log ratio, D is defined when an arm costs
+// nothing.
 //
-// The standard error is the delta method for a ratio of means: per arm,
-// Var(R̂) ≈ Var(c − R·a) / (n ā²), the variance of the linearized per-WO
-// residual c_i − R·a_i, i.e. (s_c² − 2R·s_ca + R²·ā(1−ā)) / (n ā²). Cost and
-// acceptance are correlated within an arm (accepted attempts run the whole
-// pipeline), so the covariance s_ca matters; acceptance variance uses the
-// smoothed rate so that 10/10 accepted does not claim certainty. N is
-// n_V + n_B, as for the other differences. Both arms need two observations.
+// The returned CS is the sequence for D rescaled by the plug-in ā_V·ā_B, so
+// that its Estimate reads R_V − ratio·R_B in cost per accepted WO. The sign of
+// each bound, which is all the decision rule uses, is exactly that of D's; the
+// magnitudes are an approximate interval for R_V − ratio·R_B.
 func (b Boundary) CostExcess(baseline, variant CostStats, ratio float64) (CS, error) {
 	if baseline.N < 2 || variant.N < 2 || !(ratio > 0) {
 		return CS{}, ErrInsufficientData
 	}
-	rV, rB := variant.PerAccepted(), baseline.PerAccepted()
-	se := math.Sqrt(ratioVariance(variant) + ratio*ratio*ratioVariance(baseline))
-	return b.Sequence(rV-ratio*rB, se, baseline.N+variant.N)
-}
-
-// ratioVariance is the delta-method variance of one arm's cost per accepted WO.
-func ratioVariance(c CostStats) float64 {
-	a := c.acceptance()
-	r := c.MeanCost / a
-	resid := c.VarCost - 2*r*c.CovCostAcc + r*r*a*(1-a)
+	aB, aV := baseline.acceptance(), variant.acceptance()
+	cB, cV := baseline.MeanCost, variant.MeanCost
+	k := ratio
+	// Gradient of D: ∂/∂c̄_V = ā_B, ∂/∂ā_V = −k·c̄_B, ∂/∂c̄_B = −k·ā_V,
+	// ∂/∂ā_B = c̄_V; each arm contributes gᵀΣg/n with its own covariance Σ.
+	varV := aB*aB*variant.VarCost - 2*aB*k*cB*variant.CovCostAcc + k*k*cB*cB*aV*(1-aV)
+	varB := k*k*aV*aV*baseline.VarCost - 2*k*aV*cV*baseline.CovCostAcc + cV*cV*aB*(1-aB)
 	// Non-negative for a true covariance matrix; mixing a smoothed variance
 	// with a sample covariance can dip below zero by a hair.
-	return math.Max(0, resid) / (float64(c.N) * a * a)
+	seD := math.Sqrt(math.Max(0, varV)/float64(variant.N) + math.Max(0, varB)/float64(baseline.N))
+	scale := aV * aB
+	return b.Sequence((cV*aB-k*cB*aV)/scale, seD/scale, baseline.N+variant.N)
 }

@@ -1,6 +1,7 @@
 package pgembed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,9 +40,19 @@ func initCluster(ctx context.Context, binDir, dataDir string, as *serverUser, fs
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), args...)
 	cmd.Dir = "/" // the caller's cwd may not be reachable by the server user
 	cmd.Env = serverEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as.credential(), Setpgid: true}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb: %w: %s", err, lastLines(string(out), 15))
+	// Pdeathsig here too: an initdb orphaned by a killed caller would keep
+	// writing into a directory the next caller may be cleaning up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as.credential(), Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	exited, err := startProcess(cmd, true)
+	if err != nil {
+		return fmt.Errorf("run initdb: %w", err)
+	}
+	<-exited
+	if !cmd.ProcessState.Success() {
+		return fmt.Errorf("initdb: %s: %s", cmd.ProcessState, lastLines(out.String(), 15))
 	}
 	hba := filepath.Join(dataDir, "pg_hba.conf")
 	if err := os.WriteFile(hba, []byte(hbaConf), 0o600); err != nil {

@@ -104,6 +104,16 @@ func (h *Host) call(ctx context.Context, kind Kind, name, version, method string
 	if err == nil {
 		return nil
 	}
+	if c := status.Code(err); (c == codes.Unavailable || c == codes.Canceled) && ctx.Err() == nil {
+		// The transport often reports a dead peer before the process has been
+		// reaped; give the exit a moment to be observed so the error says why.
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-p.exited():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	ce := &CallError{Plugin: e.reg.ID(), Method: method, Code: status.Code(err), Message: status.Convert(err).Message()}
 	switch {
 	case p.dead() && !p.stopping.Load():

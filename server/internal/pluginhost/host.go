@@ -165,13 +165,26 @@ func (h *Host) Register(ctx context.Context, reg Registration) (Plugin, error) {
 		}
 		return Plugin{}, err
 	}
-	return h.register(ctx, reg, path, false)
+	return h.register(ctx, reg, path, false, nil)
 }
 
-func (h *Host) register(ctx context.Context, reg Registration, path string, builtin bool) (Plugin, error) {
+// register adds reg to the catalog. A built-in arrives with its process
+// already launched (probed for its kind) in p.
+func (h *Host) register(ctx context.Context, reg Registration, path string, builtin bool, p *proc) (_ Plugin, err error) {
+	if p != nil {
+		defer func() {
+			if err != nil {
+				p.kill()
+			}
+		}()
+	}
 	h.regMu.Lock()
 	defer h.regMu.Unlock()
 	if old, ok := h.lookup(keyOf(reg)); ok {
+		if p != nil && old.reg.SHA256 == reg.SHA256 {
+			p.kill() // an identical built-in is already running
+			return old.snapshot(), nil
+		}
 		if old.reg.SHA256 == reg.SHA256 && old.reg.Command == reg.Command &&
 			slices.Equal(old.reg.Args, reg.Args) && slices.Equal(old.reg.Env, reg.Env) {
 			return old.snapshot(), nil
@@ -187,13 +200,14 @@ func (h *Host) register(ctx context.Context, reg Registration, path string, buil
 				reg.ID(), sp.SHA256, fault.ErrConflict)
 		}
 	}
-	p, err := h.launch(ctx, h.spec(reg, path))
-	if err != nil {
-		return Plugin{}, fmt.Errorf("register plugin %s: %w", reg.ID(), err)
-	}
-	if err := checkInfo(reg, p.info); err != nil {
-		p.kill()
-		return Plugin{}, err
+	if p == nil {
+		if p, err = h.launch(ctx, h.spec(reg, path)); err != nil {
+			return Plugin{}, fmt.Errorf("register plugin %s: %w", reg.ID(), err)
+		}
+		if err := checkInfo(reg, p.info); err != nil {
+			p.kill()
+			return Plugin{}, err
+		}
 	}
 	created := time.Now()
 	if h.cfg.Store != nil && !builtin {

@@ -192,40 +192,39 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	}
 	criteria, _ := json.Marshal(n.AcceptanceCriteria)
 	meta, _ := json.Marshal(n.Metadata)
-	var out *WorkOrder
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := s.getProjectTx(ctx, tx, projectID); err != nil {
-			return err
-		}
-		var reqID *string
-		if n.RequestID != "" {
-			reqID = &n.RequestID
-		}
-		id := uuid.New()
-		row := tx.QueryRow(ctx, `INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata)
+	var reqID *string
+	if n.RequestID != "" {
+		reqID = &n.RequestID
+	}
+	// One statement, one round trip: the work order and its "created" event
+	// commit together. No NOTIFY is needed: nobody can watch a work order
+	// before it exists, and a watcher reads history first.
+	row := s.pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
-			RETURNING `+woCols, id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta)
-		w, err := scanWorkOrder(row)
-		if errors.Is(err, pgx.ErrNoRows) && reqID != nil {
-			// Same request id as an earlier create: hand back the original.
-			w, err = scanWorkOrder(tx.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE request_id = $1`, n.RequestID))
-			if err != nil {
-				return translate(err, "find work order by request id")
-			}
-			out = w
-			return nil
-		}
+			RETURNING *),
+		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
+			SELECT id, $10, status, 'work order created' FROM ins)
+		SELECT `+woCols+` FROM ins`,
+		uuid.New(), projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated)
+	w, err := scanWorkOrder(row)
+	if errors.Is(err, pgx.ErrNoRows) && reqID != nil {
+		// Same request id as an earlier create: hand back the original.
+		w, err = scanWorkOrder(s.pool.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE request_id = $1`, n.RequestID))
 		if err != nil {
-			return translate(err, "create work order")
+			return nil, translate(err, "find work order by request id")
 		}
-		out = w
-		return s.appendEventTx(ctx, tx, Event{WorkOrderID: w.ID, Type: EventCreated, ToStatus: StatusPending, Message: "work order created"})
-	})
-	if err != nil {
-		return nil, err
+		return w, nil
 	}
-	return out, nil
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+			return nil, fmt.Errorf("project %s: %w", projectID, fault.ErrNotFound)
+		}
+		return nil, translate(err, "create work order")
+	}
+	return w, nil
 }
 
 func (s *Service) getProjectTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) (*Project, error) {

@@ -191,3 +191,5 @@ func dedupe(fs []check.Finding) []check.Finding {
 	}
 	return out
 }
+
+func jsonUnmarshalString(s string, out *string) error { return json.Unmarshal([]byte(s), out) }

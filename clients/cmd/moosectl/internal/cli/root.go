@@ -90,8 +90,10 @@ further statuses, see "moosectl wo watch --help".`
 }
 
 // Run executes moosectl with args and returns the process exit status.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// stdin feeds "wo create -f -".
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := NewRootCommand(stdout, stderr)
+	root.SetIn(stdin)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {

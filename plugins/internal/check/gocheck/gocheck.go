@@ -1,0 +1,270 @@
+// Package gocheck is the Go preset of Moose's validators: it builds, vets and tests a Go
+// module inside the sandbox and turns the toolchain's output into findings, per-test
+// results and coverage of the packages a change touched.
+//
+// The sandbox has no network, so the module's dependencies must already be in the module
+// cache (check.InstallDeps). Commands run with GOPROXY=off, GOFLAGS=-mod=readonly and
+// GOTOOLCHAIN=local: nothing is downloaded and go.mod is never rewritten. The module cache
+// is bound read-only. The build cache is bound read-write but is a cache of its own
+// (Options.GoCache), not the operator's: generated code must not be able to plant entries
+// that a trusted build would later reuse.
+package gocheck
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moosehq/moose/plugins/internal/check"
+	"github.com/moosehq/moose/plugins/internal/sandbox"
+)
+
+// Options configure a Go validation.
+type Options struct {
+	// Runner runs the commands (sandboxed unless the operator opted out).
+	Runner check.Runner
+	// Changed lists the worktree-relative paths the change touched; it scopes coverage and
+	// TestsChanged. Empty means the whole module.
+	Changed []string
+	// GoCache is the build cache shared by validations (read-write). Default:
+	// $XDG_CACHE_HOME/moose/sandbox-go-build.
+	GoCache string
+	// GoModCache is the module cache (read-only). Default: the host's `go env GOMODCACHE`.
+	GoModCache string
+	// GoRoot is the toolchain. Default: the host's `go env GOROOT`.
+	GoRoot string
+}
+
+type goEnv struct{ root, modCache string }
+
+var hostGoEnv = sync.OnceValues(func() (goEnv, error) {
+	out, err := exec.Command("go", "env", "GOROOT", "GOMODCACHE").Output()
+	if err != nil {
+		return goEnv{}, fmt.Errorf("go env: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		return goEnv{}, fmt.Errorf("go env: unexpected output %q", out)
+	}
+	return goEnv{root: strings.TrimSpace(lines[0]), modCache: strings.TrimSpace(lines[1])}, nil
+})
+
+// spec builds the sandbox spec shared by every Go command.
+func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
+	if o.GoRoot == "" || o.GoModCache == "" {
+		ge, err := hostGoEnv()
+		if err != nil {
+			return sandbox.Spec{}, err
+		}
+		if o.GoRoot == "" {
+			o.GoRoot = ge.root
+		}
+		if o.GoModCache == "" {
+			o.GoModCache = ge.modCache
+		}
+	}
+	if o.GoCache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return sandbox.Spec{}, fmt.Errorf("locate cache dir: %w", err)
+		}
+		o.GoCache = filepath.Join(base, "moose", "sandbox-go-build")
+	}
+	if err := os.MkdirAll(o.GoCache, 0o755); err != nil {
+		return sandbox.Spec{}, fmt.Errorf("create go build cache: %w", err)
+	}
+	s := sandbox.Spec{
+		Dir:           dir,
+		Args:          args,
+		CombineOutput: true,
+		ReadWrite:     []string{o.GoCache},
+		Env: map[string]string{
+			"PATH":        filepath.Join(o.GoRoot, "bin") + ":" + sandbox.DefaultPath,
+			"GOROOT":      o.GoRoot,
+			"GOCACHE":     o.GoCache,
+			"GOMODCACHE":  o.GoModCache,
+			"GOPATH":      "/tmp/home/go",
+			"GOFLAGS":     "-mod=readonly",
+			"GOPROXY":     "off",
+			"GOSUMDB":     "off",
+			"GOTOOLCHAIN": "local",
+			"GOTELEMETRY": "off",
+			"GOENV":       "off",
+		},
+	}
+	if !strings.HasPrefix(o.GoRoot, "/usr/") {
+		s.ReadOnly = append(s.ReadOnly, o.GoRoot)
+	}
+	if _, err := os.Stat(o.GoModCache); err == nil {
+		s.ReadOnly = append(s.ReadOnly, o.GoModCache)
+	}
+	return s, nil
+}
+
+// Build runs `go build ./...` and, when that succeeds, `go vet ./...`. Report.OK is true
+// when both succeed.
+func Build(ctx context.Context, dir string, o Options) (check.Report, error) {
+	rep := check.Report{TestsChanged: check.TouchesTests(o.Changed)}
+	s, err := o.spec(dir, "go", "build", "./...")
+	if err != nil {
+		return rep, err
+	}
+	res, err := o.Runner.Run(ctx, s)
+	if err != nil {
+		return rep, err
+	}
+	rep.ApplyResult(res)
+	rep.Findings = append(rep.Findings, ParseCompilerOutput(dir, res.Stdout, check.CategoryTypeError)...)
+	if !res.Success() {
+		ensureFinding(&rep, "go build failed")
+		return rep, nil
+	}
+
+	s.Args = []string{"go", "vet", "./..."}
+	res, err = o.Runner.Run(ctx, s)
+	if err != nil {
+		return rep, err
+	}
+	rep.ApplyResult(res)
+	rep.Findings = append(rep.Findings, ParseCompilerOutput(dir, res.Stdout, check.CategoryVet)...)
+	if !res.Success() {
+		ensureFinding(&rep, "go vet failed")
+		return rep, nil
+	}
+	rep.OK = true
+	return rep, nil
+}
+
+// ensureFinding makes sure a failed step explains itself even when its output could not be
+// parsed.
+func ensureFinding(rep *check.Report, msg string) {
+	if len(rep.Findings) > 0 {
+		return
+	}
+	rep.Findings = append(rep.Findings, check.Finding{
+		Category: check.CategoryBuildError, Severity: check.SeverityError,
+		Message: msg + ": " + check.TrimLog(strings.TrimSpace(rep.Log), 2048),
+	})
+}
+
+// Test runs `go test -json -cover ./...`, reporting per-test results, failures as findings
+// and statement coverage of the packages the change touched.
+func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
+	rep := check.Report{TestsChanged: check.TouchesTests(o.Changed)}
+	modulePath, err := ModulePath(dir)
+	if err != nil {
+		return rep, err
+	}
+	// The profile is written outside the worktree so that it never ends up in a commit.
+	outDir, err := os.MkdirTemp("", "moose-gocheck-")
+	if err != nil {
+		return rep, fmt.Errorf("create coverage dir: %w", err)
+	}
+	defer os.RemoveAll(outDir)
+	profile := filepath.Join(outDir, "cover.out")
+
+	args := []string{"go", "test", "-json", "-count=1", "-covermode=set", "-coverprofile=" + profile}
+	if t := o.Runner.Timeout; t > time.Minute {
+		// Go's own timeout fires first and names the hung test.
+		args = append(args, "-timeout="+(t-20*time.Second).String())
+	}
+	s, err := o.spec(dir, append(args, "./...")...)
+	if err != nil {
+		return rep, err
+	}
+	s.ReadWrite = append(s.ReadWrite, outDir)
+	// The JSON stream is parsed, so keep more of it than of a plain log.
+	if o.Runner.OutputLimit == 0 {
+		s.OutputLimit = 16 << 20
+	}
+	res, err := o.Runner.Run(ctx, s)
+	if err != nil {
+		return rep, err
+	}
+	rep.ApplyResult(res)
+	rep.Log = check.TrimLog(humanLog(res.Stdout), check.LogLimit)
+
+	tests, findings := ParseTestJSON(dir, res.Stdout, modulePath)
+	rep.Tests = tests
+	rep.Findings = append(rep.Findings, findings...)
+	if tests.Total() == 0 && res.Success() {
+		rep.Findings = append(rep.Findings, check.Finding{
+			Category: check.CategoryNoTests, Severity: check.SeverityWarning, Message: "the module has no tests",
+		})
+	}
+	if data, err := os.ReadFile(profile); err == nil {
+		files, err := ParseCoverProfile(string(data), modulePath)
+		if err == nil {
+			rep.Coverage = check.NewCoverage(files, touchedPackages(o.Changed))
+		}
+	}
+	rep.OK = res.Success() && tests.Failed == 0
+	if !rep.OK {
+		ensureFinding(&rep, "go test failed")
+	}
+	return rep, nil
+}
+
+// touchedPackages selects files in the directories of changed Go files.
+func touchedPackages(changed []string) func(string) bool {
+	dirs := map[string]bool{}
+	for _, c := range changed {
+		if strings.HasSuffix(c, ".go") {
+			dirs[path.Dir(path.Clean(c))] = true
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	return func(file string) bool { return dirs[path.Dir(file)] }
+}
+
+// humanLog turns a test2json stream back into the text `go test` would have printed, which
+// is what a model refining its code should read.
+func humanLog(stream string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(stream, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			if line != "" {
+				b.WriteString(line + "\n")
+			}
+			continue
+		}
+		if m := outputRe.FindStringSubmatch(line); m != nil {
+			b.WriteString(unquote(m[1]))
+		}
+	}
+	return b.String()
+}
+
+var outputRe = regexp.MustCompile(`"Output":("(?:[^"\\]|\\.)*")`)
+
+func unquote(s string) string {
+	var out string
+	if err := jsonUnmarshalString(s, &out); err != nil {
+		return ""
+	}
+	return out
+}
+
+var moduleRe = regexp.MustCompile(`(?m)^module\s+"?([^\s"]+)"?`)
+
+// ModulePath reads the module path from dir/go.mod.
+func ModulePath(dir string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", fmt.Errorf("read go.mod: %w", err)
+	}
+	m := moduleRe.FindSubmatch(data)
+	if m == nil {
+		return "", fmt.Errorf("go.mod in %s has no module line", dir)
+	}
+	return string(m[1]), nil
+}
