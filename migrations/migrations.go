@@ -16,6 +16,8 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed *.sql
@@ -62,5 +64,34 @@ func Hash() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// goMigrations lists migrations written in Go (none yet besides SQL files).
-func goMigrations() []*goose.Migration { return nil }
+// riverSchemaVersion pins River's own schema so that upgrading the library
+// never changes what an already-released migration does.
+const riverSchemaVersion = 8
+
+// goMigrations lists migrations written in Go. Version 3 installs the job
+// queue's tables (River) inside our history, so one advisory-locked run
+// brings a database fully up to date. It runs outside a transaction: River's
+// migrations add an enum value and use it, which PostgreSQL 15 refuses inside
+// one transaction.
+func goMigrations() []*goose.Migration {
+	return []*goose.Migration{
+		goose.NewGoMigration(3,
+			&goose.GoFunc{Mode: goose.TransactionDisabled, RunDB: func(ctx context.Context, db *sql.DB) error {
+				m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
+				if err != nil {
+					return fmt.Errorf("river migrator: %w", err)
+				}
+				_, err = m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: riverSchemaVersion})
+				return err
+			}},
+			&goose.GoFunc{Mode: goose.TransactionDisabled, RunDB: func(ctx context.Context, db *sql.DB) error {
+				m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
+				if err != nil {
+					return fmt.Errorf("river migrator: %w", err)
+				}
+				_, err = m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1})
+				return err
+			}},
+		),
+	}
+}

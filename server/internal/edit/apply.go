@@ -287,7 +287,7 @@ func (a *applier) searchReplace(st *fileState, e Edit) bool {
 	b.WriteString(closestLines(e.Path, lines, search))
 	if len(repl) > 0 {
 		if pos, _, ok := locate(lines, repl, 0); ok {
-			fmt.Fprintf(&b, "\nNote: the REPLACE text is already in %s at lines %d-%d; this change may already have been made.", e.Path, pos+1, pos+len(repl))
+			fmt.Fprintf(&b, "\nNote: the REPLACE text is already in %s starting at line %d; this change may already have been made.", e.Path, pos+1)
 		}
 	}
 	b.WriteString("\nThe SEARCH section must copy existing lines of the current file exactly, including indentation and comments.")

@@ -87,19 +87,19 @@ func TestApplyText(t *testing.T) {
 			result:   edit.Result{Applied: 1},
 		},
 		{
-			name:  "search/replace, exact",
-			files: map[string]string{"server/get.go": handler},
+			name:     "search/replace, exact",
+			files:    map[string]string{"server/get.go": handler},
 			response: "server/get.go\n```go\n<<<<<<< SEARCH\n\treturn id, nil\n=======\n\treturn strings.ToUpper(id), nil\n>>>>>>> REPLACE\n```\n",
-			want:   map[string]string{"server/get.go": strings.Replace(handler, "\treturn id, nil", "\treturn strings.ToUpper(id), nil", 1)},
-			result: edit.Result{Changed: []string{"server/get.go"}, Applied: 1},
+			want:     map[string]string{"server/get.go": strings.Replace(handler, "\treturn id, nil", "\treturn strings.ToUpper(id), nil", 1)},
+			result:   edit.Result{Changed: []string{"server/get.go"}, Applied: 1},
 		},
 		{
 			name:  "search/replace with indentation drift re-indents the replacement",
 			files: map[string]string{"server/get.go": handler},
 			// The model indented with four spaces; the file uses tabs.
 			response: "server/get.go\n```go\n<<<<<<< SEARCH\n    if id == \"\" {\n        return \"\", errors.New(\"empty id\")\n    }\n=======\n    if id == \"\" {\n        return \"\", ErrEmpty\n    }\n>>>>>>> REPLACE\n```\n",
-			want:   map[string]string{"server/get.go": strings.Replace(handler, "errors.New(\"empty id\")", "ErrEmpty", 1)},
-			result: edit.Result{Changed: []string{"server/get.go"}, Applied: 1},
+			want:     map[string]string{"server/get.go": strings.Replace(handler, "errors.New(\"empty id\")", "ErrEmpty", 1)},
+			result:   edit.Result{Changed: []string{"server/get.go"}, Applied: 1},
 		},
 		{
 			name:     "search/replace ignoring trailing whitespace in the file",
@@ -123,11 +123,11 @@ func TestApplyText(t *testing.T) {
 			result:   edit.Result{Changed: []string{"a.txt"}, Applied: 1},
 		},
 		{
-			name:  "several blocks for one file apply in order",
-			files: map[string]string{"a.txt": "1\n2\n3\n"},
+			name:     "several blocks for one file apply in order",
+			files:    map[string]string{"a.txt": "1\n2\n3\n"},
 			response: "a.txt\n```\n<<<<<<< SEARCH\n1\n=======\none\n>>>>>>> REPLACE\n<<<<<<< SEARCH\none\n2\n=======\none\ntwo\n>>>>>>> REPLACE\n```\n",
-			want:   map[string]string{"a.txt": "one\ntwo\n3\n"},
-			result: edit.Result{Changed: []string{"a.txt"}, Applied: 2},
+			want:     map[string]string{"a.txt": "one\ntwo\n3\n"},
+			result:   edit.Result{Changed: []string{"a.txt"}, Applied: 2},
 		},
 		{
 			name:     "empty SEARCH creates a file, then appends to one",
@@ -243,7 +243,7 @@ func TestApplySearchNotFoundNotesAlreadyApplied(t *testing.T) {
 	root := tree(t, map[string]string{"a.txt": "alpha\nbeta\n"})
 	_, findings := applyText(t, root, "a.txt\n```\n<<<<<<< SEARCH\nALPHA\n=======\nbeta\n>>>>>>> REPLACE\n```\n")
 	require.Len(t, findings, 1)
-	require.Contains(t, findings[0].Message, "already in a.txt at lines 2-2")
+	require.Contains(t, findings[0].Message, "already in a.txt starting at line 2")
 }
 
 func TestApplyHunkNotFound(t *testing.T) {

@@ -360,7 +360,10 @@ func (p *parser) diff(lines []string, i, base int, defPath string, fenced, trunc
 		if cur == nil {
 			return
 		}
-		if len(cur.Hunks) > 0 || cur.Delete || cur.Create {
+		if cur.Path == "" {
+			p.malformed(cur.Block, cur.Line, "", "diff block %d, starting on line %d: the --- and +++ lines name no file. "+
+				"Write --- a/PATH and +++ b/PATH with the path relative to the repository root.", cur.Block, cur.Line)
+		} else if len(cur.Hunks) > 0 || cur.Delete || cur.Create {
 			p.edits = append(p.edits, cur.Edit)
 		} else if !cur.hunkFindings {
 			p.malformed(cur.Block, cur.Line, cur.Path, "diff block %d (%s), starting on line %d: the file header has no hunks. "+

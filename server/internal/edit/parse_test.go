@@ -236,7 +236,7 @@ func TestParseUnifiedDiff(t *testing.T) {
 		},
 		{
 			name: "two files in one fence, plain paths without a/ b/",
-			in: "```diff\n--- x.go\n+++ x.go\n@@ -1,1 +1,1 @@\n-a\n+b\n--- y.go\n+++ y.go\n@@ -10,2 +10,2 @@\n c\n-d\n+e\n```\n",
+			in:   "```diff\n--- x.go\n+++ x.go\n@@ -1,1 +1,1 @@\n-a\n+b\n--- y.go\n+++ y.go\n@@ -10,2 +10,2 @@\n c\n-d\n+e\n```\n",
 			want: []parsed{
 				diff("x.go", false, false, 1, "-a\n+b\n"),
 				diff("y.go", false, false, 2, " c\n-d\n+e\n"),
@@ -324,12 +324,12 @@ func TestParseSearchReplace(t *testing.T) {
 	}{
 		{
 			name: "aider style: path, fence, block",
-			in: "I'll fix the bug.\n\nserver/handler.go\n```go\n<<<<<<< SEARCH\n\treturn nil\n=======\n\treturn err\n>>>>>>> REPLACE\n```\n",
+			in:   "I'll fix the bug.\n\nserver/handler.go\n```go\n<<<<<<< SEARCH\n\treturn nil\n=======\n\treturn err\n>>>>>>> REPLACE\n```\n",
 			want: []parsed{sr("server/handler.go", "\treturn nil\n", "\treturn err\n", 1)},
 		},
 		{
 			name: "path inside the fence, two blocks, second for another file",
-			in: "```\nserver/a.go\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n\nserver/b.go\n<<<<<<< SEARCH\nc\n=======\nd\n>>>>>>> REPLACE\n```\n",
+			in:   "```\nserver/a.go\n<<<<<<< SEARCH\na\n=======\nb\n>>>>>>> REPLACE\n\nserver/b.go\n<<<<<<< SEARCH\nc\n=======\nd\n>>>>>>> REPLACE\n```\n",
 			want: []parsed{sr("server/a.go", "a\n", "b\n", 1), sr("server/b.go", "c\n", "d\n", 2)},
 		},
 		{

@@ -301,7 +301,11 @@ func closestLines(path string, hay, needle []string) string {
 	}
 	end := min(len(hay), start+max(len(needle), 1))
 	var b strings.Builder
-	fmt.Fprintf(&b, "The closest lines in %s (lines %d-%d, %.0f%% similar) are:\n", path, start+1, end, score*100)
+	span := fmt.Sprintf("lines %d-%d", start+1, end)
+	if end == start+1 {
+		span = fmt.Sprintf("line %d", end)
+	}
+	fmt.Fprintf(&b, "The closest lines in %s (%s, %.0f%% similar) are:\n", path, span, score*100)
 	shown := end
 	if end-start > maxShownLines {
 		shown = start + maxShownLines

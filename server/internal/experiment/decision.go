@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,42 +110,49 @@ func DefaultConfig() Config {
 // Validate reports every invalid field at once as a *fault.ValidationError.
 // Comparisons are written so that NaN fails them.
 func (c Config) Validate() error {
-	v := &fault.ValidationError{}
+	// Allocated on the first problem only: Decide validates on every look.
+	var v *fault.ValidationError
+	problem := func(field, format string, args ...any) {
+		if v == nil {
+			v = &fault.ValidationError{}
+		}
+		v.Add(field, format, args...)
+	}
 	if !(c.Alpha > 0 && c.Alpha < 1) {
-		v.Add("alpha", "must be in (0, 1), got %v", c.Alpha)
+		problem("alpha", "must be in (0, 1), got %v", c.Alpha)
 	}
 	if !(c.NStarDiff > 0) || math.IsInf(c.NStarDiff, 1) {
-		v.Add("n_star_diff", "must be a positive finite number, got %v", c.NStarDiff)
+		problem("n_star_diff", "must be a positive finite number, got %v", c.NStarDiff)
 	}
 	if !(c.NStarFloor > 0) || math.IsInf(c.NStarFloor, 1) {
-		v.Add("n_star_floor", "must be a positive finite number, got %v", c.NStarFloor)
+		problem("n_star_floor", "must be a positive finite number, got %v", c.NStarFloor)
 	}
 	if !(c.Margin >= 0 && c.Margin <= 10) {
-		v.Add("margin", "must be in [0, 10] score points, got %v", c.Margin)
+		problem("margin", "must be in [0, 10] score points, got %v", c.Margin)
 	}
 	if !(c.Floor >= 0 && c.Floor <= 10) {
-		v.Add("floor", "must be in [0, 10], got %v", c.Floor)
+		problem("floor", "must be in [0, 10], got %v", c.Floor)
 	}
 	if !(c.CostRatio > 0) || math.IsInf(c.CostRatio, 1) {
-		v.Add("cost_ratio", "must be a positive finite number, got %v", c.CostRatio)
+		problem("cost_ratio", "must be a positive finite number, got %v", c.CostRatio)
 	}
 	if c.MinSamplesRollback < 2 {
-		v.Add("min_samples_rollback", "must be at least 2, got %d", c.MinSamplesRollback)
+		problem("min_samples_rollback", "must be at least 2, got %d", c.MinSamplesRollback)
 	}
 	if c.MinSamplesPromote < 2 {
-		v.Add("min_samples_promote", "must be at least 2, got %d", c.MinSamplesPromote)
+		problem("min_samples_promote", "must be at least 2, got %d", c.MinSamplesPromote)
 	}
 	if c.BudgetWOs < 1 {
-		v.Add("budget_wos", "must be positive, got %d", c.BudgetWOs)
+		problem("budget_wos", "must be positive, got %d", c.BudgetWOs)
 	}
 	if c.BudgetDuration <= 0 {
-		v.Add("budget_duration", "must be positive, got %v", c.BudgetDuration)
+		problem("budget_duration", "must be positive, got %v", c.BudgetDuration)
 	}
 	if c.BreakerConsecutive < 1 {
-		v.Add("breaker_consecutive", "must be at least 1, got %d", c.BreakerConsecutive)
+		problem("breaker_consecutive", "must be at least 1, got %d", c.BreakerConsecutive)
 	}
 	if !(c.SpendCap >= 0) || math.IsInf(c.SpendCap, 1) {
-		v.Add("spend_cap", "must be zero (no cap) or a positive finite amount, got %v", c.SpendCap)
+		problem("spend_cap", "must be zero (no cap) or a positive finite amount, got %v", c.SpendCap)
 	}
 	return v.Err()
 }
@@ -315,7 +323,8 @@ type Decision struct {
 	PassDiffP float64
 	PassZ     *ZTest
 	// CostExcess is the CS of candidate cost per accepted WO minus CostRatio ×
-	// the baseline's; CostRatio is the point estimate of the candidate's cost
+	// the baseline's (decided on the equivalent linear contrast, see
+	// Boundary.CostExcess); CostRatio is the point estimate of the candidate's cost
 	// per accepted WO over the baseline's (0 when the baseline's is zero, so
 	// that the Decision stays JSON-encodable).
 	CostExcess *CS
@@ -346,8 +355,15 @@ func Evaluate(cfg Config, baseline, candidate []Observation, started, now time.T
 //  5. otherwise continue.
 //
 // An invalid cfg decides nothing: the result is OutcomeContinue with
-// TriggerInvalidConfig and the validation error in Reason.
+// TriggerInvalidConfig and the validation error in Reason. A nil Tally is an
+// empty arm. Decide only reads the Tallies.
 func Decide(cfg Config, baseline, candidate *Tally, started, now time.Time) Decision {
+	if baseline == nil {
+		baseline = &Tally{}
+	}
+	if candidate == nil {
+		candidate = &Tally{}
+	}
 	d := Decision{
 		Outcome:    OutcomeContinue,
 		Config:     cfg,
@@ -431,16 +447,20 @@ func Decide(cfg Config, baseline, candidate *Tally, started, now time.Time) Deci
 	}
 
 	// 5. Continue, saying what is still missing.
+	// Formatted without fmt: this branch runs on almost every look.
+	itoa := strconv.Itoa
 	switch {
 	case candidate.N() < cfg.MinSamplesRollback:
-		fire(TriggerInsufficientData, "candidate has %d of %d WOs needed before any statistical decision",
-			candidate.N(), cfg.MinSamplesRollback)
+		d.Triggers = append(d.Triggers, TriggerInsufficientData)
+		why = append(why, "candidate has "+itoa(candidate.N())+" of "+itoa(cfg.MinSamplesRollback)+
+			" WOs needed before any statistical decision")
 	case baseline.N() < cfg.MinSamplesPromote || candidate.N() < cfg.MinSamplesPromote:
-		fire(TriggerInsufficientData, "baseline %d and candidate %d WOs, promotion needs %d each; score difference CS %s",
-			baseline.N(), candidate.N(), cfg.MinSamplesPromote, fmtInterval(d.ScoreDiff))
+		d.Triggers = append(d.Triggers, TriggerInsufficientData)
+		why = append(why, "baseline "+itoa(baseline.N())+" and candidate "+itoa(candidate.N())+
+			" WOs, promotion needs "+itoa(cfg.MinSamplesPromote)+" each; score difference CS "+fmtInterval(d.ScoreDiff))
 	default:
-		why = append(why, fmt.Sprintf("score difference CS %s, candidate score CS %s: no bound crossed yet",
-			fmtInterval(d.ScoreDiff), fmtInterval(d.Floor)))
+		why = append(why, "score difference CS "+fmtInterval(d.ScoreDiff)+", candidate score CS "+
+			fmtInterval(d.Floor)+": no bound crossed yet")
 	}
 	return conclude(OutcomeContinue)
 }
@@ -485,9 +505,11 @@ func (d *Decision) computeStats(cfg Config, baseline, candidate *Tally) {
 	}
 }
 
+// fmtInterval formats a CS as [lower, upper] with four significant digits.
+// It avoids fmt because Decide formats a reason on every look.
 func fmtInterval(cs *CS) string {
 	if cs == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("[%.4g, %.4g]", cs.Lower, cs.Upper)
+	return "[" + strconv.FormatFloat(cs.Lower, 'g', 4, 64) + ", " + strconv.FormatFloat(cs.Upper, 'g', 4, 64) + "]"
 }

@@ -46,10 +46,11 @@
 //     p = (x+1)/(n+2), so that 10 passes out of 10 does not claim a variance
 //     of zero;
 //   - cost per accepted WO, candidate minus 1.25 × baseline, where an arm's
-//     cost per accepted WO is its mean cost per WO divided by its smoothed
-//     acceptance rate and the SE comes from the delta method for a ratio of
-//     means, covariance of cost and acceptance included (see
-//     Boundary.CostExcess).
+//     cost per accepted WO R = c̄/ā is its mean cost per WO over its smoothed
+//     acceptance rate. "R_V > 1.25·R_B" is tested in the equivalent linear
+//     form c̄_V·ā_B − 1.25·c̄_B·ā_V > 0, whose delta-method SE (covariance of
+//     cost and acceptance included) stays sensible when acceptance is near
+//     zero, where a ratio's SE explodes (see Boundary.CostExcess).
 //
 // Score standard deviations below 0.5 are raised to 0.5 (ScoreSDFloor): a few
 // identical early scores would otherwise make an interval of zero width and

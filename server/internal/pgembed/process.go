@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // errPortTaken marks a start that failed because the port was taken between
@@ -329,6 +330,9 @@ func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 		if lastErr == nil {
 			return nil
 		}
+		if err := definitiveRefusal(lastErr); err != nil {
+			return err
+		}
 		if c.exited == nil && !isServerOf(c.pid, c.dataDir) {
 			return fmt.Errorf("postgres pid %d exited", c.pid)
 		}
@@ -358,6 +362,24 @@ func (c *Cluster) probe(ctx context.Context) error {
 		return fmt.Errorf("port %d is served by the cluster in %s", c.port, dir)
 	}
 	return nil
+}
+
+// definitiveRefusal returns an error when the server answered a probe with an
+// error that waiting will not cure. A server still starting up (57P03) or
+// full (53300) is worth waiting for; one that says the "postgres" database
+// does not exist holds a cluster whose initdb never finished.
+func definitiveRefusal(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil
+	}
+	switch pgErr.Code {
+	case "57P03", "53300":
+		return nil
+	case "3D000":
+		return fmt.Errorf("incomplete cluster (interrupted initdb?), remove the data directory to start over: %w", err)
+	}
+	return err
 }
 
 // isServerOf reports whether pid is a live postgres whose working directory

@@ -117,7 +117,7 @@ func (e *entry) acquire(ctx context.Context) (*proc, error) {
 			msg := e.lastErr
 			e.mu.Unlock()
 			return nil, fmt.Errorf("plugin %s is quarantined after repeated crashes (last: %s); reload it: %w", e.reg.ID(), msg, fault.ErrUnavailable)
-		case e.cur != nil && !e.cur.dead():
+		case e.cur != nil && !e.cur.dead() && !e.cur.condemned.Load():
 			p := e.cur
 			p.inflight.Add(1)
 			p.active.Add(1)
@@ -152,7 +152,7 @@ func (e *entry) watch(p *proc) {
 	if ps := p.runner.cmd.ProcessState; ps != nil {
 		code = ps.ExitCode()
 	}
-	p.kill() // release go-plugin's connection and socket
+	p.cleanup() // release go-plugin's connection and socket
 	e.mu.Lock()
 	if e.cur != p || e.removed {
 		e.mu.Unlock()

@@ -440,6 +440,7 @@ func (h *Host) checkHealth(p *proc, id, reason string) bool {
 	defer cancel()
 	if _, err := p.ping(ctx); err != nil && !p.stopping.Load() && !p.dead() {
 		h.log.Warn("plugin unresponsive, killing it", "plugin", id, "pid", p.pid, "reason", reason, "error", err)
+		p.condemned.Store(true)
 		_ = p.runner.Kill(context.Background())
 		return false
 	}

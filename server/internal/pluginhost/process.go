@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/moosehq/moose/plugins/sdk"
+	"github.com/moosehq/moose/server/internal/fault"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 )
 
@@ -38,8 +39,12 @@ type proc struct {
 
 	inflight sync.WaitGroup
 	active   atomic.Int64
+	// stopping: the host stops this process on purpose (reload, unregister,
+	// close); its exit is not a crash.
 	stopping atomic.Bool
-	killOnce sync.Once
+	// condemned: the host killed it for not responding; no new call may use it.
+	condemned atomic.Bool
+	killOnce  sync.Once
 }
 
 func (p *proc) exited() <-chan struct{} { return p.runner.exited }
@@ -53,10 +58,15 @@ func (p *proc) dead() bool {
 	}
 }
 
-// kill stops the process group at once and releases go-plugin's resources.
+// kill stops the process on purpose.
 func (p *proc) kill() {
+	p.stopping.Store(true)
+	p.cleanup()
+}
+
+// cleanup kills the process group and releases go-plugin's connection and socket.
+func (p *proc) cleanup() {
 	p.killOnce.Do(func() {
-		p.stopping.Store(true)
 		_ = p.runner.Kill(context.Background())
 		p.client.Kill()
 		p.cancel()
@@ -149,8 +159,11 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 			p.validator = c
 		}
 		info, err := p.ping(ctx)
-		if status.Code(err) == codes.Unimplemented && s.kind == "" {
-			continue
+		if status.Code(err) == codes.Unimplemented {
+			if s.kind == "" {
+				continue
+			}
+			return fail(fault.Invalid("kind", "binary does not serve the %s service: is it registered with the right kind?", s.kind))
 		}
 		if err != nil {
 			return fail(fmt.Errorf("get info from plugin %s: %w", s.id, err))

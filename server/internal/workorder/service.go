@@ -24,9 +24,11 @@ import (
 const NotifyChannel = "moose_wo_events"
 
 // Scheduler enqueues a work order's execution inside the transaction that
-// approves it, so an approved work order is never left without a job.
+// approves it, so an approved work order is never left without a job, and
+// cancels that job inside the transaction that cancels the work order.
 type Scheduler interface {
 	ScheduleTx(ctx context.Context, tx pgx.Tx, wo *WorkOrder) error
+	CancelTx(ctx context.Context, tx pgx.Tx, wo *WorkOrder) error
 }
 
 // Service reads and changes projects and work orders.
@@ -335,12 +337,51 @@ func (s *Service) TransitionTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, op 
 	if err := s.appendEventTx(ctx, tx, ev); err != nil {
 		return nil, err
 	}
-	if next == StatusApproved && s.scheduler != nil {
-		if err := s.scheduler.ScheduleTx(ctx, tx, w); err != nil {
-			return nil, fmt.Errorf("schedule work order %s: %w", id, err)
+	if s.scheduler != nil {
+		switch next {
+		case StatusApproved:
+			if err := s.scheduler.ScheduleTx(ctx, tx, w); err != nil {
+				return nil, fmt.Errorf("schedule work order %s: %w", id, err)
+			}
+		case StatusCancelled:
+			if err := s.scheduler.CancelTx(ctx, tx, w); err != nil {
+				return nil, fmt.Errorf("cancel work order %s: %w", id, err)
+			}
 		}
 	}
 	return w, nil
+}
+
+// SetResultTx stores the outcome of the current execution.
+func (s *Service) SetResultTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, r Result) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE work_orders SET result = $2, updated_at = now() WHERE id = $1`, id, raw); err != nil {
+		return translate(err, "store result")
+	}
+	return nil
+}
+
+// SetVariant records the routing decision; it is kept for the rest of the
+// execution, so a retried job reuses it.
+func (s *Service) SetVariant(ctx context.Context, id uuid.UUID, variantID string, ev Event) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE work_orders SET variant_id = $2, updated_at = now() WHERE id = $1`, id, variantID); err != nil {
+			return translate(err, "record variant")
+		}
+		return s.appendEventTx(ctx, tx, ev)
+	})
+}
+
+// Execution returns the number of the work order's current execution.
+func (s *Service) Execution(ctx context.Context, id uuid.UUID) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT executions FROM work_orders WHERE id = $1`, id).Scan(&n); err != nil {
+		return 0, translate(err, "work order "+id.String())
+	}
+	return n, nil
 }
 
 // AppendEvent records an event (a pipeline phase, a note) outside any transition.

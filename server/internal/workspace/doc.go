@@ -36,15 +36,24 @@
 //
 // # Reset
 //
-// Release hands the workspace back at once; a background goroutine resets it to
-// its base commit (`git checkout -f --detach <base>`, `git clean -ffdx` keeping
-// Config.KeepDirs such as node_modules, local branches deleted) and returns it to
-// the idle pool. An Acquire for another base commit moves an idle workspace with
-// the same kind of reset. When Config.InstallDeps is set and a dependency
-// manifest (Config.DepManifests: package.json, go.mod, ...) differs between the
-// workspace and the target commit, the kept dependency directories may be stale,
-// so the workspace is rebuilt from the target's template instead: the install
-// runs once per base commit, never per workspace.
+// Release hands the workspace back at once; a background goroutine resets it
+// and returns it to the idle pool (an Acquire waiting for a workspace waits for
+// that reset rather than making a new one).
+//
+//   - Overlay: the mount is detached, the upper layer deleted and a fresh overlay
+//     mounted on the template of the target commit. The cost is proportional to
+//     what the holder wrote, not to the tree; dependency directories come back
+//     exactly as the template installed them (caches written into them during
+//     use are dropped, the installed packages never are).
+//   - Copy: `git checkout -f --detach <base>`, `git clean -ffdx` with -e for each of
+//     Config.KeepDirs (node_modules survives), local branches deleted. When
+//     Config.InstallDeps is set and a dependency manifest (Config.DepManifests:
+//     package.json, go.mod, ...) differs between the workspace and the target
+//     commit, node_modules may no longer match, so the workspace is copied afresh
+//     from the target's template instead: the install runs once per base commit,
+//     never per workspace.
+//
+// An Acquire for another base commit moves an idle workspace the same way.
 //
 // Workspaces never share a directory: a workspace is owned by exactly one holder
 // (a caller, a reset goroutine, or the idle list under the pool lock).

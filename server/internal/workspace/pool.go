@@ -463,9 +463,16 @@ func (pl *pool) take(ctx context.Context, commit string) (*wsState, error) {
 	}
 }
 
-// reset makes st pristine at target, in place when the dependency
-// directories stay valid, from target's template otherwise.
+// reset makes st pristine at target. An overlay is remounted on target's
+// template with a fresh upper layer: the cost is the size of what the holder
+// wrote, not the size of the tree, and the installed dependencies come back
+// exactly as the template has them. A copy is reset in place with git,
+// keeping KeepDirs, unless a dependency manifest differs from target, in
+// which case it is copied afresh from the template.
 func (pl *pool) reset(ctx context.Context, st *wsState, target string) error {
+	if pl.m.strategy == StrategyOverlay {
+		return pl.rebuild(ctx, st, target)
+	}
 	cfg := pl.m.cfg
 	if cfg.InstallDeps != nil && len(cfg.KeepDirs) > 0 {
 		changed, err := changedFiles(ctx, st.tree, target)

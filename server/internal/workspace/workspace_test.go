@@ -163,13 +163,21 @@ func TestReleaseResetsToPristineKeepingNodeModules(t *testing.T) {
 	t.Parallel()
 	forEachStrategy(t, func(t *testing.T, s workspace.Strategy) {
 		src := newSourceRepo(t)
-		m := newManager(t, workspace.Config{Strategy: s, PoolSize: 1})
+		install := func(ctx context.Context, dir string) error {
+			p := filepath.Join(dir, "node_modules", "left-pad")
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(p, "index.js"), []byte("installed\n"), 0o644)
+		}
+		m := newManager(t, workspace.Config{Strategy: s, PoolSize: 1, InstallDeps: install})
 		ctx := context.Background()
 
 		w, err := m.Acquire(ctx, src.project, src.second)
 		require.NoError(t, err)
 		dir := w.Dir()
-		writeFile(t, dir, "node_modules/left-pad/index.js", "cached\n")
+		require.Equal(t, "installed\n", readFile(t, dir, "node_modules/left-pad/index.js"))
+		writeFile(t, dir, "node_modules/.cache/entry", "cached\n")
 		writeFile(t, dir, "README.md", "edited\n")
 		require.NoError(t, os.Remove(filepath.Join(dir, "src/app.js")))
 		writeFile(t, dir, "src/untracked.js", "new\n")
@@ -188,7 +196,14 @@ func TestReleaseResetsToPristineKeepingNodeModules(t *testing.T) {
 		require.Equal(t, "module.exports = 1\n", readFile(t, dir, "src/app.js"))
 		require.False(t, exists(dir, "src/untracked.js"))
 		require.False(t, exists(dir, "build/out.bin"))
-		require.Equal(t, "cached\n", readFile(t, dir, "node_modules/left-pad/index.js"))
+		require.Equal(t, "installed\n", readFile(t, dir, "node_modules/left-pad/index.js"))
+		if s == workspace.StrategyCopy {
+			// In place resets keep what was written into node_modules; overlay
+			// resets return it to the template's install.
+			require.Equal(t, "cached\n", readFile(t, dir, "node_modules/.cache/entry"))
+		} else {
+			require.False(t, exists(dir, "node_modules/.cache/entry"))
+		}
 		require.Equal(t, src.second, gitRun(t, dir, "rev-parse", "HEAD"))
 		require.Empty(t, gitRun(t, dir, "for-each-ref", "refs/heads/"))
 		require.Empty(t, gitRun(t, dir, "status", "--porcelain"), "node_modules must be excluded from status")
@@ -221,14 +236,17 @@ func TestDependencyManifestChangeRestoresInstalledDeps(t *testing.T) {
 		require.NoError(t, err)
 		dir := w.Dir()
 		require.Equal(t, pristinePkg, readFile(t, dir, "node_modules/installed-for"))
-		// Unchanged manifests: extra files in node_modules are a warm cache and stay.
+		// Unchanged manifests: a copy keeps extra files in node_modules as a warm cache.
 		writeFile(t, dir, "node_modules/cache-entry", "warm\n")
 		w.Release()
 
 		w, err = m.Acquire(ctx, src.project, src.second)
 		require.NoError(t, err)
 		require.Equal(t, dir, w.Dir())
-		require.Equal(t, "warm\n", readFile(t, dir, "node_modules/cache-entry"))
+		require.Equal(t, pristinePkg, readFile(t, dir, "node_modules/installed-for"))
+		if s == workspace.StrategyCopy {
+			require.Equal(t, "warm\n", readFile(t, dir, "node_modules/cache-entry"))
+		}
 		// Changed manifest plus a matching install: node_modules no longer fits base.
 		writeFile(t, dir, "package.json", `{"name":"sample","dependencies":{"x":"1"}}`)
 		writeFile(t, dir, "node_modules/x/index.js", "x\n")

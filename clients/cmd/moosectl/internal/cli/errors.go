@@ -59,13 +59,12 @@ func printError(w io.Writer, err error, server string) {
 		fmt.Fprintf(w, "Error: %v\n", err)
 		return
 	}
-	msg := err.Error()
 	// Keep the client's context ("approve work order X: ") but show the
-	// server's text instead of the gRPC rendering of the status.
-	if raw := st.Err().Error(); strings.Contains(msg, raw) {
-		msg = strings.Replace(msg, raw, st.Message(), 1)
-	} else {
-		msg = st.Message()
+	// server's text instead of the gRPC rendering of the status, and say the
+	// context once when the server's text already starts with it.
+	msg := st.Message()
+	if before, _, found := strings.Cut(err.Error(), st.Err().Error()); found && !strings.HasPrefix(msg, before) {
+		msg = before + msg
 	}
 	fmt.Fprintf(w, "Error: %s (%s)\n", msg, st.Code())
 	if fv := moose.FieldViolations(err); len(fv) > 0 {

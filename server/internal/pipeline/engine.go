@@ -1,0 +1,264 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/moosehq/moose/server/internal/routing"
+	"github.com/moosehq/moose/server/internal/score"
+	"github.com/moosehq/moose/server/internal/workorder"
+	"github.com/moosehq/moose/server/internal/workspace"
+)
+
+// Config tunes execution.
+type Config struct {
+	// Concurrency is how many work orders this node executes at once (default 15).
+	Concurrency int
+	// MaxRefinements is how many extra cycles a failing proposal gets (default 2).
+	MaxRefinements int
+	// Validators run in order on every cycle (default build, test, static).
+	Validators []string
+	// ValidatorTimeout bounds one validator call (default 10m).
+	ValidatorTimeout time.Duration
+	// ClientID identifies this node's job client; it must be stable across
+	// restarts of the same node so that its interrupted jobs are re-queued at
+	// once when it comes back.
+	ClientID string
+	// JobTimeout bounds one execution (default 1h).
+	JobTimeout time.Duration
+	// RescueAfter is when another node takes over a job whose node vanished (default JobTimeout + 5m).
+	RescueAfter time.Duration
+	// MaxAttempts is how often a failing execution is retried before the work order fails (default 5).
+	MaxAttempts int
+	// Score configures the scoring function.
+	Score score.Config
+	// ContextBudget caps the project context sent to proposers, in bytes (default 64 KiB).
+	ContextBudget int
+}
+
+func (c *Config) setDefaults() {
+	if c.Concurrency == 0 {
+		c.Concurrency = 15
+	}
+	if c.MaxRefinements == 0 {
+		c.MaxRefinements = 2
+	}
+	if c.MaxRefinements < 0 {
+		c.MaxRefinements = 0
+	}
+	if c.Validators == nil {
+		c.Validators = []string{"build", "test", "static"}
+	}
+	if c.ValidatorTimeout == 0 {
+		c.ValidatorTimeout = 10 * time.Minute
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = time.Hour
+	}
+	if c.RescueAfter == 0 {
+		c.RescueAfter = c.JobTimeout + 5*time.Minute
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 5
+	}
+	if c.Score.PassThreshold == 0 {
+		c.Score = score.DefaultConfig()
+	}
+	if c.ContextBudget == 0 {
+		c.ContextBudget = 64 << 10
+	}
+}
+
+// Deps are the parts an Engine drives.
+type Deps struct {
+	Pool        *pgxpool.Pool
+	WorkOrders  *workorder.Service
+	Router      *routing.Router
+	Workspaces  *workspace.Manager
+	Proposer    Proposer
+	Validator   Validator
+	Publisher   Publisher   // optional
+	Experiments Experiments // optional
+	Logger      *slog.Logger
+}
+
+// Engine executes approved work orders as durable jobs.
+type Engine struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	client *river.Client[pgx.Tx]
+}
+
+// executeArgs is the job: one execution of one work order.
+type executeArgs struct {
+	WorkOrderID uuid.UUID `json:"work_order_id"`
+	Execution   int       `json:"execution"`
+}
+
+func (executeArgs) Kind() string { return "execute_work_order" }
+
+type executeWorker struct {
+	river.WorkerDefaults[executeArgs]
+	e *Engine
+}
+
+// New builds an Engine; Start begins working jobs.
+func New(deps Deps, cfg Config) (*Engine, error) {
+	cfg.setDefaults()
+	if err := cfg.Score.Validate(); err != nil {
+		return nil, fmt.Errorf("score config: %w", err)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, deps: deps, log: log}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &executeWorker{e: e}); err != nil {
+		return nil, fmt.Errorf("register worker: %w", err)
+	}
+	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
+		ID:                   cfg.ClientID,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
+		Workers:              workers,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		MaxAttempts:          cfg.MaxAttempts,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    500 * time.Millisecond,
+		Logger:               log.With("component", "jobs"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create job client: %w", err)
+	}
+	e.client = client
+	return e, nil
+}
+
+// Start re-queues jobs this node was running when it last died, then starts
+// working. It returns once the job client runs.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.cfg.ClientID != "" {
+		// A job still "running" under our own id cannot be running: we just
+		// started. Make it available now instead of waiting for the rescuer.
+		tag, err := e.deps.Pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+			WHERE state = 'running' AND kind = $1 AND attempted_by[array_length(attempted_by, 1)] = $2`,
+			executeArgs{}.Kind(), e.cfg.ClientID)
+		if err != nil {
+			return fmt.Errorf("re-queue interrupted jobs: %w", err)
+		}
+		if n := tag.RowsAffected(); n > 0 {
+			e.log.Info("re-queued executions interrupted by a previous crash", "count", n)
+		}
+	}
+	if err := e.client.Start(ctx); err != nil {
+		return fmt.Errorf("start job client: %w", err)
+	}
+	return nil
+}
+
+// Stop stops taking jobs and waits for running ones until ctx ends, then
+// cancels them; they resume on the next start.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.client.Stop(ctx)
+	if err != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return e.client.StopAndCancel(cctx)
+	}
+	return nil
+}
+
+// ScheduleTx enqueues a new execution of wo inside the approving transaction.
+func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrder) error {
+	var execution int
+	if err := tx.QueryRow(ctx, `UPDATE work_orders SET executions = executions + 1, variant_id = NULL, result = NULL
+		WHERE id = $1 RETURNING executions`, wo.ID).Scan(&execution); err != nil {
+		return fmt.Errorf("count execution: %w", err)
+	}
+	res, err := e.client.InsertTx(ctx, tx, executeArgs{WorkOrderID: wo.ID, Execution: execution}, &river.InsertOpts{
+		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue execution: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE work_orders SET job_id = $2 WHERE id = $1`, wo.ID, res.Job.ID); err != nil {
+		return fmt.Errorf("record job: %w", err)
+	}
+	wo.VariantID, wo.Result = "", nil
+	return nil
+}
+
+// CancelTx cancels wo's job, wherever it runs. A running worker sees its
+// context end within moments.
+func (e *Engine) CancelTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrder) error {
+	var jobID *int64
+	if err := tx.QueryRow(ctx, `SELECT job_id FROM work_orders WHERE id = $1`, wo.ID).Scan(&jobID); err != nil {
+		return fmt.Errorf("find job: %w", err)
+	}
+	if jobID == nil {
+		return nil
+	}
+	if _, err := e.client.JobCancelTx(ctx, tx, *jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+		return fmt.Errorf("cancel job %d: %w", *jobID, err)
+	}
+	return nil
+}
+
+// Work runs one execution. A system error is retried by the job queue; on the
+// last attempt the work order fails with the cause.
+func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
+	e := w.e
+	err := e.execute(ctx, job.Args, job.Attempt)
+	switch {
+	case err == nil, errors.Is(err, errStale):
+		return nil
+	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
+		return river.JobCancel(fmt.Errorf("work order cancelled"))
+	}
+	e.log.Warn("execution failed", "work_order", job.Args.WorkOrderID, "attempt", job.Attempt, "err", err)
+	_ = e.deps.WorkOrders.AppendEvent(context.WithoutCancel(ctx), workorder.Event{
+		WorkOrderID: job.Args.WorkOrderID, Type: workorder.EventInfo,
+		Message: fmt.Sprintf("attempt %d of %d failed: %v", job.Attempt, job.MaxAttempts, err),
+	})
+	if job.Attempt >= job.MaxAttempts {
+		e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, err)
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Timeout lets a single execution run as long as the configuration allows.
+func (w *executeWorker) Timeout(*river.Job[executeArgs]) time.Duration { return w.e.cfg.JobTimeout }
+
+func (e *Engine) cancelled(id uuid.UUID) bool {
+	wo, err := e.deps.WorkOrders.Get(context.Background(), id)
+	return err == nil && wo.Status == workorder.StatusCancelled
+}
+
+func (e *Engine) fail(ctx context.Context, id uuid.UUID, cause error) {
+	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+		res := workorder.Result{FailureReason: cause.Error()}
+		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, id, res); err != nil {
+			return err
+		}
+		_, err := e.deps.WorkOrders.TransitionTx(ctx, tx, id, workorder.OpFail, "failed: "+cause.Error(), nil)
+		return err
+	})
+	if err != nil {
+		e.log.Error("mark work order failed", "work_order", id, "err", err)
+	}
+}
+
+var _ rivertype.JobArgs = executeArgs{}

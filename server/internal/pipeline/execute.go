@@ -1,0 +1,471 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/moosehq/moose/server/internal/edit"
+	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/promptctx"
+	"github.com/moosehq/moose/server/internal/workorder"
+	"github.com/moosehq/moose/server/internal/workspace"
+)
+
+// errStale marks a job that no longer matches its work order (a newer
+// execution exists, or the work order already ended): nothing to do.
+var errStale = errors.New("stale execution")
+
+// Phases inside in_progress, each recorded as an event.
+const (
+	PhaseRouting    = "routing"
+	PhaseWorkspace  = "workspace"
+	PhaseProposing  = "proposing"
+	PhaseApplying   = "applying"
+	PhaseValidating = "validating"
+	PhaseRefining   = "refining"
+	PhaseScoring    = "scoring"
+	PhasePublishing = "publishing"
+)
+
+// cycle is one propose → apply → validate round.
+type cycle struct {
+	N            int
+	Proposal     ProposeResponse
+	Edits        []edit.Edit
+	EditFindings []Finding
+	Applied      int
+	Changed      []string
+	TreeHash     string
+	Reports      []Report
+	Duration     time.Duration
+}
+
+func (c *cycle) report(name string) *Report {
+	for i := range c.Reports {
+		if c.Reports[i].Validator == name {
+			return &c.Reports[i]
+		}
+	}
+	return nil
+}
+
+func (c *cycle) buildPassed() bool {
+	r := c.report("build")
+	return c.Applied > 0 && (r == nil || r.Passed)
+}
+
+func (c *cycle) testsPassed() bool {
+	r := c.report("test")
+	return c.buildPassed() && (r == nil || (r.Passed && !r.Skipped))
+}
+
+// proven: the change applied cleanly, built and passed its tests.
+func (c *cycle) proven() bool {
+	return c.testsPassed() && len(c.EditFindings) == 0
+}
+
+func (e *Engine) phase(ctx context.Context, id uuid.UUID, phase, msg string, data map[string]string) {
+	if err := e.deps.WorkOrders.AppendEvent(ctx, workorder.Event{WorkOrderID: id, Type: workorder.EventPhase, Phase: phase, Message: msg, Data: data}); err != nil {
+		e.log.Warn("record phase event", "work_order", id, "phase", phase, "err", err)
+	}
+}
+
+// execute runs (or resumes) one execution of a work order.
+func (e *Engine) execute(ctx context.Context, args executeArgs, attempt int) error {
+	wos := e.deps.WorkOrders
+	wo, err := wos.Get(ctx, args.WorkOrderID)
+	if err != nil {
+		return err
+	}
+	current, err := wos.Execution(ctx, wo.ID)
+	if err != nil {
+		return err
+	}
+	if current != args.Execution {
+		return errStale
+	}
+	switch wo.Status {
+	case workorder.StatusApproved:
+		if wo, err = wos.Transition(ctx, wo.ID, workorder.OpStart, "execution started"); err != nil {
+			return err
+		}
+	case workorder.StatusInProgress:
+		e.phase(ctx, wo.ID, "resuming", fmt.Sprintf("resuming execution %d (attempt %d)", args.Execution, attempt), nil)
+	default:
+		return errStale
+	}
+	project, err := wos.GetProject(ctx, wo.ProjectID)
+	if err != nil {
+		return err
+	}
+
+	variantID, err := e.route(ctx, wo)
+	if err != nil {
+		return err
+	}
+
+	e.phase(ctx, wo.ID, PhaseWorkspace, "acquiring a clean worktree", nil)
+	ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: project.ID.String(), RepoURL: project.RepoURL, Branch: project.DefaultBranch}, "")
+	if err != nil {
+		return fmt.Errorf("acquire workspace: %w", err)
+	}
+	defer ws.Release()
+
+	info := WorkOrderInfo{ID: wo.ID.String(), Title: wo.Title, Description: wo.Description,
+		AcceptanceCriteria: wo.AcceptanceCriteria, Complexity: wo.Complexity, Metadata: wo.Metadata}
+	pinfo := ProjectInfo{Language: project.Language, Preset: project.Preset, BuildCommand: project.BuildCommand,
+		TestCommand: project.TestCommand, TypecheckCommand: project.TypecheckCommand}
+
+	pctx, err := promptctx.Build(ctx, ws.Dir(), promptctx.WorkOrder{Title: wo.Title, Description: wo.Description, AcceptanceCriteria: wo.AcceptanceCriteria},
+		promptctx.Options{ByteBudget: e.cfg.ContextBudget})
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+
+	firstCycle, err := e.nextCycle(ctx, wo.ID, args.Execution)
+	if err != nil {
+		return err
+	}
+	var cycles []*cycle
+	var prev *cycle
+	fellBack := false
+	maxCycles := 1 + e.cfg.MaxRefinements
+	for n := firstCycle; n <= maxCycles; n++ {
+		req := ProposeRequest{WorkOrder: info, Context: pctx, Cycle: n}
+		if prev != nil {
+			req.PreviousProposal = prev.Proposal.Text
+			req.Findings = prev.findings()
+			req.Feedback = feedback(prev)
+			req.Context = withFiles(ctx, pctx, ws.Dir(), prev.Changed)
+			e.phase(ctx, wo.ID, PhaseRefining, fmt.Sprintf("cycle %d: sending %d findings back to the proposer", n, len(req.Findings)), nil)
+		}
+		e.phase(ctx, wo.ID, PhaseProposing, fmt.Sprintf("cycle %d: asking variant %s", n, variantID), map[string]string{"cycle": strconv.Itoa(n), "variant_id": variantID.String()})
+		start := time.Now()
+		resp, err := e.deps.Proposer.Propose(ctx, variantID, req)
+		if err != nil && errors.Is(err, fault.ErrUnavailable) && !fellBack {
+			if fb, ok := e.fallback(ctx, wo, variantID, err); ok {
+				variantID, fellBack = fb, true
+				resp, err = e.deps.Proposer.Propose(ctx, variantID, req)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("propose (cycle %d): %w", n, err)
+		}
+		c := &cycle{N: n, Proposal: resp}
+		e.apply(ctx, wo.ID, ws, c)
+		if err := e.validate(ctx, wo.ID, ws, c, info, pinfo); err != nil {
+			return err
+		}
+		c.Duration = time.Since(start)
+		if err := e.saveAttempt(ctx, wo.ID, args.Execution, variantID, c); err != nil {
+			return err
+		}
+		cycles = append(cycles, c)
+		prev = c
+		if c.proven() {
+			break
+		}
+	}
+	if len(cycles) == 0 {
+		// Every cycle ran in an earlier, interrupted attempt: rebuild from storage.
+		if cycles, err = e.loadCycles(ctx, wo.ID, args.Execution); err != nil {
+			return err
+		}
+	}
+	return e.finish(ctx, wo, project, ws, variantID, cycles)
+}
+
+// route returns the work order's variant, deciding (once) if not yet decided.
+func (e *Engine) route(ctx context.Context, wo *workorder.WorkOrder) (uuid.UUID, error) {
+	if wo.VariantID != "" {
+		return uuid.Parse(wo.VariantID)
+	}
+	tier, err := e.deps.Router.TierFor(ctx, wo.Complexity)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	variant, data := tier.VariantID, map[string]string{"tier": tier.Name}
+	msg := fmt.Sprintf("complexity %d → tier %s", wo.Complexity, tier.Name)
+	if e.deps.Experiments != nil {
+		a, ok, err := e.deps.Experiments.Assign(ctx, wo.ID, tier.Name, tier.VariantID)
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("experiment assignment: %w", err)
+		}
+		if ok && !a.Shadow {
+			variant = a.VariantID
+			data["experiment_id"], data["arm"] = a.ExperimentID.String(), a.Arm
+			msg += fmt.Sprintf(", experiment %s arm %s", a.ExperimentID, a.Arm)
+		}
+	}
+	if variant == uuid.Nil {
+		return uuid.Nil, fmt.Errorf("tier %q has no variant configured: %w", tier.Name, fault.ErrFailedPrecondition)
+	}
+	data["variant_id"] = variant.String()
+	if err := e.deps.WorkOrders.SetVariant(ctx, wo.ID, variant.String(), workorder.Event{
+		WorkOrderID: wo.ID, Type: workorder.EventPhase, Phase: PhaseRouting, Message: msg + " → variant " + variant.String(), Data: data,
+	}); err != nil {
+		return uuid.Nil, err
+	}
+	return variant, nil
+}
+
+// fallback switches to the tier's fallback variant when the chosen one's
+// provider stays unavailable, and records that it did.
+func (e *Engine) fallback(ctx context.Context, wo *workorder.WorkOrder, from uuid.UUID, cause error) (uuid.UUID, bool) {
+	tier, err := e.deps.Router.TierFor(ctx, wo.Complexity)
+	if err != nil || tier.FallbackVariantID == uuid.Nil || tier.FallbackVariantID == from {
+		return uuid.Nil, false
+	}
+	to := tier.FallbackVariantID
+	err = e.deps.WorkOrders.SetVariant(ctx, wo.ID, to.String(), workorder.Event{
+		WorkOrderID: wo.ID, Type: workorder.EventPhase, Phase: PhaseRouting,
+		Message: fmt.Sprintf("variant %s unavailable (%v); falling back to %s", from, cause, to),
+		Data:    map[string]string{"fallback_from": from.String(), "variant_id": to.String()},
+	})
+	if err != nil {
+		return uuid.Nil, false
+	}
+	return to, true
+}
+
+// apply parses the proposal into edits and applies them; every problem is a finding.
+func (e *Engine) apply(ctx context.Context, id uuid.UUID, ws *workspace.Workspace, c *cycle) {
+	edits, pf := edit.Parse(c.Proposal.Text)
+	c.Edits = edits
+	res, af, err := edit.Apply(ws.Dir(), edits)
+	for _, f := range append(pf, af...) {
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.Line, Category: f.Category, Severity: "error", Message: f.Message})
+	}
+	if err != nil {
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", Category: edit.CategoryIO, Severity: "error", Message: err.Error()})
+	}
+	c.Applied = res.Applied
+	if changed, err := ws.ChangedFiles(ctx); err == nil {
+		c.Changed = changed
+	}
+	e.phase(ctx, id, PhaseApplying, fmt.Sprintf("cycle %d: %d edits applied, %d findings, %d files changed", c.N, c.Applied, len(c.EditFindings), len(c.Changed)),
+		map[string]string{"applied": strconv.Itoa(c.Applied), "findings": strconv.Itoa(len(c.EditFindings))})
+}
+
+// validate runs the validators, reusing an earlier result for an identical tree.
+func (e *Engine) validate(ctx context.Context, id uuid.UUID, ws *workspace.Workspace, c *cycle, info WorkOrderInfo, pinfo ProjectInfo) error {
+	if c.Applied == 0 {
+		e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: nothing applied, nothing to validate", c.N), nil)
+		return nil
+	}
+	hash, err := ws.TreeHash(ctx)
+	if err != nil {
+		return fmt.Errorf("hash tree: %w", err)
+	}
+	c.TreeHash = hash
+	set := strings.Join(e.cfg.Validators, ",")
+	var cached []byte
+	err = e.deps.Pool.QueryRow(ctx, `SELECT result FROM validation_cache WHERE tree_hash = $1 AND validators = $2`, hash, set).Scan(&cached)
+	if err == nil && json.Unmarshal(cached, &c.Reports) == nil {
+		e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: identical tree validated before; reusing the result", c.N), map[string]string{"tree_hash": hash})
+		return nil
+	}
+	e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
+	req := ValidateRequest{Dir: ws.Dir(), ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout}
+	buildFailed := false
+	for _, name := range e.cfg.Validators {
+		if name == "test" && buildFailed {
+			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
+			continue
+		}
+		r, err := e.deps.Validator.Validate(ctx, name, req)
+		if err != nil {
+			return fmt.Errorf("validator %s: %w", name, err)
+		}
+		r.Validator = name
+		if name == "build" && !r.Passed {
+			buildFailed = true
+		}
+		c.Reports = append(c.Reports, r)
+	}
+	if raw, err := json.Marshal(c.Reports); err == nil {
+		_, _ = e.deps.Pool.Exec(ctx, `INSERT INTO validation_cache (tree_hash, validators, result) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, hash, set, raw)
+	}
+	return nil
+}
+
+func (c *cycle) findings() []Finding {
+	out := append([]Finding(nil), c.EditFindings...)
+	for _, r := range c.Reports {
+		out = append(out, r.Findings...)
+	}
+	return out
+}
+
+// feedback renders what went wrong in a cycle the way a developer would want
+// it: the edits that did not apply, then the exact build and test output.
+func feedback(c *cycle) string {
+	var b strings.Builder
+	if c.Applied == 0 && len(c.EditFindings) == 0 {
+		b.WriteString("No edits were found in your answer. Reply with complete files in the requested edit format.\n")
+	}
+	if len(c.EditFindings) > 0 {
+		b.WriteString("## Edits that could not be applied\n")
+		for _, f := range c.EditFindings {
+			fmt.Fprintf(&b, "- %s\n", f.Message)
+		}
+	}
+	for _, r := range c.Reports {
+		if r.Passed || r.Skipped {
+			continue
+		}
+		fmt.Fprintf(&b, "## %s failed\n", r.Validator)
+		for _, f := range r.Findings {
+			loc := f.File
+			if f.Line > 0 {
+				loc += ":" + strconv.Itoa(f.Line)
+			}
+			fmt.Fprintf(&b, "- %s [%s] %s\n", loc, f.Category, f.Message)
+		}
+		if r.Log != "" {
+			fmt.Fprintf(&b, "```\n%s\n```\n", trimLog(r.Log, 6000))
+		}
+	}
+	// Static findings matter even when the build passed: stubs are not done.
+	for _, r := range c.Reports {
+		if r.Validator == "static" && r.Passed && len(r.Findings) > 0 {
+			b.WriteString("## Incomplete code\n")
+			for _, f := range r.Findings {
+				fmt.Fprintf(&b, "- %s:%d [%s] %s\n", f.File, f.Line, f.Category, f.Message)
+			}
+		}
+	}
+	return b.String()
+}
+
+// trimLog keeps the head and tail of long output, where compilers and test
+// runners put what matters.
+func trimLog(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	head := max / 3
+	return s[:head] + "\n…[" + strconv.Itoa(len(s)-max) + " bytes trimmed]…\n" + s[len(s)-(max-head):]
+}
+
+// withFiles adds the current content of changed files to the context, so a
+// refinement sees what it is fixing.
+func withFiles(ctx context.Context, base promptctx.Context, dir string, changed []string) promptctx.Context {
+	out := base
+	out.Files = append([]promptctx.File(nil), base.Files...)
+	have := map[string]int{}
+	for i, f := range out.Files {
+		have[f.Path] = i
+	}
+	sort.Strings(changed)
+	for _, p := range changed {
+		content, err := readSmall(dir, p)
+		if err != nil {
+			continue
+		}
+		f := promptctx.File{Path: p, Content: content, Reason: "changed by the previous attempt"}
+		if i, ok := have[p]; ok {
+			out.Files[i] = f
+		} else {
+			out.Files = append(out.Files, f)
+		}
+	}
+	return out
+}
+
+func (e *Engine) nextCycle(ctx context.Context, id uuid.UUID, execution int) (int, error) {
+	var n int
+	err := e.deps.Pool.QueryRow(ctx, `SELECT coalesce(max(cycle), 0) FROM attempts WHERE work_order_id = $1 AND execution = $2`, id, execution).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("find last cycle: %w", err)
+	}
+	return n + 1, nil
+}
+
+func promptHash(c *cycle) string {
+	if c.Proposal.PromptHash != "" {
+		return c.Proposal.PromptHash
+	}
+	h := sha256.Sum256([]byte(c.Proposal.Text))
+	return hex.EncodeToString(h[:8])
+}
+
+func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, execution int, variant uuid.UUID, c *cycle) error {
+	edits, _ := json.Marshal(c.Edits)
+	ef, _ := json.Marshal(nonNil(c.EditFindings))
+	changed, _ := json.Marshal(nonNilS(c.Changed))
+	reports, _ := json.Marshal(nonNilR(c.Reports))
+	_, err := e.deps.Pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+		ON CONFLICT (work_order_id, execution, cycle) DO NOTHING`,
+		uuid.New(), id, execution, c.N, variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
+		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds())
+	if err != nil {
+		return fmt.Errorf("store attempt: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int) ([]*cycle, error) {
+	rows, err := e.deps.Pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
+			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
+		FROM attempts WHERE work_order_id = $1 AND execution = $2 ORDER BY cycle`, id, execution)
+	if err != nil {
+		return nil, fmt.Errorf("load attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*cycle
+	for rows.Next() {
+		c := &cycle{}
+		var ef, changed, reports []byte
+		var ms int64
+		if err := rows.Scan(&c.N, &c.Proposal.Model, &c.Proposal.Text, &ef, &changed, &c.TreeHash, &reports,
+			&c.Proposal.InputTokens, &c.Proposal.OutputTokens, &c.Proposal.CostUSD, &c.Proposal.FinishReason, &ms); err != nil {
+			return nil, fmt.Errorf("load attempts: %w", err)
+		}
+		c.Duration = time.Duration(ms) * time.Millisecond
+		_ = json.Unmarshal(ef, &c.EditFindings)
+		_ = json.Unmarshal(changed, &c.Changed)
+		_ = json.Unmarshal(reports, &c.Reports)
+		edits, _ := edit.Parse(c.Proposal.Text)
+		c.Edits = edits
+		c.Applied = len(c.Changed)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func nonNil(f []Finding) []Finding {
+	if f == nil {
+		return []Finding{}
+	}
+	return f
+}
+
+func nonNilS(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilR(r []Report) []Report {
+	if r == nil {
+		return []Report{}
+	}
+	return r
+}
+
+var _ = pgx.ErrNoRows

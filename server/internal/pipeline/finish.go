@@ -1,0 +1,184 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/moosehq/moose/server/internal/score"
+	"github.com/moosehq/moose/server/internal/workorder"
+	"github.com/moosehq/moose/server/internal/workspace"
+)
+
+// scoreInput turns the last cycle's validator reports into the scoring
+// function's input.
+func scoreInput(c *cycle) score.Input {
+	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1}
+	for _, f := range c.EditFindings {
+		in.EditFindings = append(in.EditFindings, scoreFinding(f))
+	}
+	for _, r := range c.Reports {
+		for _, k := range r.Contributions {
+			in.Contributions = append(in.Contributions, score.Contribution{Source: r.Validator, Dimension: k.Dimension, Score: k.Score, Weight: k.Weight, Reasons: k.Reasons})
+		}
+		switch r.Validator {
+		case "build":
+			in.BuildRan, in.BuildPassed = !r.Skipped, r.Passed
+			in.TypecheckRan, in.TypecheckPassed = !r.Skipped, r.Passed
+			for _, f := range r.Findings {
+				in.BuildFindings = append(in.BuildFindings, scoreFinding(f))
+			}
+		case "test":
+			in.TestsRan = !r.Skipped
+			in.TestsSucceeded = r.Passed && !r.Skipped
+			in.TestsTotal, in.TestsPassed, in.TestsFailed, in.TestsSkipped = r.TestsTotal, r.TestsPassed, r.TestsFailed, r.TestsSkipped
+			if r.Coverage >= 0 {
+				in.Coverage, in.CoverageMeasured = r.Coverage, true
+			}
+			in.TestsAdded = r.TestsAdded
+			for _, f := range r.Findings {
+				in.TestFindings = append(in.TestFindings, scoreFinding(f))
+			}
+		case "static":
+			for _, f := range r.Findings {
+				in.StaticFindings = append(in.StaticFindings, scoreFinding(f))
+			}
+		default:
+			for _, f := range r.Findings {
+				in.LintFindings = append(in.LintFindings, scoreFinding(f))
+			}
+		}
+	}
+	return in
+}
+
+func scoreFinding(f Finding) score.Finding {
+	return score.Finding{File: f.File, Line: f.Line, Category: f.Category, Severity: f.Severity, Message: f.Message}
+}
+
+// finish scores the last cycle, publishes, and moves the work order to its
+// terminal state with the result, in one transaction.
+func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *workorder.Project, ws *workspace.Workspace, variant uuid.UUID, cycles []*cycle) error {
+	last := cycles[len(cycles)-1]
+	sc := score.Compute(e.cfg.Score, scoreInput(last))
+	res := workorder.Result{
+		OverallScore: sc.Overall,
+		Passed:       sc.Passed,
+		BuildPassed:  last.buildPassed(),
+		TestsPassed:  last.testsPassed(),
+		Cycles:       last.N,
+	}
+	if r := last.report("test"); r != nil {
+		res.TestsTotal, res.TestsFailed = r.TestsTotal, r.TestsFailed
+	}
+	for _, c := range cycles {
+		res.CostUSD += c.Proposal.CostUSD
+		res.InputTokens += c.Proposal.InputTokens
+		res.OutputTokens += c.Proposal.OutputTokens
+	}
+	// Cycles stored by an interrupted earlier attempt of this execution cost money too.
+	if err := e.deps.Pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0)
+		FROM attempts WHERE work_order_id = $1 AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, wo.ID).
+		Scan(&res.CostUSD, &res.InputTokens, &res.OutputTokens); err != nil {
+		return fmt.Errorf("sum attempt costs: %w", err)
+	}
+	for _, d := range sc.Dimensions {
+		res.Dimensions = append(res.Dimensions, workorder.Dimension{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})
+	}
+	if !sc.Passed && sc.Gate != "" {
+		res.FailureReason = sc.Gate
+	}
+	e.phase(ctx, wo.ID, PhaseScoring, fmt.Sprintf("overall %.1f/10 (%s)", sc.Overall, passWord(sc.Passed)),
+		map[string]string{"overall": fmt.Sprintf("%.1f", sc.Overall)})
+	if _, err := e.deps.Pool.Exec(ctx, `UPDATE attempts SET score = $3 WHERE work_order_id = $1 AND execution = (SELECT executions FROM work_orders WHERE id = $1) AND cycle = $2`,
+		wo.ID, last.N, sc); err != nil {
+		return fmt.Errorf("store score: %w", err)
+	}
+
+	outcome := "needs_review"
+	op := workorder.OpReview
+	if sc.Passed {
+		outcome, op = "completed", workorder.OpComplete
+	}
+	if e.deps.Publisher != nil && last.Applied > 0 {
+		e.phase(ctx, wo.ID, PhasePublishing, "publishing the change", nil)
+		pub, err := e.deps.Publisher.Publish(ctx, project.RepoURL, PublishRequest{
+			WorkOrderID: wo.ID, Dir: ws.Dir(), BaseCommit: ws.BaseCommit(), Branch: BranchFor(wo.ID),
+			Title: wo.Title, Body: PullRequestBody(wo, res, variant), Outcome: outcome,
+		})
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		res.PullRequestURL, res.PullRequestNumber, res.Branch = pub.URL, pub.Number, pub.Branch
+		e.phase(ctx, wo.ID, PhasePublishing, "published "+pub.URL, map[string]string{"url": pub.URL, "branch": pub.Branch, "number": fmt.Sprint(pub.Number)})
+	}
+	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, wo.ID, res); err != nil {
+			return err
+		}
+		_, err := e.deps.WorkOrders.TransitionTx(ctx, tx, wo.ID, op, fmt.Sprintf("scored %.1f/10 after %d cycle(s)", sc.Overall, last.N), nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if e.deps.Experiments != nil {
+		if err := e.deps.Experiments.Observe(ctx, wo.ID, Outcome{VariantID: variant, Score: sc.Overall, Passed: sc.Passed, CostUSD: res.CostUSD}); err != nil {
+			e.log.Warn("record experiment observation", "work_order", wo.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+func passWord(p bool) string {
+	if p {
+		return "passed"
+	}
+	return "below the bar"
+}
+
+// BranchFor is the branch a work order's change is published on.
+func BranchFor(id uuid.UUID) string { return "moose/wo-" + id.String()[:8] }
+
+// PullRequestBody renders the evidence a reviewer needs.
+func PullRequestBody(wo *workorder.WorkOrder, r workorder.Result, variant uuid.UUID) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Work order\n\n**%s** (`%s`, complexity %d)\n\n%s\n\n", wo.Title, wo.ID, wo.Complexity, wo.Description)
+	if len(wo.AcceptanceCriteria) > 0 {
+		b.WriteString("### Acceptance criteria\n\n")
+		for _, c := range wo.AcceptanceCriteria {
+			fmt.Fprintf(&b, "- %s\n", c)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "## Score: %.1f/10 (%s)\n\n| dimension | score | reasons |\n|---|---|---|\n", r.OverallScore, passWord(r.Passed))
+	for _, d := range r.Dimensions {
+		fmt.Fprintf(&b, "| %s | %.1f | %s |\n", d.Name, d.Score, strings.ReplaceAll(strings.Join(d.Reasons, "; "), "|", "\\|"))
+	}
+	fmt.Fprintf(&b, "\n## Build and tests\n\n- build: %s\n- tests: %s (%d run, %d failed)\n\n", okWord(r.BuildPassed), okWord(r.TestsPassed), r.TestsTotal, r.TestsFailed)
+	fmt.Fprintf(&b, "## Provenance\n\n- variant: `%s`\n- cycles: %d\n- cost: $%.4f (%d input, %d output tokens)\n", variant, r.Cycles, r.CostUSD, r.InputTokens, r.OutputTokens)
+	return b.String()
+}
+
+func okWord(ok bool) string {
+	if ok {
+		return "passed"
+	}
+	return "failed"
+}
+
+// readSmall reads a file of the worktree for the prompt, refusing large ones.
+func readSmall(dir, rel string) (string, error) {
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	st, err := os.Lstat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 64<<10 {
+		return "", fmt.Errorf("skip %s", rel)
+	}
+	b, err := os.ReadFile(p)
+	return string(b), err
+}

@@ -1,0 +1,158 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/moosehq/moose/server/internal/promptctx"
+)
+
+// WorkOrderInfo is what plugins learn about the work order.
+type WorkOrderInfo struct {
+	ID                 string
+	Title              string
+	Description        string
+	AcceptanceCriteria []string
+	Complexity         int
+	Metadata           map[string]string
+}
+
+// Finding is one problem found in a cycle: an edit that did not apply, a
+// compiler error, a failing test, a stub left behind.
+type Finding struct {
+	Source   string `json:"source"` // "edit" or a validator name
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+	Category string `json:"category"`
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
+}
+
+// ProposeRequest is one cycle's question to a proposer.
+type ProposeRequest struct {
+	WorkOrder WorkOrderInfo
+	Context   promptctx.Context
+	Cycle     int
+	// PreviousProposal and Findings are set on refinement cycles.
+	PreviousProposal string
+	Findings         []Finding
+	// Feedback is the findings rendered as text, exact compiler and test output included.
+	Feedback string
+}
+
+// ProposeResponse is a proposer's answer with its cost.
+type ProposeResponse struct {
+	Text         string
+	Model        string
+	InputTokens  int64
+	OutputTokens int64
+	FinishReason string
+	CostUSD      float64
+	PromptHash   string
+}
+
+// Proposer asks a variant's proposer plugin for a change.
+type Proposer interface {
+	Propose(ctx context.Context, variantID uuid.UUID, req ProposeRequest) (ProposeResponse, error)
+}
+
+// ProjectInfo tells validators how to build and test the project.
+type ProjectInfo struct {
+	Language         string
+	Preset           string
+	BuildCommand     string
+	TestCommand      string
+	TypecheckCommand string
+}
+
+// ValidateRequest asks one validator to inspect a worktree.
+type ValidateRequest struct {
+	Dir          string
+	ChangedFiles []string
+	WorkOrder    WorkOrderInfo
+	Project      ProjectInfo
+	Timeout      time.Duration
+}
+
+// Contribution is a validator's score for one dimension.
+type Contribution struct {
+	Dimension string   `json:"dimension"`
+	Score     float64  `json:"score"`
+	Weight    float64  `json:"weight"`
+	Reasons   []string `json:"reasons,omitempty"`
+}
+
+// Report is one validator's verdict.
+type Report struct {
+	Validator     string         `json:"validator"`
+	Passed        bool           `json:"passed"`
+	Skipped       bool           `json:"skipped,omitempty"`
+	Error         string         `json:"error,omitempty"`
+	Findings      []Finding      `json:"findings,omitempty"`
+	TestsTotal    int            `json:"tests_total,omitempty"`
+	TestsPassed   int            `json:"tests_passed,omitempty"`
+	TestsFailed   int            `json:"tests_failed,omitempty"`
+	TestsSkipped  int            `json:"tests_skipped,omitempty"`
+	Coverage      float64        `json:"coverage"` // percent of touched code; -1 unknown
+	TestsAdded    bool           `json:"tests_added,omitempty"`
+	Contributions []Contribution `json:"contributions,omitempty"`
+	Log           string         `json:"log,omitempty"`
+	DurationMS    int64          `json:"duration_ms"`
+}
+
+// Validator runs the named validator plugin.
+type Validator interface {
+	Validate(ctx context.Context, name string, req ValidateRequest) (Report, error)
+}
+
+// PublishRequest carries what a pull request shows.
+type PublishRequest struct {
+	WorkOrderID uuid.UUID
+	Dir         string
+	BaseCommit  string
+	Branch      string
+	Title       string
+	Body        string
+	Outcome     string // "completed" or "needs_review"
+}
+
+// Published is where a change landed.
+type Published struct {
+	URL    string
+	Number int
+	Branch string
+}
+
+// Publisher pushes a finished change and opens or updates its pull request.
+// It must be idempotent: called again for the same work order it updates the
+// existing pull request.
+type Publisher interface {
+	Publish(ctx context.Context, projectRepo string, req PublishRequest) (Published, error)
+}
+
+// Assignment is a routing decision made by an experiment.
+type Assignment struct {
+	VariantID    uuid.UUID
+	ExperimentID uuid.UUID
+	Arm          string
+	Shadow       bool
+}
+
+// Experiments lets a running A/B experiment override routing and learn from
+// outcomes. Optional.
+type Experiments interface {
+	Assign(ctx context.Context, workOrderID uuid.UUID, tier string, tierVariant uuid.UUID) (Assignment, bool, error)
+	Observe(ctx context.Context, workOrderID uuid.UUID, outcome Outcome) error
+}
+
+// Outcome is what an execution produced, for learning.
+type Outcome struct {
+	VariantID uuid.UUID
+	Score     float64
+	Passed    bool
+	CostUSD   float64
+	Crashed   bool
+}

@@ -1,0 +1,202 @@
+package score
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// The five acceptance dimensions, named as in the plugin contract.
+const (
+	DimBuildSuccess = "build_success"
+	DimTestCoverage = "test_coverage"
+	DimCompleteness = "completeness"
+	DimArchitecture = "architecture"
+	DimReadability  = "readability"
+)
+
+// DimensionNames lists the dimensions in the order results report them.
+func DimensionNames() []string {
+	return []string{DimBuildSuccess, DimTestCoverage, DimCompleteness, DimArchitecture, DimReadability}
+}
+
+// Dimension is one scored dimension.
+type Dimension struct {
+	Name string `json:"name"`
+	// Score is 0–10, one decimal.
+	Score float64 `json:"score"`
+	// Weight is the dimension's share of the overall score; the five sum to 1.
+	Weight float64 `json:"weight"`
+	// Reasons explain the score, one short sentence each, with the points a
+	// rule took away in parentheses.
+	Reasons []string `json:"reasons"`
+}
+
+// Result is the score of one attempt.
+type Result struct {
+	// Overall is the weighted mean of the dimension scores as reported
+	// (already rounded), rounded to one decimal, so it can be recomputed by
+	// hand from what is shown.
+	Overall float64 `json:"overall"`
+	// Passed: every hard gate held and Overall reached the pass threshold.
+	Passed bool `json:"passed"`
+	// Dimensions are the five dimensions in DimensionNames order.
+	Dimensions []Dimension `json:"dimensions"`
+	// Gate says why the attempt failed a hard gate ("; " between several);
+	// empty when every gate held.
+	Gate string `json:"gate,omitempty"`
+}
+
+// Dimension returns the named dimension of r.
+func (r Result) Dimension(name string) (Dimension, bool) {
+	for _, d := range r.Dimensions {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dimension{}, false
+}
+
+// Compute scores one attempt. It is pure: the same Config and Input always
+// give the same Result. cfg should have passed Validate; an invalid cfg is
+// repaired rather than rejected (see Config) so that Compute cannot fail.
+func Compute(cfg Config, in Input) Result {
+	cfg = cfg.sanitized()
+	sheets := map[string]*sheet{
+		DimBuildSuccess: buildSuccess(in),
+		DimTestCoverage: testCoverage(in),
+		DimCompleteness: completeness(in),
+		DimArchitecture: architecture(in),
+		DimReadability:  readability(in),
+	}
+	for _, c := range in.Contributions {
+		if s, ok := sheets[c.Dimension]; ok {
+			s.blend(c)
+		}
+	}
+
+	total := 0.0
+	for _, name := range DimensionNames() {
+		total += cfg.Weights.byName(name)
+	}
+	res := Result{Dimensions: make([]Dimension, 0, len(sheets))}
+	overall := 0.0
+	for _, name := range DimensionNames() {
+		s := sheets[name]
+		d := Dimension{
+			Name:    name,
+			Score:   round1(s.final()),
+			Weight:  cfg.Weights.byName(name) / total,
+			Reasons: s.reasons,
+		}
+		overall += d.Score * d.Weight
+		res.Dimensions = append(res.Dimensions, d)
+	}
+	res.Overall = round1(clamp(overall))
+
+	gates := hardGates(in)
+	if c, _ := res.Dimension(DimCompleteness); cfg.MinCompleteness > 0 && c.Score < cfg.MinCompleteness {
+		gates = append(gates, fmt.Sprintf("completeness %.1f is below the minimum %g", c.Score, cfg.MinCompleteness))
+	}
+	res.Gate = strings.Join(gates, "; ")
+	res.Passed = len(gates) == 0 && res.Overall >= cfg.PassThreshold
+	return res
+}
+
+// hardGates are the conditions no weighting can outvote: a change that does
+// not build, whose tests fail, or that changes nothing is never accepted.
+func hardGates(in Input) []string {
+	var g []string
+	if !changed(in) {
+		g = append(g, "no edits applied: the attempt changed nothing")
+	}
+	switch {
+	case !in.BuildRan:
+		g = append(g, "the build did not run, so nothing proves the change builds")
+	case !in.BuildPassed:
+		g = append(g, "build failed"+firstErrors(in.BuildFindings))
+	case in.TypecheckRan && !in.TypecheckPassed:
+		g = append(g, "typecheck failed"+firstErrors(in.BuildFindings))
+	}
+	switch {
+	case !in.TestsRan:
+		g = append(g, "the tests did not run")
+	case in.TestsFailed > 0:
+		g = append(g, fmt.Sprintf("%d of %d tests failed%s", in.TestsFailed, in.TestsTotal, colonList(in.TestFindings, 3)))
+	case !in.TestsSucceeded:
+		g = append(g, "the test command failed (a test package may not compile)"+firstErrors(in.TestFindings))
+	case in.TestsTotal == 0:
+		g = append(g, "no tests ran")
+	}
+	return g
+}
+
+func changed(in Input) bool { return in.EditsApplied > 0 || len(in.ChangedFiles) > 0 }
+
+// sheet accumulates one dimension: the built-in rules start at 10 and deduct,
+// then contributions blend in.
+type sheet struct {
+	rules   float64
+	reasons []string
+	// blended contributions: sum of weight*score and of weights.
+	wsum, wscore float64
+}
+
+func newSheet() *sheet { return &sheet{rules: 10} }
+
+func (s *sheet) note(format string, args ...any) {
+	s.reasons = append(s.reasons, fmt.Sprintf(format, args...))
+}
+
+// deduct takes points per occurrence, at most max in all, and explains it.
+func (s *sheet) deduct(each, max float64, n int, what string) {
+	if n <= 0 {
+		return
+	}
+	d := math.Min(each*float64(n), max)
+	s.rules -= d
+	s.note("%s (-%g)", what, d)
+}
+
+// cap lowers the rule score to at most c, and explains it when it bites.
+func (s *sheet) cap(c float64, why string) {
+	if s.rules > c {
+		s.rules = c
+		s.note("%s: capped at %g", why, c)
+	}
+}
+
+// set fixes the rule score outright.
+func (s *sheet) set(v float64, format string, args ...any) {
+	s.rules = v
+	s.note(format, args...)
+}
+
+func (s *sheet) blend(c Contribution) {
+	w := c.Weight
+	if w == 0 {
+		w = 1
+	}
+	if math.IsNaN(c.Score) || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+		return
+	}
+	src := c.Source
+	if src == "" {
+		src = "validator"
+	}
+	s.wsum += w
+	s.wscore += w * clamp(c.Score)
+	s.note("%s scored %.1f (weight %g)", src, clamp(c.Score), w)
+	for _, r := range c.Reasons {
+		s.note("%s: %s", src, r)
+	}
+}
+
+// final is the weighted mean of the rule score (weight 1) and the contributions.
+func (s *sheet) final() float64 {
+	return clamp((clamp(s.rules) + s.wscore) / (1 + s.wsum))
+}
+
+func clamp(x float64) float64 { return math.Max(0, math.Min(10, x)) }
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
