@@ -42,9 +42,15 @@ check-generated: generate
 	@git diff --exit-code --stat -- proto/gen || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- proto/gen)" || (git status --porcelain -- proto/gen; echo "generated code is stale: run make generate and commit" >&2; exit 1)
 
+# Each plugins/<name> main package becomes bin/moose-plugin-<name>, which moosed
+# registers as a built-in at start; plugins/internal/... (test and helper
+# programs) and plugins/sdk are not plugins.
+PLUGIN_MAINS = $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./plugins/... | grep -v /internal/)
+
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./server/cmd/... ./clients/cmd/... ./plugins/...
+	$(GO) build -o $(BIN)/ ./server/cmd/... ./clients/cmd/...
+	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
 
 test: deps build check-generated
 	$(GO) vet ./...

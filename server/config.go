@@ -26,6 +26,12 @@ type Config struct {
 	// PluginDir is where plugin binaries must live (default: the directory of
 	// the moosed binary).
 	PluginDir string
+	// Concurrency is how many work orders this node executes at once (default 15).
+	Concurrency int
+	// MaxRefinements is how many refinement cycles a failing proposal gets (default 2).
+	MaxRefinements int
+	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
+	WorkspacePoolSize int
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
@@ -36,11 +42,13 @@ type Config struct {
 
 // Env names the environment variable for each flag of moosed.
 var Env = map[string]string{
-	"grpc-addr":    "MOOSE_GRPC_ADDR",
-	"http-addr":    "MOOSE_HTTP_ADDR",
-	"data-dir":     "MOOSE_DATA_DIR",
-	"database-url": "MOOSE_DATABASE_URL",
-	"plugin-dir":   "MOOSE_PLUGIN_DIR",
+	"grpc-addr":       "MOOSE_GRPC_ADDR",
+	"http-addr":       "MOOSE_HTTP_ADDR",
+	"data-dir":        "MOOSE_DATA_DIR",
+	"database-url":    "MOOSE_DATABASE_URL",
+	"plugin-dir":      "MOOSE_PLUGIN_DIR",
+	"concurrency":     "MOOSE_CONCURRENCY",
+	"max-refinements": "MOOSE_MAX_REFINEMENTS",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -76,6 +84,9 @@ func (c *Config) setDefaults() {
 	if c.MaxDBConns == 0 {
 		c.MaxDBConns = 32
 	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 15
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
@@ -98,6 +109,12 @@ func (c Config) Validate() error {
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		errs = append(errs, fmt.Errorf("data-dir: %q must be an absolute path", c.DataDir))
+	}
+	if c.Concurrency < 0 || c.Concurrency > 1000 {
+		errs = append(errs, fmt.Errorf("concurrency must be between 1 and 1000, got %d", c.Concurrency))
+	}
+	if c.MaxRefinements < 0 || c.MaxRefinements > 10 {
+		errs = append(errs, fmt.Errorf("max-refinements must be between 0 and 10, got %d", c.MaxRefinements))
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))

@@ -31,6 +31,11 @@ import (
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server/internal/api"
 	"github.com/moosehq/moose/server/internal/pgembed"
+	"github.com/moosehq/moose/server/internal/pipeline"
+	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/routing"
+	"github.com/moosehq/moose/server/internal/variant"
+	"github.com/moosehq/moose/server/internal/workspace"
 	"github.com/moosehq/moose/server/internal/workorder"
 )
 
@@ -48,6 +53,11 @@ type Server struct {
 
 	workorders *workorder.Service
 	hub        *workorder.Hub
+	plugins    *pluginhost.Host
+	variants   *variant.Service
+	router     *routing.Router
+	workspaces *workspace.Manager
+	engine     *pipeline.Engine
 
 	closeOnce sync.Once
 }
@@ -99,6 +109,9 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	s.workorders = workorder.NewService(s.pool, s.log)
 	s.hub = workorder.NewHub(s.pool)
+	if err := s.startExecution(ctx); err != nil {
+		return nil, err
+	}
 
 	s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -111,6 +124,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
 	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.log))
+	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
+	moosev1.RegisterVariantServiceServer(s.grpcSrv, api.NewVariantHandler(s.variants, s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -139,6 +154,8 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		moosev1.RegisterProjectServiceHandler,
 		moosev1.RegisterWorkOrderServiceHandler,
+		moosev1.RegisterPluginServiceHandler,
+		moosev1.RegisterVariantServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -185,6 +202,12 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go func() { defer wg.Done(); _ = s.hub.Run(ctx) }()
+	if err := s.engine.Start(ctx); err != nil {
+		cancel()
+		wg.Wait()
+		s.Close()
+		return err
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("moosed serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 
@@ -205,6 +228,13 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-sctx.Done():
 		s.grpcSrv.Stop()
 	}
+	// Running executions get the shutdown timeout to finish; what remains is
+	// cancelled and resumes on the next start.
+	ectx, ecancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	if err := s.engine.Stop(ectx); err != nil {
+		s.log.Warn("stop executions", "err", err)
+	}
+	ecancel()
 	cancel()
 	wg.Wait()
 	s.Close()
@@ -219,6 +249,14 @@ func (s *Server) Close() {
 		}
 		if s.httpLis != nil {
 			s.httpLis.Close()
+		}
+		if s.plugins != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			_ = s.plugins.Close(ctx)
+			cancel()
+		}
+		if s.workspaces != nil {
+			_ = s.workspaces.Close()
 		}
 		if s.pool != nil {
 			s.pool.Close()

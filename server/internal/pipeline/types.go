@@ -155,4 +155,7 @@ type Outcome struct {
 	Passed    bool
 	CostUSD   float64
 	Crashed   bool
+	// Shadow outcomes come from a candidate run on a copy of the work order;
+	// they were validated and scored but never published.
+	Shadow bool
 }

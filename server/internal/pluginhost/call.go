@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/moosehq/moose/server/internal/fault"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 )
 
 // CallError is a failed plugin call. It unwraps to fault.ErrUnavailable when the

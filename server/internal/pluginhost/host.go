@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moosehq/moose/server/internal/fault"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 )
 
 // Host is the plugin catalog and the supervisor of the plugin processes. It

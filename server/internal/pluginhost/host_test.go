@@ -3,7 +3,6 @@ package pluginhost_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,15 +13,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
-	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 )
 
 var (
@@ -522,5 +520,3 @@ func copyFile(t *testing.T, from, to string) {
 	require.NoError(t, dst.Close())
 }
 
-var _ = errors.Is
-var _ = syscall.SIGKILL

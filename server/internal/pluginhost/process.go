@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/moosehq/moose/plugins/sdk"
-	"github.com/moosehq/moose/server/internal/fault"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 )
 
 // proc is one running plugin process. A dead proc is never revived: go-plugin
@@ -174,7 +174,6 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 	return fail(fmt.Errorf("plugin %s serves neither proposer nor validator", s.id))
 }
 
-
 // env builds a plugin's complete environment: nothing is inherited.
 func (h *Host) env(reg Registration) []string {
 	env := []string{
@@ -212,7 +211,6 @@ func homeDir(lookup func(string) (string, bool)) string {
 	}
 	return os.TempDir()
 }
-
 
 func socketRoot(id string) string {
 	return filepath.Join(os.TempDir(), "moose-plugins-"+id[:12])

@@ -39,8 +39,8 @@
 //	the typecheck passed, if run  a TypeScript type error is a broken build in all but name
 //	the tests ran and passed      no failed test, the test command succeeded, at least one test ran
 //	completeness ≥ MinCompleteness (default 5; 0 disables)
-//	                              one not-implemented stub, an emptied file, or three TODOs is
-//	                              skeletal code, however cleanly the rest builds
+//	                              one not-implemented stub, an emptied file, three TODOs or
+//	                              two empty bodies is skeletal code, however cleanly it builds
 //
 // Result.Gate lists every gate that failed, so the reviewer sees all of them.
 //
@@ -77,8 +77,8 @@
 //	rule                                   score            why
 //	-------------------------------------  ---------------  -----------------------------------------
 //	no edits applied                       0                nothing was done
-//	each not-implemented stub              -6, at most -10  the feature is missing by definition
-//	each emptied file                      -6, at most -10  work was deleted, not done
+//	each not-implemented stub              -8, at most -10  the feature is missing by definition
+//	each emptied file                      -8, at most -10  work was deleted, not done
 //	each TODO/FIXME/XXX marker             -2.5, at most -7.5  an admitted gap
 //	each empty function body               -3, at most -9   a signature without behaviour
 //	each edit that did not apply           -3, at most -9   part of the proposal never landed
@@ -107,10 +107,12 @@
 //	  > 100 lines / > 150 lines            -2 / -3
 //	each lint finding                      -0.5, at most -4
 //
-// With the default weights a skeletal proposal that builds and whose old tests
-// pass still fails twice over: its completeness (one stub: 4) is under the
-// gate, and its overall score is at most about 6.6 (10·0.25 + 3·0.20 + 4·0.25
-// + 10·0.15 + 10·0.15), while a complete, tested change scores 9 to 10.
+// With the default weights, a skeletal proposal that builds and whose old tests
+// pass (two TODOs, one stub, no new tests) fails twice over: completeness 0
+// is under the gate, and overall is 6.1 (10·0.25 + 3·0.20 + 0·0.25 + 10·0.15 +
+// 10·0.15) even with perfect architecture and readability. A complete, tested
+// change scores 9 to 10. With a single stub and tests added the weighted mean
+// alone could reach 7; the completeness gate is what stops it.
 //
 // # Contributions
 //

@@ -57,7 +57,7 @@ func testCoverage(in Input) *sheet {
 	if in.CoverageMeasured {
 		s.set(clamp(in.Coverage/fullCoverage*10), "coverage %.1f%% of the changed code (%g%% earns 10)", in.Coverage, fullCoverage)
 	} else {
-		s.set(unmeasuredCoverage, "coverage not measured (%g without it)", unmeasuredCoverage)
+		s.set(unmeasuredCoverage, "coverage not measured (scored %g)", unmeasuredCoverage)
 	}
 	if in.TestsFailed == 0 && in.TestsSucceeded {
 		s.note("%d of %d tests passed", in.TestsPassed, in.TestsTotal)
@@ -94,8 +94,8 @@ func completeness(in Input) *sheet {
 	empty := byCategory(in.StaticFindings, CategoryEmptyBody)
 	emptied := byCategory(in.StaticFindings, CategoryEmptiedFile)
 
-	s.deduct(6, 10, len(stubs), plural(len(stubs), "not-implemented stub")+colonList(stubs, 3))
-	s.deduct(6, 10, len(emptied), plural(len(emptied), "emptied file")+colonList(emptied, 3))
+	s.deduct(8, 10, len(stubs), plural(len(stubs), "not-implemented stub")+colonList(stubs, 3))
+	s.deduct(8, 10, len(emptied), plural(len(emptied), "emptied file")+colonList(emptied, 3))
 	s.deduct(2.5, 7.5, len(todos), plural(len(todos), "TODO marker")+colonList(todos, 3))
 	s.deduct(3, 9, len(empty), plural(len(empty), "empty function body")+colonList(empty, 3))
 	s.deduct(3, 9, len(edits), plural(len(edits), "edit")+" did not apply"+colonList(edits, 3))

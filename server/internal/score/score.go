@@ -148,12 +148,12 @@ func (s *sheet) note(format string, args ...any) {
 	s.reasons = append(s.reasons, fmt.Sprintf(format, args...))
 }
 
-// deduct takes points per occurrence, at most max in all, and explains it.
-func (s *sheet) deduct(each, max float64, n int, what string) {
+// deduct takes points per occurrence, capped at most in all, and explains it.
+func (s *sheet) deduct(each, most float64, n int, what string) {
 	if n <= 0 {
 		return
 	}
-	d := math.Min(each*float64(n), max)
+	d := math.Min(each*float64(n), most)
 	s.rules -= d
 	s.note("%s (-%g)", what, d)
 }
@@ -199,4 +199,6 @@ func (s *sheet) final() float64 {
 
 func clamp(x float64) float64 { return math.Max(0, math.Min(10, x)) }
 
-func round1(x float64) float64 { return math.Round(x*10) / 10 }
+// round1 rounds to one decimal, half up. The nudge absorbs binary error in the
+// weights (0.15 is not exact), so 8.25 computed by hand and by Compute agree.
+func round1(x float64) float64 { return math.Round(x*10+1e-9) / 10 }

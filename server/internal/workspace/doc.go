@@ -29,10 +29,11 @@
 //     matter how big the tree or node_modules is); the template's git index stays
 //     valid because overlayfs reports the lower files' inodes and times.
 //   - StrategyCopy (fallback anywhere): `cp -a --reflink=auto` of the template,
-//     .git included, followed by `git update-index --refresh` because the copy has
-//     new inodes. On copy-on-write file systems this is as cheap as overlay; on ext4
-//     it costs a full copy. Hard links are never used: tools that write files in
-//     place would change every workspace at once.
+//     .git included. Templates set core.checkStat=minimal and core.trustctime=false
+//     so the copied index (same mtimes and sizes, new inodes) stays valid and nothing
+//     is re-hashed. On copy-on-write file systems this is nearly as cheap as overlay;
+//     on ext4 it costs a full copy. Hard links are never used: tools that write
+//     files in place would change every workspace at once.
 //
 // # Reset
 //

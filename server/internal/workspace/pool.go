@@ -275,6 +275,12 @@ func (pl *pool) buildTemplate(ctx context.Context, t *template) error {
 		{"clone", "-q", "--shared", "--no-checkout", "--", pl.mirror, t.dir},
 		{"-C", t.dir, "checkout", "-q", "--detach", t.commit},
 		{"-C", t.dir, "remote", "set-url", "origin", pl.proj.RepoURL},
+		// A copy (cp -a) keeps mtimes and sizes but not inodes or ctimes. Checking
+		// only whole-second mtime and size keeps the copied index valid, so no
+		// workspace re-hashes the tree; git's racy-entry check still catches an
+		// edit made in the same second as the index was written.
+		{"-C", t.dir, "config", "core.checkStat", "minimal"},
+		{"-C", t.dir, "config", "core.trustctime", "false"},
 	}
 	for _, args := range steps {
 		if _, err := git(ctx, pl.dir, nil, args...); err != nil {
@@ -397,10 +403,6 @@ func (pl *pool) materialize(ctx context.Context, st *wsState, commit string) err
 		pl.unref(t)
 		if err != nil {
 			return fmt.Errorf("copy template: %w: %s", err, strings.TrimSpace(string(out)))
-		}
-		// The copy has new inodes and ctimes: re-stat once so resets stay cheap.
-		if _, err := git(ctx, st.tree, nil, "update-index", "-q", "--refresh"); err != nil {
-			return fmt.Errorf("create workspace: %w", err)
 		}
 	}
 	st.base = commit

@@ -179,6 +179,10 @@ func TestReleaseResetsToPristineKeepingNodeModules(t *testing.T) {
 		require.Equal(t, "installed\n", readFile(t, dir, "node_modules/left-pad/index.js"))
 		writeFile(t, dir, "node_modules/.cache/entry", "cached\n")
 		writeFile(t, dir, "README.md", "edited\n")
+		writeFile(t, dir, "src/lib.js", "module.exports = 3\n") // same size: only mtime tells
+		changed, err := w.ChangedFiles(ctx)
+		require.NoError(t, err)
+		require.Contains(t, changed, "src/lib.js")
 		require.NoError(t, os.Remove(filepath.Join(dir, "src/app.js")))
 		writeFile(t, dir, "src/untracked.js", "new\n")
 		writeFile(t, dir, "build/out.bin", "ignored output\n")
@@ -194,6 +198,7 @@ func TestReleaseResetsToPristineKeepingNodeModules(t *testing.T) {
 		require.Equal(t, dir, w2.Dir())
 		require.Equal(t, "v2\n", readFile(t, dir, "README.md"))
 		require.Equal(t, "module.exports = 1\n", readFile(t, dir, "src/app.js"))
+		require.Equal(t, "module.exports = 2\n", readFile(t, dir, "src/lib.js"))
 		require.False(t, exists(dir, "src/untracked.js"))
 		require.False(t, exists(dir, "build/out.bin"))
 		require.Equal(t, "installed\n", readFile(t, dir, "node_modules/left-pad/index.js"))

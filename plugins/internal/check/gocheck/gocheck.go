@@ -99,6 +99,10 @@ func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
 			"GOENV":       "off",
 		},
 	}
+	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err == nil {
+		// A vendored module builds from vendor/, which needs no module cache at all.
+		s.Env["GOFLAGS"] = "-mod=vendor"
+	}
 	if !strings.HasPrefix(o.GoRoot, "/usr/") {
 		s.ReadOnly = append(s.ReadOnly, o.GoRoot)
 	}

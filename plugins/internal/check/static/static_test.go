@@ -142,9 +142,9 @@ if (config) {}
 			want: []loc{{"a.py", 2, check.CategoryMarker}, {"a.py", 3, check.CategoryStub}},
 		},
 		{
-			name: "only changed lines count",
-			path: "p/d.go",
-			src:  "package p\n\n// TODO old\nfunc A() {}\n\n// TODO new\nfunc B() int { return 1 }\n",
+			name:  "only changed lines count",
+			path:  "p/d.go",
+			src:   "package p\n\n// TODO old\nfunc A() {}\n\n// TODO new\nfunc B() int { return 1 }\n",
 			lines: []int{6, 7},
 			want:  []loc{{"p/d.go", 6, check.CategoryMarker}},
 		},

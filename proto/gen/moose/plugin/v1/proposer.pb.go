@@ -542,7 +542,10 @@ type ProposeResponse struct {
 	InputTokens  int64                  `protobuf:"varint,4,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
 	OutputTokens int64                  `protobuf:"varint,5,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
 	// "stop", "length", "content_filter", ...
-	FinishReason  string `protobuf:"bytes,6,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	FinishReason string `protobuf:"bytes,6,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	// Hash of the rendered prompt (system + user messages), stored with each
+	// attempt so prompt changes can be traced.
+	PromptHash    string `protobuf:"bytes,7,opt,name=prompt_hash,json=promptHash,proto3" json:"prompt_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -619,6 +622,13 @@ func (x *ProposeResponse) GetFinishReason() string {
 	return ""
 }
 
+func (x *ProposeResponse) GetPromptHash() string {
+	if x != nil {
+		return x.PromptHash
+	}
+	return ""
+}
+
 var File_moose_plugin_v1_proposer_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
@@ -669,14 +679,16 @@ const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
 	"\x04Edit\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12\x16\n" +
-	"\x06delete\x18\x03 \x01(\bR\x06delete\"\xd5\x01\n" +
+	"\x06delete\x18\x03 \x01(\bR\x06delete\"\xf6\x01\n" +
 	"\x0fProposeResponse\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12+\n" +
 	"\x05edits\x18\x02 \x03(\v2\x15.moose.plugin.v1.EditR\x05edits\x12\x14\n" +
 	"\x05model\x18\x03 \x01(\tR\x05model\x12!\n" +
 	"\finput_tokens\x18\x04 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x05 \x01(\x03R\foutputTokens\x12#\n" +
-	"\rfinish_reason\x18\x06 \x01(\tR\ffinishReason2\xcb\x01\n" +
+	"\rfinish_reason\x18\x06 \x01(\tR\ffinishReason\x12\x1f\n" +
+	"\vprompt_hash\x18\a \x01(\tR\n" +
+	"promptHash2\xcb\x01\n" +
 	"\x0fProposerService\x12j\n" +
 	"\aGetInfo\x12..moose.plugin.v1.ProposerServiceGetInfoRequest\x1a/.moose.plugin.v1.ProposerServiceGetInfoResponse\x12L\n" +
 	"\aPropose\x12\x1f.moose.plugin.v1.ProposeRequest\x1a .moose.plugin.v1.ProposeResponseB\xbf\x01\n" +

@@ -581,7 +581,10 @@ type ValidateResponse struct {
 	Skipped    bool   `protobuf:"varint,10,opt,name=skipped,proto3" json:"skipped,omitempty"`
 	SkipReason string `protobuf:"bytes,11,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
 	// The validator itself failed (not the proposal): its results are not evidence.
-	Error         string `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
+	// Whether the validator's check succeeded: the build built, the tests ran
+	// and passed, no blocking finding. The host's gates read this, not findings.
+	Passed        bool `protobuf:"varint,13,opt,name=passed,proto3" json:"passed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -700,6 +703,13 @@ func (x *ValidateResponse) GetError() string {
 	return ""
 }
 
+func (x *ValidateResponse) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
 var File_moose_plugin_v1_validator_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_validator_proto_rawDesc = "" +
@@ -742,7 +752,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\x05R\x06passed\x12\x16\n" +
 	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x18\n" +
-	"\askipped\x18\x04 \x01(\x05R\askipped\"\xf9\x03\n" +
+	"\askipped\x18\x04 \x01(\x05R\askipped\"\x91\x04\n" +
 	"\x10ValidateResponse\x124\n" +
 	"\bfindings\x18\x01 \x03(\v2\x18.moose.plugin.v1.FindingR\bfindings\x127\n" +
 	"\x06scores\x18\x02 \x03(\v2\x1f.moose.plugin.v1.DimensionScoreR\x06scores\x121\n" +
@@ -758,7 +768,8 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	" \x01(\bR\askipped\x12\x1f\n" +
 	"\vskip_reason\x18\v \x01(\tR\n" +
 	"skipReason\x12\x14\n" +
-	"\x05error\x18\f \x01(\tR\x05error*r\n" +
+	"\x05error\x18\f \x01(\tR\x05error\x12\x16\n" +
+	"\x06passed\x18\r \x01(\bR\x06passed*r\n" +
 	"\n" +
 	"TestStatus\x12\x1b\n" +
 	"\x17TEST_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +

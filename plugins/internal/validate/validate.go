@@ -1,0 +1,112 @@
+// Package validate is what the built-in validator plugins share: turning a
+// validation request into a sandboxed runner and a check report into the
+// plugin contract's response.
+package validate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/plugins/internal/check"
+	"github.com/moosehq/moose/plugins/internal/sandbox"
+	"github.com/moosehq/moose/plugins/sdk"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// EnvUnsandboxed is the variable an operator sets (through the plugin's
+// registration) to run validators without bubblewrap. Without it, a missing
+// sandbox makes validation refuse to run generated code.
+const EnvUnsandboxed = "MOOSE_UNSANDBOXED"
+
+// Language returns the normalised language of the request's project.
+func Language(req *sdk.ValidateRequest) (string, error) {
+	p := req.GetProject()
+	if p.GetPreset() != "" {
+		if l, err := check.NormalizeLang(p.GetPreset()); err == nil {
+			return l, nil
+		}
+	}
+	return check.NormalizeLang(p.GetLanguage())
+}
+
+// Runner builds the sandboxed runner for a request, or explains why code must
+// not run at all.
+func Runner(ctx context.Context, req *sdk.ValidateRequest) (check.Runner, error) {
+	r := check.Runner{Timeout: 10 * time.Minute, MemoryBytes: 4 << 30, OutputLimit: 1 << 20}
+	if d := req.GetTimeout(); d != nil && d.AsDuration() > 0 {
+		r.Timeout = d.AsDuration()
+	}
+	if os.Getenv(EnvUnsandboxed) == "1" {
+		r.Unsandboxed = true
+		return r, nil
+	}
+	if err := sandbox.Available(ctx); err != nil {
+		return r, fmt.Errorf("no working sandbox, refusing to run generated code (install bubblewrap, or opt out explicitly with %s=1): %w", EnvUnsandboxed, err)
+	}
+	return r, nil
+}
+
+// Refuse is the response for a request that cannot be validated.
+func Refuse(err error) *sdk.ValidateResponse {
+	return &sdk.ValidateResponse{Error: err.Error(), Findings: []*pluginv1.Finding{{
+		Category: "validation_error", Severity: pluginv1.Severity_SEVERITY_ERROR, Message: err.Error(),
+	}}}
+}
+
+// Response converts a check report.
+func Response(rep check.Report, maxLog int) *sdk.ValidateResponse {
+	out := &sdk.ValidateResponse{Passed: rep.OK, TestsAdded: rep.TestsChanged}
+	if maxLog <= 0 {
+		maxLog = check.LogLimit
+	}
+	out.Logs = check.TrimLog(rep.Log, maxLog)
+	out.LogsTruncated = len(rep.Log) > maxLog
+	for _, f := range rep.Findings {
+		out.Findings = append(out.Findings, Finding(f))
+	}
+	if t := rep.Tests; t != nil {
+		out.Tests = &pluginv1.TestCounts{Total: int32(t.Total()), Passed: int32(t.Passed), Failed: int32(t.Failed), Skipped: int32(t.Skipped)}
+		for _, c := range t.Cases {
+			out.TestResults = append(out.TestResults, &pluginv1.TestResult{Name: c.Name, Suite: c.Package,
+				Status: testStatus(c.Status), Duration: durationpb.New(c.Duration), Output: check.TrimLog(c.Output, 4096)})
+		}
+	}
+	if c := rep.Coverage; c != nil && c.Total > 0 {
+		out.CoveragePercent, out.CoverageMeasured = c.Percent, true
+	}
+	return out
+}
+
+// Finding converts one finding.
+func Finding(f check.Finding) *pluginv1.Finding {
+	return &pluginv1.Finding{File: f.File, Line: int32(f.Line), Column: int32(f.Column), Category: f.Category,
+		Severity: severity(f.Severity), Message: f.Message}
+}
+
+func severity(s string) pluginv1.Severity {
+	switch strings.ToLower(s) {
+	case check.SeverityError:
+		return pluginv1.Severity_SEVERITY_ERROR
+	case check.SeverityWarning:
+		return pluginv1.Severity_SEVERITY_WARNING
+	case check.SeverityInfo:
+		return pluginv1.Severity_SEVERITY_INFO
+	}
+	return pluginv1.Severity_SEVERITY_UNSPECIFIED
+}
+
+func testStatus(s check.TestStatus) pluginv1.TestStatus {
+	switch s {
+	case check.TestPassed:
+		return pluginv1.TestStatus_TEST_STATUS_PASSED
+	case check.TestFailed:
+		return pluginv1.TestStatus_TEST_STATUS_FAILED
+	case check.TestSkipped:
+		return pluginv1.TestStatus_TEST_STATUS_SKIPPED
+	}
+	return pluginv1.TestStatus_TEST_STATUS_UNSPECIFIED
+}

@@ -1,0 +1,62 @@
+// Package pluginhost is moosed's plugin catalog and supervisor.
+//
+// Proposers and validators are separate processes speaking the
+// proto/moose/plugin/v1 contract through hashicorp/go-plugin (gRPC only,
+// protocol version 1, handshake and client settings from plugins/sdk). A
+// misbehaving plugin costs at most the calls it was serving, never the server.
+//
+// # Registration
+//
+// Register takes (kind, name, version, command, args, sha256, env allowlist),
+// modelled on Vault's plugin catalog. The command must resolve inside
+// Config.Dir after every symlink is followed; the file's sha256 must match; the
+// binary is launched and its GetInfo must report the registered kind, name and
+// version. A version is immutable: the same version with another sha256 is
+// refused (fault.ErrConflict), an identical registration is a no-op. With a
+// Store the catalog survives restarts (table plugins); Start relaunches it.
+// RegisterBuiltins registers the server's own moose-plugin-* binaries, which are
+// trusted, taken at their reported identity and kept in memory only.
+//
+// # Launch
+//
+// Every launch checks the sha256 immediately before exec. (go-plugin's
+// SecureConfig cannot be combined with the custom runner below, so the runner
+// does the same check itself.) The environment is built from nothing: PATH,
+// HOME, TMPDIR, two marker variables, go-plugin's own, and for a proposer the
+// allowlisted variables; a validator gets no allowlist. Transport is mutual TLS
+// over a Unix socket in a per-host-process folder under Config.SocketDir. Each
+// plugin runs in its own process group (stopping kills the group, children
+// included) with Pdeathsig SIGKILL, forked from an OS thread that stays locked
+// for the plugin's lifetime, because Pdeathsig follows the forking thread.
+//
+// # Supervision
+//
+// A process exit is seen at once (the runner's Wait) and fails the calls in
+// flight on that process with a CallError that unwraps to fault.ErrUnavailable;
+// a fresh process is started with exponential backoff, and callers arriving
+// meanwhile wait for it within their deadline. QuarantineAfter crashes within
+// QuarantineWindow quarantine the plugin until Reload. Idle plugins are pinged
+// (GetInfo) every HealthInterval; a call that overruns its per-call deadline
+// triggers a ping too, and a plugin that does not answer is killed and
+// restarted, so a wedged process costs one call. A panic inside a handler is
+// recovered by the SDK and fails only that call.
+//
+// Reload starts and health-checks the new process, switches new calls to it,
+// then drains the old process's calls before killing it: no call fails.
+// Unregister removes the entry at once (new calls get fault.ErrNotFound) and
+// drains the old process the same way.
+//
+// # Orphans
+//
+// Every plugin process and its children carry MOOSE_PLUGIN_HOST (derived from
+// Config.DataDir) and MOOSE_PLUGIN_HOST_OWNER (host pid and start time) in
+// their environment. Start scans /proc and SIGKILLs every process with this
+// host's id whose owner is no longer alive, then removes socket folders of dead
+// owners. Processes of a live host (another moosed, or another Host in this
+// process) are never touched, and a reused pid is not mistaken for the owner.
+//
+// go-plugin keeps a global list of managed clients that only grows; Host never
+// sets Managed and keeps its own registry instead. go-plugin's stderr parser is
+// bypassed (it panics on malformed JSON); plugin stderr lines are re-emitted as
+// slog records with the plugin's id attached.
+package pluginhost

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/pipeline"
+	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/variant"
+)
+
+// proposerAdapter lets the pipeline call a variant's proposer plugin: it looks
+// up the variant, converts to the plugin contract, and prices the answer.
+type proposerAdapter struct {
+	host     *pluginhost.Host
+	variants *variant.Service
+}
+
+func (a proposerAdapter) Propose(ctx context.Context, variantID uuid.UUID, req pipeline.ProposeRequest) (pipeline.ProposeResponse, error) {
+	v, err := a.variants.Get(ctx, variantID.String())
+	if err != nil {
+		return pipeline.ProposeResponse{}, err
+	}
+	pc := &pluginv1.ProjectContext{FileTree: req.Context.FileTree}
+	for _, f := range req.Context.Files {
+		pc.Files = append(pc.Files, &pluginv1.File{Path: f.Path, Content: f.Content})
+	}
+	pbreq := &pluginv1.ProposeRequest{
+		WorkOrder:        workOrderToPlugin(req.WorkOrder),
+		Project:          pc,
+		EditFormat:       v.EditFormat,
+		Variant:          v.Config(),
+		Cycle:            int32(req.Cycle),
+		PreviousProposal: req.PreviousProposal,
+		Feedback:         req.Feedback,
+	}
+	for _, f := range req.Findings {
+		pbreq.Findings = append(pbreq.Findings, &pluginv1.Finding{File: f.File, Line: int32(f.Line), Column: int32(f.Column),
+			Category: f.Category, Severity: severityToPlugin(f.Severity), Message: f.Message, Source: f.Source})
+	}
+	resp, err := a.host.Propose(ctx, v.PluginName, v.PluginVersion, pbreq)
+	if err != nil {
+		return pipeline.ProposeResponse{}, err
+	}
+	text := resp.GetText()
+	if strings.TrimSpace(text) == "" && len(resp.GetEdits()) > 0 {
+		text = renderEdits(resp.GetEdits())
+	}
+	return pipeline.ProposeResponse{
+		Text:         text,
+		Model:        resp.GetModel(),
+		InputTokens:  resp.GetInputTokens(),
+		OutputTokens: resp.GetOutputTokens(),
+		FinishReason: resp.GetFinishReason(),
+		CostUSD:      v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()),
+		PromptHash:   resp.GetPromptHash(),
+	}, nil
+}
+
+// renderEdits turns structured edits into whole-file blocks so that one
+// extractor, with its path checks, handles every proposal.
+func renderEdits(edits []*pluginv1.Edit) string {
+	var b strings.Builder
+	for _, e := range edits {
+		fence := "```"
+		for strings.Contains(e.GetContent(), fence) {
+			fence += "`"
+		}
+		if e.GetDelete() {
+			fmt.Fprintf(&b, "--- a/%s\n+++ /dev/null\n", e.GetPath())
+			continue
+		}
+		fmt.Fprintf(&b, "%s\n%s\n%s", e.GetPath(), fence, e.GetContent())
+		if !strings.HasSuffix(e.GetContent(), "\n") {
+			b.WriteString("\n")
+		}
+		b.WriteString(fence + "\n\n")
+	}
+	return b.String()
+}
+
+// validatorAdapter runs a built-in validator plugin by name.
+type validatorAdapter struct {
+	host *pluginhost.Host
+}
+
+func (a validatorAdapter) Validate(ctx context.Context, name string, req pipeline.ValidateRequest) (pipeline.Report, error) {
+	pbreq := &pluginv1.ValidateRequest{
+		WorktreePath: req.Dir,
+		ChangedFiles: req.ChangedFiles,
+		WorkOrder:    workOrderToPlugin(req.WorkOrder),
+		Project: &pluginv1.ProjectCommands{Language: req.Project.Language, Preset: req.Project.Preset,
+			BuildCommand: req.Project.BuildCommand, TestCommand: req.Project.TestCommand, TypecheckCommand: req.Project.TypecheckCommand},
+		Timeout:     durationpb.New(req.Timeout),
+		MaxLogBytes: 64 << 10,
+	}
+	resp, err := a.host.Validate(ctx, name, "", pbreq)
+	if err != nil {
+		return pipeline.Report{}, err
+	}
+	r := pipeline.Report{
+		Validator: name, Passed: resp.GetPassed(), Skipped: resp.GetSkipped(), Error: resp.GetError(),
+		Coverage: -1, TestsAdded: resp.GetTestsAdded(), Log: resp.GetLogs(),
+	}
+	if resp.GetSkipped() && r.Error == "" {
+		r.Error = resp.GetSkipReason()
+	}
+	if resp.GetCoverageMeasured() {
+		r.Coverage = resp.GetCoveragePercent()
+	}
+	if t := resp.GetTests(); t != nil {
+		r.TestsTotal, r.TestsPassed, r.TestsFailed, r.TestsSkipped = int(t.GetTotal()), int(t.GetPassed()), int(t.GetFailed()), int(t.GetSkipped())
+	}
+	for _, f := range resp.GetFindings() {
+		r.Findings = append(r.Findings, pipeline.Finding{Source: name, File: f.GetFile(), Line: int(f.GetLine()), Column: int(f.GetColumn()),
+			Category: f.GetCategory(), Severity: severityFromPlugin(f.GetSeverity()), Message: f.GetMessage()})
+	}
+	for _, s := range resp.GetScores() {
+		r.Contributions = append(r.Contributions, pipeline.Contribution{Dimension: s.GetDimension(), Score: s.GetScore(), Weight: s.GetWeight(), Reasons: s.GetReasons()})
+	}
+	return r, nil
+}
+
+func workOrderToPlugin(w pipeline.WorkOrderInfo) *pluginv1.WorkOrder {
+	return &pluginv1.WorkOrder{Id: w.ID, Title: w.Title, Description: w.Description,
+		AcceptanceCriteria: w.AcceptanceCriteria, Complexity: int32(w.Complexity), Metadata: w.Metadata}
+}
+
+func severityToPlugin(s string) pluginv1.Severity {
+	switch s {
+	case "error":
+		return pluginv1.Severity_SEVERITY_ERROR
+	case "warning":
+		return pluginv1.Severity_SEVERITY_WARNING
+	case "info":
+		return pluginv1.Severity_SEVERITY_INFO
+	}
+	return pluginv1.Severity_SEVERITY_UNSPECIFIED
+}
+
+func severityFromPlugin(s pluginv1.Severity) string {
+	switch s {
+	case pluginv1.Severity_SEVERITY_ERROR:
+		return "error"
+	case pluginv1.Severity_SEVERITY_WARNING:
+		return "warning"
+	case pluginv1.Severity_SEVERITY_INFO:
+		return "info"
+	}
+	return ""
+}
