@@ -119,3 +119,11 @@ func emptyDSN(t *testing.T) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// setTier points a routing tier at a variant through the database, until the
+// routing API is exercised on its own.
+func setTier(t *testing.T, srv *servertest.Server, tier, variantID string) {
+	t.Helper()
+	_, err := srv.Server().Pool().Exec(context.Background(), `UPDATE routing_tiers SET variant_id = $2 WHERE name = $1`, tier, variantID)
+	require.NoError(t, err)
+}

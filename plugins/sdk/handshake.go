@@ -22,6 +22,7 @@ const MaxMessageSize = 64 << 20
 const (
 	KindProposer  = "proposer"
 	KindValidator = "validator"
+	KindArchitect = "architect"
 )
 
 // Handshake is the go-plugin handshake shared by moosed and every plugin. The
@@ -33,13 +34,14 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "a5c1e0b2-moose-plugin-v1",
 }
 
-// HostPlugins is the versioned plugin set a host offers: both kinds, so a host
-// can dispense the kind it expects and detect a binary of the other kind.
+// HostPlugins is the versioned plugin set a host offers: every kind, so a host
+// can dispense the kind it expects and detect a binary of another kind.
 func HostPlugins() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
 		ProtocolVersion: {
 			KindProposer:  &proposerPlugin{},
 			KindValidator: &validatorPlugin{},
+			KindArchitect: &architectPlugin{},
 		},
 	}
 }

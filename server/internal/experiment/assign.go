@@ -126,7 +126,7 @@ func (s *Service) Observe(ctx context.Context, workOrderID uuid.UUID, r Executio
 			FROM experiment_assignments a JOIN experiments e ON e.id = a.experiment_id
 			WHERE a.work_order_id = $1 AND e.status = 'running'
 			ORDER BY a.created_at DESC LIMIT 1
-			FOR UPDATE OF e`, workOrderID), &assigned)
+			FOR NO KEY UPDATE OF e`, workOrderID), &assigned)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -141,13 +141,13 @@ func (s *Service) Observe(ctx context.Context, workOrderID uuid.UUID, r Executio
 		}
 		now := s.now()
 		score, cost := r.Score, r.CostUSD
-		// NaN is stored as 0: the decision code counts a NaN score as 0 anyway,
+		// A NaN score is stored as 0: the decision code counts it as 0 anyway,
 		// and NaN would poison any SQL aggregate over the table.
 		if math.IsNaN(score) {
 			score = 0
 		}
-		if math.IsNaN(cost) {
-			cost = 0
+		if math.IsNaN(cost) || math.IsInf(cost, 0) {
+			cost = 0 // an unknown cost; infinity would make every statistic NaN
 		}
 		var repeats int
 		err = tx.QueryRow(ctx, `INSERT INTO experiment_observations

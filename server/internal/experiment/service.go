@@ -125,7 +125,25 @@ type ExecutionResult struct {
 }
 
 // Service owns experiments: starting them, sticky assignment of work orders
-// to arms, recording outcomes and acting on the decision rule.
+// to arms, recording outcomes and acting on the decision rule. Everything it
+// knows lives in PostgreSQL (migration 0005), so several moosed instances can
+// share one database:
+//
+//   - experiments: one row per experiment, its Config as JSON, its status, the
+//     running minima of the always-valid p-values and, once ended, the
+//     Decision that ended it; a partial unique index allows one running
+//     experiment per tier;
+//   - experiment_assignments: the arm each work order got, written once;
+//   - experiment_observations: one counted outcome per (experiment, work
+//     order, arm), the first one;
+//   - experiment_events: the audit trail (start, every final decision, every
+//     manual action, with the decision's JSON).
+//
+// Looks and manual actions on one experiment are serialized by a row lock on
+// the experiment, so two work orders finishing at once cannot both decide.
+// A look re-reads the experiment's observations (O(n), n bounded by the
+// budget) rather than keeping Tallies in memory, so no state is lost or
+// duplicated across instances and restarts.
 type Service struct {
 	pool   *pgxpool.Pool
 	router *routing.Router
@@ -363,7 +381,7 @@ func scanExperiment(row pgx.Row, extra ...any) (Experiment, error) {
 // lockExperiment reads an experiment and locks its row until tx ends, which
 // serializes looks and manual actions on one experiment.
 func lockExperiment(ctx context.Context, tx pgx.Tx, id uuid.UUID) (Experiment, error) {
-	e, err := scanExperiment(tx.QueryRow(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE id = $1 FOR UPDATE`, id))
+	e, err := scanExperiment(tx.QueryRow(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE id = $1 FOR NO KEY UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Experiment{}, fmt.Errorf("experiment %s: %w", id, fault.ErrNotFound)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
@@ -136,6 +137,7 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          cfg.MaxAttempts,
 		FetchCooldown:        20 * time.Millisecond,
+		RetryPolicy:          retryPolicy{},
 		FetchPollInterval:    500 * time.Millisecond,
 		Logger:               log.With("component", "jobs"),
 	})
@@ -226,6 +228,11 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return nil
 	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
 		return river.JobCancel(fmt.Errorf("work order cancelled"))
+	case errors.Is(err, fault.ErrFailedPrecondition), errors.Is(err, fault.ErrNotFound):
+		// Retrying cannot help (a plugin refused the request, a variant is
+		// missing): fail now with the cause.
+		e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, err)
+		return river.JobCancel(err)
 	}
 	e.log.Warn("execution failed", "work_order", job.Args.WorkOrderID, "attempt", job.Attempt, "err", err)
 	_ = e.deps.WorkOrders.AppendEvent(context.WithoutCancel(ctx), workorder.Event{
@@ -262,3 +269,13 @@ func (e *Engine) fail(ctx context.Context, id uuid.UUID, cause error) {
 }
 
 var _ rivertype.JobArgs = executeArgs{}
+
+// retryPolicy retries a failed execution after 2s, 8s, 18s, ... capped at 2
+// minutes: quick enough to ride out a plugin restart, slow enough not to hammer
+// a provider that is down.
+type retryPolicy struct{}
+
+func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	d := time.Duration(2*job.Attempt*job.Attempt) * time.Second
+	return time.Now().Add(min(d, 2*time.Minute))
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/promptctx"
+	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
 )
@@ -48,6 +49,7 @@ type cycle struct {
 	Changed      []string
 	TreeHash     string
 	Reports      []Report
+	Score        score.Result
 	Duration     time.Duration
 }
 
@@ -70,9 +72,10 @@ func (c *cycle) testsPassed() bool {
 	return c.buildPassed() && (r == nil || (r.Passed && !r.Skipped))
 }
 
-// proven: the change applied cleanly, built and passed its tests.
+// proven: the change applied cleanly, built, passed its tests and scored
+// above the bar (no stubs left behind). Anything less earns another cycle.
 func (c *cycle) proven() bool {
-	return c.testsPassed() && len(c.EditFindings) == 0
+	return c.Score.Passed && len(c.EditFindings) == 0
 }
 
 func (e *Engine) phase(ctx context.Context, id uuid.UUID, phase, msg string, data map[string]string) {
@@ -168,6 +171,7 @@ func (e *Engine) execute(ctx context.Context, args executeArgs, attempt int) err
 			return err
 		}
 		c.Duration = time.Since(start)
+		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
 		if err := e.saveAttempt(ctx, wo.ID, args.Execution, variantID, c); err != nil {
 			return err
 		}
@@ -294,10 +298,40 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, ws *workspace.Works
 		}
 		c.Reports = append(c.Reports, r)
 	}
+	e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: %s", c.N, summarize(c.Reports)), nil)
 	if raw, err := json.Marshal(c.Reports); err == nil {
 		_, _ = e.deps.Pool.Exec(ctx, `INSERT INTO validation_cache (tree_hash, validators, result) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, hash, set, raw)
 	}
 	return nil
+}
+
+// summarize says in one line what each validator concluded.
+func summarize(reports []Report) string {
+	var parts []string
+	for _, r := range reports {
+		verdict := "passed"
+		switch {
+		case r.Skipped:
+			verdict = "skipped"
+		case !r.Passed:
+			verdict = "failed"
+		}
+		part := r.Validator + " " + verdict
+		if r.TestsTotal > 0 {
+			part += fmt.Sprintf(" (%d/%d tests passed)", r.TestsPassed, r.TestsTotal)
+		}
+		if len(r.Findings) > 0 {
+			part += fmt.Sprintf(", %d findings", len(r.Findings))
+			if f := r.Findings[0]; true {
+				part += fmt.Sprintf(" [first: %s:%d %s: %s]", f.File, f.Line, f.Category, f.Message)
+			}
+		}
+		if r.Error != "" {
+			part += ": " + r.Error
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (c *cycle) findings() []Finding {
@@ -407,11 +441,11 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, execution int, v
 	changed, _ := json.Marshal(nonNilS(c.Changed))
 	reports, _ := json.Marshal(nonNilR(c.Reports))
 	_, err := e.deps.Pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
-			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
 		ON CONFLICT (work_order_id, execution, cycle) DO NOTHING`,
 		uuid.New(), id, execution, c.N, variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
-		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds())
+		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score)
 	if err != nil {
 		return fmt.Errorf("store attempt: %w", err)
 	}
@@ -442,6 +476,7 @@ func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int) ([
 		edits, _ := edit.Parse(c.Proposal.Text)
 		c.Edits = edits
 		c.Applied = len(c.Changed)
+		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
 		out = append(out, c)
 	}
 	return out, rows.Err()

@@ -72,7 +72,7 @@ func scoreFinding(f Finding) score.Finding {
 // terminal state with the result, in one transaction.
 func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *workorder.Project, ws *workspace.Workspace, variant uuid.UUID, cycles []*cycle) error {
 	last := cycles[len(cycles)-1]
-	sc := score.Compute(e.cfg.Score, scoreInput(last))
+	sc := last.Score
 	res := workorder.Result{
 		OverallScore: sc.Overall,
 		Passed:       sc.Passed,
@@ -102,11 +102,6 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	}
 	e.phase(ctx, wo.ID, PhaseScoring, fmt.Sprintf("overall %.1f/10 (%s)", sc.Overall, passWord(sc.Passed)),
 		map[string]string{"overall": fmt.Sprintf("%.1f", sc.Overall)})
-	if _, err := e.deps.Pool.Exec(ctx, `UPDATE attempts SET score = $3 WHERE work_order_id = $1 AND execution = (SELECT executions FROM work_orders WHERE id = $1) AND cycle = $2`,
-		wo.ID, last.N, sc); err != nil {
-		return fmt.Errorf("store score: %w", err)
-	}
-
 	outcome := "needs_review"
 	op := workorder.OpReview
 	if sc.Passed {

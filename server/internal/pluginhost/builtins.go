@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
@@ -19,7 +20,9 @@ const BuiltinPrefix = "moose-plugin-"
 // built-in plugin: its kind, name and version are what it reports, its sha256
 // is taken from the file. Built-ins come from the server's own build, so they
 // are trusted, kept in memory only, and a rebuilt binary replaces the previous
-// one of the same version. One broken binary does not stop the others; their
+// one of the same version. A built-in proposer or architect receives the
+// variables Config.BuiltinEnv lists for its name (by default its provider's
+// API key) and nothing else. One broken binary does not stop the others; their
 // errors are joined.
 func (h *Host) RegisterBuiltins(ctx context.Context, dir string) ([]Plugin, error) {
 	entries, err := os.ReadDir(dir)
@@ -72,14 +75,24 @@ func (h *Host) registerBuiltin(ctx context.Context, path string) (Plugin, error)
 		reg.Kind = KindProposer
 	case pluginv1.PluginKind_PLUGIN_KIND_VALIDATOR:
 		reg.Kind = KindValidator
+	case pluginv1.PluginKind_PLUGIN_KIND_ARCHITECT:
+		reg.Kind = KindArchitect
 	}
 	if p.kind != reg.Kind {
 		p.kill()
 		return Plugin{}, fmt.Errorf("reports kind %s but serves %s", p.info.GetKind(), p.kind)
 	}
+	if reg.Kind != KindValidator {
+		reg.Env = slices.Clone(h.cfg.BuiltinEnv[reg.Name])
+	}
 	if err := reg.validate(); err != nil {
 		p.kill()
 		return Plugin{}, err
+	}
+	if len(reg.Env) > 0 {
+		// The probe ran without the allowlist; the serving process must have it.
+		p.kill()
+		p = nil
 	}
 	return h.register(ctx, reg, path, true, p)
 }

@@ -29,6 +29,10 @@ type Config struct {
 	Logger *slog.Logger
 	// LookupEnv is where allowlisted variables for proposers come from. Default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// BuiltinEnv is the env allowlist of built-in proposers and architects, by
+	// plugin name (RegisterBuiltins gives a built-in nothing else). Nil means
+	// DefaultBuiltinEnv(); an empty, non-nil map gives built-ins no variables.
+	BuiltinEnv map[string][]string
 
 	// StartTimeout bounds launch plus handshake plus GetInfo. Default 30s.
 	StartTimeout time.Duration
@@ -78,6 +82,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LookupEnv == nil {
 		c.LookupEnv = os.LookupEnv
+	}
+	if c.BuiltinEnv == nil {
+		c.BuiltinEnv = DefaultBuiltinEnv()
 	}
 }
 

@@ -242,8 +242,11 @@ func (h *Host) spec(reg Registration, path string) launchSpec {
 func checkInfo(reg Registration, info *pluginv1.PluginInfo) error {
 	v := &fault.ValidationError{}
 	wantKind := pluginv1.PluginKind_PLUGIN_KIND_PROPOSER
-	if reg.Kind == KindValidator {
+	switch reg.Kind {
+	case KindValidator:
 		wantKind = pluginv1.PluginKind_PLUGIN_KIND_VALIDATOR
+	case KindArchitect:
+		wantKind = pluginv1.PluginKind_PLUGIN_KIND_ARCHITECT
 	}
 	if info.GetKind() != wantKind {
 		v.Add("kind", "binary reports kind %s, registration says %s", info.GetKind(), reg.Kind)

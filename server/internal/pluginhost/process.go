@@ -31,6 +31,7 @@ type proc struct {
 	kind      Kind
 	proposer  pluginv1.ProposerServiceClient
 	validator pluginv1.ValidatorServiceClient
+	architect pluginv1.ArchitectServiceClient
 	info      *pluginv1.PluginInfo
 
 	// ctx is cancelled when the process exits, failing its in-flight calls at once.
@@ -78,6 +79,9 @@ func (p *proc) ping(ctx context.Context) (*pluginv1.PluginInfo, error) {
 	switch p.kind {
 	case KindProposer:
 		r, err := p.proposer.GetInfo(ctx, &pluginv1.ProposerServiceGetInfoRequest{})
+		return r.GetInfo(), err
+	case KindArchitect:
+		r, err := p.architect.GetInfo(ctx, &pluginv1.ArchitectServiceGetInfoRequest{})
 		return r.GetInfo(), err
 	default:
 		r, err := p.validator.GetInfo(ctx, &pluginv1.ValidatorServiceGetInfoRequest{})
@@ -142,7 +146,7 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 	}
 	kinds := []Kind{s.kind}
 	if s.kind == "" {
-		kinds = []Kind{KindProposer, KindValidator}
+		kinds = []Kind{KindProposer, KindValidator, KindArchitect}
 	}
 	ctx, cancelStart := context.WithTimeout(ctx, h.cfg.StartTimeout)
 	defer cancelStart()
@@ -151,12 +155,14 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 		if err != nil {
 			return fail(fmt.Errorf("dispense plugin %s: %w", s.id, err))
 		}
-		p.kind, p.proposer, p.validator = k, nil, nil
+		p.kind, p.proposer, p.validator, p.architect = k, nil, nil, nil
 		switch c := raw.(type) {
 		case pluginv1.ProposerServiceClient:
 			p.proposer = c
 		case pluginv1.ValidatorServiceClient:
 			p.validator = c
+		case pluginv1.ArchitectServiceClient:
+			p.architect = c
 		}
 		info, err := p.ping(ctx)
 		if status.Code(err) == codes.Unimplemented {
@@ -171,7 +177,7 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 		p.info = info
 		return p, nil
 	}
-	return fail(fmt.Errorf("plugin %s serves neither proposer nor validator", s.id))
+	return fail(fmt.Errorf("plugin %s serves no known plugin kind (proposer, validator, architect)", s.id))
 }
 
 // env builds a plugin's complete environment: nothing is inherited.
@@ -186,7 +192,7 @@ func (h *Host) env(reg Registration) []string {
 	if v, ok := h.cfg.LookupEnv("MOOSE_PLUGIN_LOG_LEVEL"); ok {
 		env = append(env, "MOOSE_PLUGIN_LOG_LEVEL="+v)
 	}
-	if reg.Kind == KindProposer {
+	if reg.Kind == KindProposer || reg.Kind == KindArchitect {
 		for _, name := range reg.Env {
 			if v, ok := h.cfg.LookupEnv(name); ok {
 				env = append(env, name+"="+v)

@@ -23,15 +23,16 @@ type Kind string
 const (
 	KindProposer  Kind = "proposer"
 	KindValidator Kind = "validator"
+	KindArchitect Kind = "architect"
 )
 
-// ParseKind accepts "proposer" and "validator" (any case).
+// ParseKind accepts "proposer", "validator" and "architect" (any case).
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(strings.ToLower(strings.TrimSpace(s))); k {
-	case KindProposer, KindValidator:
+	case KindProposer, KindValidator, KindArchitect:
 		return k, nil
 	}
-	return "", fault.Invalid("kind", "must be proposer or validator, got %q", s)
+	return "", fault.Invalid("kind", "must be proposer, validator or architect, got %q", s)
 }
 
 // Registration is a catalog entry as registered: immutable once recorded.
@@ -44,8 +45,8 @@ type Registration struct {
 	Args    []string
 	// SHA256 is the hex sha256 of the binary.
 	SHA256 string
-	// Env names the server environment variables a proposer receives (its API
-	// key, typically). Validators receive none.
+	// Env names the server environment variables a proposer or architect
+	// receives (its API key, typically). Validators receive none.
 	Env []string
 }
 
@@ -99,8 +100,8 @@ var reservedEnv = []string{"PATH", "HOME", "TMPDIR", envHostID, envHostOwner, "M
 
 func (r *Registration) validate() error {
 	v := &fault.ValidationError{}
-	if r.Kind != KindProposer && r.Kind != KindValidator {
-		v.Add("kind", "must be proposer or validator, got %q", r.Kind)
+	if r.Kind != KindProposer && r.Kind != KindValidator && r.Kind != KindArchitect {
+		v.Add("kind", "must be proposer, validator or architect, got %q", r.Kind)
 	}
 	if !namePattern.MatchString(r.Name) {
 		v.Add("name", "must be 1-63 lowercase letters, digits, '.', '_' or '-'")

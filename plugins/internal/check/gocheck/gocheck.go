@@ -91,7 +91,7 @@ func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
 			"GOCACHE":     o.GoCache,
 			"GOMODCACHE":  o.GoModCache,
 			"GOPATH":      "/tmp/home/go",
-			"GOFLAGS":     "-mod=readonly",
+			"GOFLAGS":     "-mod=readonly -buildvcs=false",
 			"GOPROXY":     "off",
 			"GOSUMDB":     "off",
 			"GOTOOLCHAIN": "local",
@@ -101,7 +101,7 @@ func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "vendor", "modules.txt")); err == nil {
 		// A vendored module builds from vendor/, which needs no module cache at all.
-		s.Env["GOFLAGS"] = "-mod=vendor"
+		s.Env["GOFLAGS"] = "-mod=vendor -buildvcs=false"
 	}
 	if !strings.HasPrefix(o.GoRoot, "/usr/") {
 		s.ReadOnly = append(s.ReadOnly, o.GoRoot)

@@ -909,7 +909,8 @@ func (x *Decision) GetPassZ() *ProportionZTest {
 type ExperimentEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// "started", "decision", "stopped", "promoted" or "rolled_back".
+	// "started", or the outcome recorded: "promote", "rollback",
+	// "inconclusive", "breaker_stop" or "stop".
 	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	Actor         string                 `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`

@@ -1,0 +1,225 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/servertest"
+)
+
+// sampleRepo makes a real git repository from examples/go-calc.
+func sampleRepo(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "go-calc")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples/go-calc")))
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "sample"},
+	} {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	return dir
+}
+
+const pipelineCassette = `model: test-model
+entries:
+  - key: Add Capitalize
+    cycle: 1
+    input_tokens: 1000
+    output_tokens: 200
+    text: |
+      Here is the change.
+
+      strutil/capitalize.go
+      ` + "```go" + `
+      package strutil
+
+      import "strings"
+
+      // Capitalize upper-cases the first letter of every word.
+      func Capitalize(s string) string {
+      	words := strings.Fields(s)
+      	for i, w := range words {
+      		words[i] = strings.ToUpper(w[:1]) + w[1:]
+      	}
+      	return strings.Join(words, " ")
+      }
+      ` + "```" + `
+
+      strutil/capitalize_test.go
+      ` + "```go" + `
+      package strutil
+
+      import "testing"
+
+      func TestCapitalize(t *testing.T) {
+      	for in, want := range map[string]string{"hello world": "Hello World", "": "", "a": "A"} {
+      		if got := Capitalize(in); got != want {
+      			t.Errorf("Capitalize(%q) = %q, want %q", in, got, want)
+      		}
+      	}
+      }
+      ` + "```" + `
+  - key: Add Repeat
+    cycle: 1
+    input_tokens: 900
+    output_tokens: 150
+    text: |
+      strutil/repeat.go
+      ` + "```go" + `
+      package strutil
+
+      // Repeat joins n copies of s with sep.
+      func Repeat(s, sep string, n int) string {
+      	parts := make([]string, n)
+      	for i := range parts {
+      		parts[i] = s
+      	}
+      	return strings.Join(parts, sep)
+      }
+      ` + "```" + `
+
+      strutil/repeat_test.go
+      ` + "```go" + `
+      package strutil
+
+      import "testing"
+
+      func TestRepeat(t *testing.T) {
+      	if got := Repeat("ab", "-", 3); got != "ab-ab-ab" {
+      		t.Fatalf("got %q", got)
+      	}
+      }
+      ` + "```" + `
+  - key: Add Repeat
+    cycle: 2
+    input_tokens: 1400
+    output_tokens: 160
+    text: |
+      strutil/repeat.go
+      ` + "```go" + `
+      package strutil
+
+      import "strings"
+
+      // Repeat joins n copies of s with sep.
+      func Repeat(s, sep string, n int) string {
+      	parts := make([]string, n)
+      	for i := range parts {
+      		parts[i] = s
+      	}
+      	return strings.Join(parts, sep)
+      }
+      ` + "```" + `
+  - key: Add Slugify
+    input_tokens: 800
+    output_tokens: 60
+    text: |
+      strutil/slug.go
+      ` + "```go" + `
+      package strutil
+
+      // Slugify turns a title into a URL slug.
+      func Slugify(s string) string {
+      	// TODO: implement
+      	panic("not implemented")
+      }
+      ` + "```" + `
+`
+
+func TestPipelineProvesRefinesAndScores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real builds and tests")
+	}
+	t.Parallel()
+	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t))
+	c := dial(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	repo := sampleRepo(t)
+	cassette := filepath.Join(t.TempDir(), "cassette.yaml")
+	require.NoError(t, os.WriteFile(cassette, []byte(pipelineCassette), 0o644))
+
+	p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "go-calc", RepoUrl: repo, DefaultBranch: "main", Language: "go"})
+	require.NoError(t, err)
+	variants := moosev1.NewVariantServiceClient(c.conn)
+	v, err := variants.CreateVariant(ctx, &moosev1.CreateVariantRequest{
+		Name: "replay-test", PluginName: "replay", BaseUrl: cassette, EditFormat: "whole",
+		InputPricePerMtok: 0.15, OutputPricePerMtok: 0.60,
+	})
+	require.NoError(t, err)
+	setTier(t, srv, "cheap", v.GetVariant().GetId())
+
+	run := func(title string) *moosev1.WorkOrder {
+		r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), Title: title, Complexity: 2,
+			Description: "see title", AcceptanceCriteria: []string{"has tests"}})
+		require.NoError(t, err)
+		_, err = c.wos.ApproveWorkOrder(ctx, &moosev1.ApproveWorkOrderRequest{Id: r.GetWorkOrder().GetId()})
+		require.NoError(t, err)
+		return r.GetWorkOrder()
+	}
+	wait := func(id string) *moosev1.WorkOrder {
+		stream, err := c.wos.WatchWorkOrder(ctx, &moosev1.WatchWorkOrderRequest{Id: id})
+		require.NoError(t, err)
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				break
+			}
+			e := resp.GetEvent()
+			t.Logf("%s %s %s %s", id[:8], e.GetPhase(), e.GetToStatus(), e.GetMessage())
+		}
+		got, err := c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: id})
+		require.NoError(t, err)
+		return got.GetWorkOrder()
+	}
+	good, refined, skeletal := run("Add Capitalize"), run("Add Repeat"), run("Add Slugify")
+
+	g := wait(good.GetId())
+	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, g.GetStatus(), "%+v", g.GetResult())
+	require.True(t, g.GetResult().GetBuildPassed())
+	require.True(t, g.GetResult().GetTestsPassed())
+	require.GreaterOrEqual(t, g.GetResult().GetOverallScore(), 7.0)
+	require.Equal(t, int32(1), g.GetResult().GetCycles())
+	require.Len(t, g.GetResult().GetDimensions(), 5)
+	require.InDelta(t, (1000*0.15+200*0.60)/1e6, g.GetResult().GetCostUsd(), 1e-12, "cost = tokens × the variant's prices")
+	require.Equal(t, v.GetVariant().GetId(), g.GetVariantId())
+
+	r := wait(refined.GetId())
+	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, r.GetStatus(), "%+v", r.GetResult())
+	require.Equal(t, int32(2), r.GetResult().GetCycles(), "the compile error went back and was fixed")
+	require.InDelta(t, ((900+1400)*0.15+(150+160)*0.60)/1e6, r.GetResult().GetCostUsd(), 1e-12, "every cycle is paid for")
+	evs, err := c.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: refined.GetId()})
+	require.NoError(t, err)
+	var phases []string
+	for _, e := range evs.GetEvents() {
+		if e.GetPhase() != "" {
+			phases = append(phases, e.GetPhase())
+		}
+	}
+	require.Contains(t, phases, "refining")
+	for _, want := range []string{"routing", "workspace", "proposing", "applying", "validating", "scoring"} {
+		require.Contains(t, phases, want)
+	}
+
+	s := wait(skeletal.GetId())
+	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_NEEDS_REVIEW, s.GetStatus())
+	require.Less(t, s.GetResult().GetOverallScore(), 7.0)
+	require.Equal(t, int32(3), s.GetResult().GetCycles(), "1 + 2 refinements")
+	var reasons []string
+	for _, d := range s.GetResult().GetDimensions() {
+		reasons = append(reasons, d.GetReasons()...)
+	}
+	require.Contains(t, strings.Join(reasons, "\n"), "TODO")
+}
