@@ -40,8 +40,11 @@ CREATE TABLE attempts (
     duration_ms     bigint NOT NULL DEFAULT 0,
     score           jsonb,
     error           text NOT NULL DEFAULT '',
+    -- A shadow attempt is a candidate variant's run on a copy of the work
+    -- order (A/B shadow mode): validated and scored, never published.
+    shadow          boolean NOT NULL DEFAULT false,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (work_order_id, execution, cycle)
+    UNIQUE (work_order_id, execution, shadow, cycle)
 );
 
 -- Validation of an identical tree (same content hash, same validator set) is

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server"
 	"github.com/moosehq/moose/server/servertest"
 )
 
@@ -30,8 +31,11 @@ type clients struct {
 	base     string
 }
 
+// start runs an API-only server: work orders are scheduled but not executed,
+// so lifecycle tests see exactly the transitions they make.
 func start(t *testing.T, opts ...servertest.Option) *clients {
 	t.Helper()
+	opts = append([]servertest.Option{servertest.WithConfig(func(c *server.Config) { c.APIOnly = true })}, opts...)
 	return dial(t, servertest.Start(t, opts...))
 }
 

@@ -28,10 +28,26 @@ type Config struct {
 	PluginDir string
 	// Concurrency is how many work orders this node executes at once (default 15).
 	Concurrency int
+	// APIOnly makes this node accept and schedule work orders without executing
+	// any: other nodes sharing the database run them.
+	APIOnly bool
 	// MaxRefinements is how many refinement cycles a failing proposal gets (default 2).
 	MaxRefinements int
 	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
 	WorkspacePoolSize int
+	// PublishRemote is where finished changes are pushed for projects not on
+	// GitHub (any git URL, e.g. a local bare repository). Empty pushes to the
+	// project's own repository URL.
+	PublishRemote string
+	// DisablePublish turns publishing off (changes stay in attempts only).
+	DisablePublish bool
+	// GitHubToken opens pull requests on GitHub (default: $GITHUB_TOKEN). It is
+	// never stored, logged or shown.
+	GitHubToken string
+	// GitHubBaseURL is the API URL of a GitHub Enterprise server.
+	GitHubBaseURL string
+	// GitHubHosts are extra hosts whose repositories are published through the GitHub API.
+	GitHubHosts []string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
@@ -49,6 +65,8 @@ var Env = map[string]string{
 	"plugin-dir":      "MOOSE_PLUGIN_DIR",
 	"concurrency":     "MOOSE_CONCURRENCY",
 	"max-refinements": "MOOSE_MAX_REFINEMENTS",
+	"publish-remote":  "MOOSE_PUBLISH_REMOTE",
+	"github-base-url": "MOOSE_GITHUB_BASE_URL",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,

@@ -10,8 +10,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/publish"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/variant"
 	"github.com/moosehq/moose/server/internal/workspace"
@@ -50,18 +54,34 @@ func (s *Server) startExecution(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("workspaces: %w", err)
 	}
+	s.experiments = experiment.NewService(s.pool, s.log.With("component", "experiments"))
+	s.publisher, err = publish.NewRouter(publish.Config{
+		GitHub:      publish.GitHubConfig{Token: publish.Secret(cfg.GitHubToken), BaseURL: cfg.GitHubBaseURL},
+		GitHubHosts: cfg.GitHubHosts,
+		Remote:      cfg.PublishRemote,
+	}, s.log.With("component", "publish"))
+	if err != nil {
+		return fmt.Errorf("publisher: %w", err)
+	}
+	var publisher pipeline.Publisher
+	if !cfg.DisablePublish {
+		publisher = s.publisher
+	}
 	s.engine, err = pipeline.New(pipeline.Deps{
-		Pool:       s.pool,
-		WorkOrders: s.workorders,
-		Router:     s.router,
-		Workspaces: s.workspaces,
-		Proposer:   proposerAdapter{host: s.plugins, variants: s.variants},
-		Validator:  validatorAdapter{host: s.plugins},
-		Logger:     s.log.With("component", "pipeline"),
+		Pool:        s.pool,
+		WorkOrders:  s.workorders,
+		Router:      s.router,
+		Workspaces:  s.workspaces,
+		Proposer:    proposerAdapter{host: s.plugins, variants: s.variants},
+		Validator:   validatorAdapter{host: s.plugins},
+		Publisher:   publisher,
+		Experiments: experimentsAdapter{s.experiments},
+		Logger:      s.log.With("component", "pipeline"),
 	}, pipeline.Config{
 		Concurrency:    cfg.Concurrency,
 		MaxRefinements: cfg.MaxRefinements,
 		ClientID:       clientID(cfg.DataDir),
+		InsertOnly:     cfg.APIOnly,
 	})
 	if err != nil {
 		return err
@@ -111,4 +131,16 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// experimentsAdapter lets the pipeline consult and inform A/B experiments.
+type experimentsAdapter struct{ s *experiment.Service }
+
+func (a experimentsAdapter) Assign(ctx context.Context, wo uuid.UUID, tier string, v uuid.UUID) (pipeline.Assignment, bool, error) {
+	as, ok, err := a.s.Assign(ctx, wo, tier, v)
+	return pipeline.Assignment(as), ok, err
+}
+
+func (a experimentsAdapter) Observe(ctx context.Context, wo uuid.UUID, o pipeline.Outcome) error {
+	return a.s.Observe(ctx, wo, experiment.ExecutionResult(o))
 }

@@ -30,13 +30,15 @@ import (
 	mooseproto "github.com/moosehq/moose/proto"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server/internal/api"
+	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/pgembed"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/publish"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/variant"
-	"github.com/moosehq/moose/server/internal/workspace"
 	"github.com/moosehq/moose/server/internal/workorder"
+	"github.com/moosehq/moose/server/internal/workspace"
 )
 
 // Server is a configured moosed, listening but not yet serving until Run.
@@ -51,13 +53,15 @@ type Server struct {
 	httpSrv          *http.Server
 	health           *health.Server
 
-	workorders *workorder.Service
-	hub        *workorder.Hub
-	plugins    *pluginhost.Host
-	variants   *variant.Service
-	router     *routing.Router
-	workspaces *workspace.Manager
-	engine     *pipeline.Engine
+	workorders  *workorder.Service
+	hub         *workorder.Hub
+	plugins     *pluginhost.Host
+	variants    *variant.Service
+	router      *routing.Router
+	workspaces  *workspace.Manager
+	engine      *pipeline.Engine
+	experiments *experiment.Service
+	publisher   *publish.Router
 
 	closeOnce sync.Once
 }
@@ -126,6 +130,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.log))
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
 	moosev1.RegisterVariantServiceServer(s.grpcSrv, api.NewVariantHandler(s.variants, s.log))
+	moosev1.RegisterRoutingServiceServer(s.grpcSrv, api.NewRoutingHandler(s.router, s.log))
+	moosev1.RegisterExperimentServiceServer(s.grpcSrv, api.NewExperimentHandler(s.experiments, s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -156,6 +162,8 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		moosev1.RegisterWorkOrderServiceHandler,
 		moosev1.RegisterPluginServiceHandler,
 		moosev1.RegisterVariantServiceHandler,
+		moosev1.RegisterRoutingServiceHandler,
+		moosev1.RegisterExperimentServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -204,6 +212,8 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); _ = s.hub.Run(ctx) }()
 	if err := s.engine.Start(ctx); err != nil {
 		cancel()
+		s.grpcSrv.Stop()
+		_ = s.httpSrv.Close()
 		wg.Wait()
 		s.Close()
 		return err

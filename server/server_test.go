@@ -3,8 +3,8 @@ package server_test
 import (
 	"context"
 	"net/url"
-	"strings"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,7 +23,8 @@ func TestRestartKeepsProjectsWorkOrdersAndEvents(t *testing.T) {
 	dsn := dbtest.DSN(t)
 	ctx := context.Background()
 
-	first := servertest.Start(t, servertest.WithDatabaseURL(dsn))
+	apiOnly := servertest.WithConfig(func(c *server.Config) { c.APIOnly = true })
+	first := servertest.Start(t, servertest.WithDatabaseURL(dsn), apiOnly)
 	c := dial(t, first)
 	p := c.project(t, "calc")
 	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetId(), Title: "survive", Complexity: 4})
@@ -32,7 +33,7 @@ func TestRestartKeepsProjectsWorkOrdersAndEvents(t *testing.T) {
 	require.NoError(t, err)
 	first.Stop()
 
-	second := servertest.Start(t, servertest.WithDatabaseURL(dsn))
+	second := servertest.Start(t, servertest.WithDatabaseURL(dsn), apiOnly)
 	c2 := dial(t, second)
 	got, err := c2.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: r.GetWorkOrder().GetId()})
 	require.NoError(t, err)

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/plugins/internal/check"
 	"github.com/moosehq/moose/plugins/internal/sandbox"
 	"github.com/moosehq/moose/plugins/sdk"
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 

@@ -39,6 +39,8 @@ type Config struct {
 	JobTimeout time.Duration
 	// RescueAfter is when another node takes over a job whose node vanished (default JobTimeout + 5m).
 	RescueAfter time.Duration
+	// InsertOnly schedules and cancels jobs but works none (an API-only node).
+	InsertOnly bool
 	// MaxAttempts is how often a failing execution is retried before the work order fails (default 5).
 	MaxAttempts int
 	// Score configures the scoring function.
@@ -126,12 +128,20 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, deps: deps, log: log}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &executeWorker{e: e}); err != nil {
-		return nil, fmt.Errorf("register worker: %w", err)
+	if err := errors.Join(
+		river.AddWorkerSafely(workers, &executeWorker{e: e}),
+		river.AddWorkerSafely(workers, &shadowWorker{e: e}),
+		river.AddWorkerSafely(workers, &closeWorker{e: e}),
+	); err != nil {
+		return nil, fmt.Errorf("register workers: %w", err)
+	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}}
+	if cfg.InsertOnly {
+		queues = nil
 	}
 	client, err := river.NewClient(riverpgxv5.New(deps.Pool), &river.Config{
 		ID:                   cfg.ClientID,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}},
+		Queues:               queues,
 		Workers:              workers,
 		JobTimeout:           cfg.JobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
@@ -151,6 +161,9 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 // Start re-queues jobs this node was running when it last died, then starts
 // working. It returns once the job client runs.
 func (e *Engine) Start(ctx context.Context) error {
+	if e.cfg.InsertOnly {
+		return nil
+	}
 	if e.cfg.ClientID != "" {
 		// A job still "running" under our own id cannot be running: we just
 		// started. Make it available now instead of waiting for the rescuer.
@@ -173,6 +186,9 @@ func (e *Engine) Start(ctx context.Context) error {
 // Stop stops taking jobs and waits for running ones until ctx ends, then
 // cancels them; they resume on the next start.
 func (e *Engine) Stop(ctx context.Context) error {
+	if e.cfg.InsertOnly {
+		return nil
+	}
 	err := e.client.Stop(ctx)
 	if err != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -209,13 +225,12 @@ func (e *Engine) CancelTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrde
 	if err := tx.QueryRow(ctx, `SELECT job_id FROM work_orders WHERE id = $1`, wo.ID).Scan(&jobID); err != nil {
 		return fmt.Errorf("find job: %w", err)
 	}
-	if jobID == nil {
-		return nil
+	if jobID != nil {
+		if _, err := e.client.JobCancelTx(ctx, tx, *jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("cancel job %d: %w", *jobID, err)
+		}
 	}
-	if _, err := e.client.JobCancelTx(ctx, tx, *jobID); err != nil && !errors.Is(err, river.ErrNotFound) {
-		return fmt.Errorf("cancel job %d: %w", *jobID, err)
-	}
-	return nil
+	return e.enqueueCloseTx(ctx, tx, wo.ID)
 }
 
 // Work runs one execution. A system error is retried by the job queue; on the
@@ -228,6 +243,10 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return nil
 	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
 		return river.JobCancel(fmt.Errorf("work order cancelled"))
+	case ctx.Err() != nil:
+		// Shutdown or job timeout: the job is retried (or re-queued at the
+		// next start) and resumes from its stored cycles.
+		return err
 	case errors.Is(err, fault.ErrFailedPrecondition), errors.Is(err, fault.ErrNotFound):
 		// Retrying cannot help (a plugin refused the request, a variant is
 		// missing): fail now with the cause.
@@ -265,6 +284,17 @@ func (e *Engine) fail(ctx context.Context, id uuid.UUID, cause error) {
 	})
 	if err != nil {
 		e.log.Error("mark work order failed", "work_order", id, "err", err)
+		return
+	}
+	// A failed execution counts against its variant: as a crash, score 0.
+	if e.deps.Experiments != nil {
+		if wo, err := e.deps.WorkOrders.Get(ctx, id); err == nil && wo.VariantID != "" {
+			if v, err := uuid.Parse(wo.VariantID); err == nil {
+				if err := e.deps.Experiments.Observe(ctx, id, Outcome{VariantID: v, Crashed: true}); err != nil {
+					e.log.Warn("record crashed outcome", "work_order", id, "err", err)
+				}
+			}
+		}
 	}
 }
 

@@ -112,116 +112,177 @@ func (e *Engine) execute(ctx context.Context, args executeArgs, attempt int) err
 	if err != nil {
 		return err
 	}
-
-	variantID, err := e.route(ctx, wo)
+	variantID, shadow, err := e.route(ctx, wo)
 	if err != nil {
 		return err
 	}
+	run := &run{wo: wo, project: project, variant: variantID, execution: args.Execution}
+	if err := e.runCycles(ctx, run); err != nil {
+		if run.ws != nil {
+			run.ws.Release()
+		}
+		return err
+	}
+	defer run.ws.Release()
+	if err := e.finish(ctx, wo, project, run.ws, run.variant, run.cycles); err != nil {
+		return err
+	}
+	if shadow != uuid.Nil {
+		if err := e.scheduleShadow(ctx, wo.ID, args.Execution, shadow); err != nil {
+			e.log.Warn("schedule shadow run", "work_order", wo.ID, "err", err)
+		}
+	}
+	return nil
+}
 
-	e.phase(ctx, wo.ID, PhaseWorkspace, "acquiring a clean worktree", nil)
+// run is one execution (or shadow run) of a work order in progress.
+type run struct {
+	wo        *workorder.WorkOrder
+	project   *workorder.Project
+	variant   uuid.UUID
+	execution int
+	shadow    bool // a candidate's run on a copy: scored, never published or transitioned
+
+	ws       *workspace.Workspace
+	cycles   []*cycle
+	fellBack bool
+}
+
+func (r *run) phase(name string) string {
+	if r.shadow {
+		return "shadow_" + name
+	}
+	return name
+}
+
+// runCycles takes a clean worktree, replays the cycles an interrupted earlier
+// attempt already stored (so the tree is exactly as it left it), and runs
+// propose → apply → validate until a cycle is proven or the refinements are
+// used up. On success r.ws holds the worktree; the caller releases it.
+func (e *Engine) runCycles(ctx context.Context, r *run) error {
+	wo, project := r.wo, r.project
+	e.phase(ctx, wo.ID, r.phase(PhaseWorkspace), "acquiring a clean worktree", nil)
 	ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: project.ID.String(), RepoURL: project.RepoURL, Branch: project.DefaultBranch}, "")
 	if err != nil {
 		return fmt.Errorf("acquire workspace: %w", err)
 	}
-	defer ws.Release()
+	r.ws = ws
 
 	info := WorkOrderInfo{ID: wo.ID.String(), Title: wo.Title, Description: wo.Description,
 		AcceptanceCriteria: wo.AcceptanceCriteria, Complexity: wo.Complexity, Metadata: wo.Metadata}
 	pinfo := ProjectInfo{Language: project.Language, Preset: project.Preset, BuildCommand: project.BuildCommand,
 		TestCommand: project.TestCommand, TypecheckCommand: project.TypecheckCommand}
-
 	pctx, err := promptctx.Build(ctx, ws.Dir(), promptctx.WorkOrder{Title: wo.Title, Description: wo.Description, AcceptanceCriteria: wo.AcceptanceCriteria},
 		promptctx.Options{ByteBudget: e.cfg.ContextBudget})
 	if err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
 
-	firstCycle, err := e.nextCycle(ctx, wo.ID, args.Execution)
+	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow)
 	if err != nil {
 		return err
 	}
-	var cycles []*cycle
-	var prev *cycle
-	fellBack := false
+	for _, c := range stored {
+		// Cycles build on each other; re-applying them in order rebuilds the tree.
+		edits, _ := edit.Parse(c.Proposal.Text)
+		if _, _, err := edit.Apply(ws.Dir(), edits); err != nil {
+			return fmt.Errorf("replay cycle %d: %w", c.N, err)
+		}
+	}
+	if len(stored) > 0 {
+		e.phase(ctx, wo.ID, r.phase("resuming"), fmt.Sprintf("replayed %d stored cycle(s) into a fresh worktree", len(stored)), nil)
+	}
+	r.cycles = stored
 	maxCycles := 1 + e.cfg.MaxRefinements
-	for n := firstCycle; n <= maxCycles; n++ {
+	for n := len(stored) + 1; n <= maxCycles; n++ {
+		var prev *cycle
+		if len(r.cycles) > 0 {
+			prev = r.cycles[len(r.cycles)-1]
+			if prev.proven() {
+				break
+			}
+		}
 		req := ProposeRequest{WorkOrder: info, Context: pctx, Cycle: n}
 		if prev != nil {
 			req.PreviousProposal = prev.Proposal.Text
 			req.Findings = prev.findings()
 			req.Feedback = feedback(prev)
 			req.Context = withFiles(ctx, pctx, ws.Dir(), prev.Changed)
-			e.phase(ctx, wo.ID, PhaseRefining, fmt.Sprintf("cycle %d: sending %d findings back to the proposer", n, len(req.Findings)), nil)
+			e.phase(ctx, wo.ID, r.phase(PhaseRefining), fmt.Sprintf("cycle %d: sending %d findings back to the proposer", n, len(req.Findings)), nil)
 		}
-		e.phase(ctx, wo.ID, PhaseProposing, fmt.Sprintf("cycle %d: asking variant %s", n, variantID), map[string]string{"cycle": strconv.Itoa(n), "variant_id": variantID.String()})
+		e.phase(ctx, wo.ID, r.phase(PhaseProposing), fmt.Sprintf("cycle %d: asking variant %s", n, r.variant), map[string]string{"cycle": strconv.Itoa(n), "variant_id": r.variant.String()})
 		start := time.Now()
-		resp, err := e.deps.Proposer.Propose(ctx, variantID, req)
-		if err != nil && errors.Is(err, fault.ErrUnavailable) && !fellBack {
-			if fb, ok := e.fallback(ctx, wo, variantID, err); ok {
-				variantID, fellBack = fb, true
-				resp, err = e.deps.Proposer.Propose(ctx, variantID, req)
+		resp, err := e.deps.Proposer.Propose(ctx, r.variant, req)
+		if err != nil && errors.Is(err, fault.ErrUnavailable) && !r.fellBack && !r.shadow {
+			if fb, ok := e.fallback(ctx, wo, r.variant, err); ok {
+				r.variant, r.fellBack = fb, true
+				resp, err = e.deps.Proposer.Propose(ctx, r.variant, req)
 			}
 		}
 		if err != nil {
 			return fmt.Errorf("propose (cycle %d): %w", n, err)
 		}
 		c := &cycle{N: n, Proposal: resp}
-		e.apply(ctx, wo.ID, ws, c)
-		if err := e.validate(ctx, wo.ID, ws, c, info, pinfo); err != nil {
+		e.apply(ctx, wo.ID, r, c)
+		if err := e.validate(ctx, wo.ID, r, c, info, pinfo); err != nil {
 			return err
 		}
 		c.Duration = time.Since(start)
 		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
-		if err := e.saveAttempt(ctx, wo.ID, args.Execution, variantID, c); err != nil {
+		if err := e.saveAttempt(ctx, wo.ID, r, c); err != nil {
 			return err
 		}
-		cycles = append(cycles, c)
-		prev = c
-		if c.proven() {
-			break
-		}
+		r.cycles = append(r.cycles, c)
 	}
-	if len(cycles) == 0 {
-		// Every cycle ran in an earlier, interrupted attempt: rebuild from storage.
-		if cycles, err = e.loadCycles(ctx, wo.ID, args.Execution); err != nil {
-			return err
-		}
+	if len(r.cycles) == 0 {
+		return fmt.Errorf("no cycle ran (max refinements %d)", e.cfg.MaxRefinements)
 	}
-	return e.finish(ctx, wo, project, ws, variantID, cycles)
+	return nil
 }
 
-// route returns the work order's variant, deciding (once) if not yet decided.
-func (e *Engine) route(ctx context.Context, wo *workorder.WorkOrder) (uuid.UUID, error) {
-	if wo.VariantID != "" {
-		return uuid.Parse(wo.VariantID)
-	}
+// route returns the work order's variant, deciding (once) if not yet
+// decided, and the candidate variant of a shadow experiment, if any.
+func (e *Engine) route(ctx context.Context, wo *workorder.WorkOrder) (variant, shadow uuid.UUID, err error) {
 	tier, err := e.deps.Router.TierFor(ctx, wo.Complexity)
 	if err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, uuid.Nil, err
+	}
+	var a Assignment
+	var assigned bool
+	if e.deps.Experiments != nil {
+		// Assignments are recorded once, so asking again on a retry is safe.
+		if a, assigned, err = e.deps.Experiments.Assign(ctx, wo.ID, tier.Name, tier.VariantID); err != nil {
+			return uuid.Nil, uuid.Nil, fmt.Errorf("experiment assignment: %w", err)
+		}
+		if assigned && a.Shadow {
+			shadow = a.VariantID
+		}
+	}
+	if wo.VariantID != "" {
+		v, err := uuid.Parse(wo.VariantID)
+		return v, shadow, err
 	}
 	variant, data := tier.VariantID, map[string]string{"tier": tier.Name}
 	msg := fmt.Sprintf("complexity %d → tier %s", wo.Complexity, tier.Name)
-	if e.deps.Experiments != nil {
-		a, ok, err := e.deps.Experiments.Assign(ctx, wo.ID, tier.Name, tier.VariantID)
-		if err != nil {
-			return uuid.Nil, fmt.Errorf("experiment assignment: %w", err)
-		}
-		if ok && !a.Shadow {
+	if assigned {
+		data["experiment_id"], data["arm"] = a.ExperimentID.String(), a.Arm
+		if a.Shadow {
+			msg += fmt.Sprintf(", experiment %s shadows candidate %s", a.ExperimentID, a.VariantID)
+		} else {
 			variant = a.VariantID
-			data["experiment_id"], data["arm"] = a.ExperimentID.String(), a.Arm
 			msg += fmt.Sprintf(", experiment %s arm %s", a.ExperimentID, a.Arm)
 		}
 	}
 	if variant == uuid.Nil {
-		return uuid.Nil, fmt.Errorf("tier %q has no variant configured: %w", tier.Name, fault.ErrFailedPrecondition)
+		return uuid.Nil, uuid.Nil, fmt.Errorf("tier %q has no variant configured: %w", tier.Name, fault.ErrFailedPrecondition)
 	}
 	data["variant_id"] = variant.String()
 	if err := e.deps.WorkOrders.SetVariant(ctx, wo.ID, variant.String(), workorder.Event{
 		WorkOrderID: wo.ID, Type: workorder.EventPhase, Phase: PhaseRouting, Message: msg + " → variant " + variant.String(), Data: data,
 	}); err != nil {
-		return uuid.Nil, err
+		return uuid.Nil, uuid.Nil, err
 	}
-	return variant, nil
+	return variant, shadow, nil
 }
 
 // fallback switches to the tier's fallback variant when the chosen one's
@@ -244,7 +305,8 @@ func (e *Engine) fallback(ctx context.Context, wo *workorder.WorkOrder, from uui
 }
 
 // apply parses the proposal into edits and applies them; every problem is a finding.
-func (e *Engine) apply(ctx context.Context, id uuid.UUID, ws *workspace.Workspace, c *cycle) {
+func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
+	ws := r.ws
 	edits, pf := edit.Parse(c.Proposal.Text)
 	c.Edits = edits
 	res, af, err := edit.Apply(ws.Dir(), edits)
@@ -258,14 +320,16 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, ws *workspace.Workspac
 	if changed, err := ws.ChangedFiles(ctx); err == nil {
 		c.Changed = changed
 	}
-	e.phase(ctx, id, PhaseApplying, fmt.Sprintf("cycle %d: %d edits applied, %d findings, %d files changed", c.N, c.Applied, len(c.EditFindings), len(c.Changed)),
+	e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: %d edits applied, %d findings, %d files changed", c.N, c.Applied, len(c.EditFindings), len(c.Changed)),
 		map[string]string{"applied": strconv.Itoa(c.Applied), "findings": strconv.Itoa(len(c.EditFindings))})
 }
 
 // validate runs the validators, reusing an earlier result for an identical tree.
-func (e *Engine) validate(ctx context.Context, id uuid.UUID, ws *workspace.Workspace, c *cycle, info WorkOrderInfo, pinfo ProjectInfo) error {
+func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, info WorkOrderInfo, pinfo ProjectInfo) error {
+	ws := r.ws
+	phase := r.phase(PhaseValidating)
 	if c.Applied == 0 {
-		e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: nothing applied, nothing to validate", c.N), nil)
+		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: nothing applied, nothing to validate", c.N), nil)
 		return nil
 	}
 	hash, err := ws.TreeHash(ctx)
@@ -277,10 +341,10 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, ws *workspace.Works
 	var cached []byte
 	err = e.deps.Pool.QueryRow(ctx, `SELECT result FROM validation_cache WHERE tree_hash = $1 AND validators = $2`, hash, set).Scan(&cached)
 	if err == nil && json.Unmarshal(cached, &c.Reports) == nil {
-		e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: identical tree validated before; reusing the result", c.N), map[string]string{"tree_hash": hash})
+		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: identical tree validated before; reusing the result", c.N), map[string]string{"tree_hash": hash})
 		return nil
 	}
-	e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
+	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
 	req := ValidateRequest{Dir: ws.Dir(), ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout}
 	buildFailed := false
 	for _, name := range e.cfg.Validators {
@@ -288,17 +352,17 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, ws *workspace.Works
 			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
 			continue
 		}
-		r, err := e.deps.Validator.Validate(ctx, name, req)
+		rep, err := e.deps.Validator.Validate(ctx, name, req)
 		if err != nil {
 			return fmt.Errorf("validator %s: %w", name, err)
 		}
-		r.Validator = name
-		if name == "build" && !r.Passed {
+		rep.Validator = name
+		if name == "build" && !rep.Passed {
 			buildFailed = true
 		}
-		c.Reports = append(c.Reports, r)
+		c.Reports = append(c.Reports, rep)
 	}
-	e.phase(ctx, id, PhaseValidating, fmt.Sprintf("cycle %d: %s", c.N, summarize(c.Reports)), nil)
+	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: %s", c.N, summarize(c.Reports)), nil)
 	if raw, err := json.Marshal(c.Reports); err == nil {
 		_, _ = e.deps.Pool.Exec(ctx, `INSERT INTO validation_cache (tree_hash, validators, result) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, hash, set, raw)
 	}
@@ -418,15 +482,6 @@ func withFiles(ctx context.Context, base promptctx.Context, dir string, changed 
 	return out
 }
 
-func (e *Engine) nextCycle(ctx context.Context, id uuid.UUID, execution int) (int, error) {
-	var n int
-	err := e.deps.Pool.QueryRow(ctx, `SELECT coalesce(max(cycle), 0) FROM attempts WHERE work_order_id = $1 AND execution = $2`, id, execution).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("find last cycle: %w", err)
-	}
-	return n + 1, nil
-}
-
 func promptHash(c *cycle) string {
 	if c.Proposal.PromptHash != "" {
 		return c.Proposal.PromptHash
@@ -435,27 +490,27 @@ func promptHash(c *cycle) string {
 	return hex.EncodeToString(h[:8])
 }
 
-func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, execution int, variant uuid.UUID, c *cycle) error {
+func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle) error {
 	edits, _ := json.Marshal(c.Edits)
 	ef, _ := json.Marshal(nonNil(c.EditFindings))
 	changed, _ := json.Marshal(nonNilS(c.Changed))
 	reports, _ := json.Marshal(nonNilR(c.Reports))
 	_, err := e.deps.Pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
-			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
-		ON CONFLICT (work_order_id, execution, cycle) DO NOTHING`,
-		uuid.New(), id, execution, c.N, variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
-		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score)
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
+		uuid.New(), id, r.execution, c.N, r.variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
+		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score, r.shadow)
 	if err != nil {
 		return fmt.Errorf("store attempt: %w", err)
 	}
 	return nil
 }
 
-func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int) ([]*cycle, error) {
+func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]*cycle, error) {
 	rows, err := e.deps.Pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
 			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
-		FROM attempts WHERE work_order_id = $1 AND execution = $2 ORDER BY cycle`, id, execution)
+		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
 	if err != nil {
 		return nil, fmt.Errorf("load attempts: %w", err)
 	}

@@ -90,7 +90,7 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	}
 	// Cycles stored by an interrupted earlier attempt of this execution cost money too.
 	if err := e.deps.Pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0)
-		FROM attempts WHERE work_order_id = $1 AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, wo.ID).
+		FROM attempts WHERE work_order_id = $1 AND NOT shadow AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, wo.ID).
 		Scan(&res.CostUSD, &res.InputTokens, &res.OutputTokens); err != nil {
 		return fmt.Errorf("sum attempt costs: %w", err)
 	}

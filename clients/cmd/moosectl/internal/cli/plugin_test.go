@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -188,11 +187,4 @@ func TestPluginCommands(t *testing.T) {
 	r = s.run("plugin", "unregister", "proposer", "replay", "1.0.0")
 	require.Equal(t, cli.ExitError, r.code)
 	require.Contains(t, r.stderr, "(NotFound)")
-}
-
-func TestPluginListShowsBuiltins(t *testing.T) {
-	t.Parallel()
-	s, _ := builtinReplaySession(t)
-	out := s.ok("plugin", "list", "--kind", "proposer")
-	require.Regexp(t, regexp.MustCompile(`(?m)^proposer\s+replay\s+1\.0\.0\s+ready\s+\d+\s+0\s+builtin\s+`+replayBuild.sha256[:12]+`$`), out)
 }

@@ -73,6 +73,10 @@ func TestVariantCommands(t *testing.T) {
 	s, _ := builtinReplaySession(t)
 	cassette := writeCassette(t)
 	dir := t.TempDir()
+
+	// The server registered the replay proposer from its plugin directory.
+	out := s.ok("plugin", "list", "--kind", "proposer")
+	require.Regexp(t, `(?m)^proposer\s+replay\s+1\.0\.0\s+ready\s+\d+\s+0\s+builtin\s+`+replayBuild.sha256[:12]+`$`, out)
 	system := writeFile(t, dir, "system.md", "You are terse.\n")
 
 	// From flags.
@@ -110,7 +114,7 @@ input_price_per_mtok: 0.5
 params:
   cassette_note: yaml
 `)
-	out := s.ok("variant", "create", "-f", variantYAML, "--edit-format", "search_replace", "--param", "extra=1")
+	out = s.ok("variant", "create", "-f", variantYAML, "--edit-format", "search_replace", "--param", "extra=1")
 	require.Regexp(t, `(?m)^Name:\s+from-file$`, out)
 	require.Regexp(t, `(?m)^Plugin version:\s+1\.0\.0$`, out)
 	require.Regexp(t, `(?m)^Edit format:\s+search_replace$`, out, "the flag overrides the file")
