@@ -14,6 +14,8 @@ INSERT INTO routing_tiers (name, min_complexity, max_complexity) VALUES ('cheap'
 -- Each approval (first run or retry) is one execution, driven by one job.
 ALTER TABLE work_orders ADD COLUMN executions integer NOT NULL DEFAULT 0;
 ALTER TABLE work_orders ADD COLUMN job_id bigint;
+-- A work order created for a given variant skips routing (suite runs).
+ALTER TABLE work_orders ADD COLUMN pinned_variant_id uuid;
 
 -- Every proposal cycle is stored whole: what was asked, what came back, what
 -- was applied, what the validators found, and what it cost.
@@ -60,6 +62,7 @@ CREATE TABLE validation_cache (
 -- +goose Down
 DROP TABLE validation_cache;
 DROP TABLE attempts;
+ALTER TABLE work_orders DROP COLUMN pinned_variant_id;
 ALTER TABLE work_orders DROP COLUMN job_id;
 ALTER TABLE work_orders DROP COLUMN executions;
 DROP TABLE routing_tiers;

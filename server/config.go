@@ -67,6 +67,9 @@ var Env = map[string]string{
 	"max-refinements": "MOOSE_MAX_REFINEMENTS",
 	"publish-remote":  "MOOSE_PUBLISH_REMOTE",
 	"github-base-url": "MOOSE_GITHUB_BASE_URL",
+	"github-hosts":    "MOOSE_GITHUB_HOSTS",
+	"log-level":       "MOOSE_LOG_LEVEL",
+	"api-only":        "MOOSE_API_ONLY",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -127,7 +128,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16 << 20))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
-	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.log))
+	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log))
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
 	moosev1.RegisterVariantServiceServer(s.grpcSrv, api.NewVariantHandler(s.variants, s.log))
 	moosev1.RegisterRoutingServiceServer(s.grpcSrv, api.NewRoutingHandler(s.router, s.log))
@@ -279,4 +280,13 @@ func (s *Server) Close() {
 			}
 		}
 	})
+}
+
+// resolveVariant turns a variant id or name into its id, for pinned work orders.
+func (s *Server) resolveVariant(ctx context.Context, idOrName string) (uuid.UUID, error) {
+	v, err := s.variants.Get(ctx, idOrName)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return uuid.Parse(v.ID)
 }

@@ -1,6 +1,7 @@
 // Command moosed is the Moose server: the gRPC and REST API, the work-order
-// lifecycle and all state in PostgreSQL (a private embedded cluster unless
-// --database-url is given).
+// lifecycle, execution, and all state in PostgreSQL (a private embedded
+// cluster unless --database-url is given). Every flag can also be set by the
+// environment variable named in its help.
 package main
 
 import (
@@ -10,6 +11,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/moosehq/moose/server"
@@ -18,19 +21,47 @@ import (
 func main() {
 	var cfg server.Config
 	fs := flag.NewFlagSet("moosed", flag.ExitOnError)
-	str := func(p *string, name, def, usage string) {
-		if v := os.Getenv(server.Env[name]); v != "" {
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(server.Env[name]); ok {
+			return v
+		}
+		return def
+	}
+	usage := func(name, text string) string { return fmt.Sprintf("%s (env %s)", text, server.Env[name]) }
+	str := func(p *string, name, def, text string) { fs.StringVar(p, name, env(name, def), usage(name, text)) }
+	num := func(p *int, name string, def int, text string) {
+		if v, err := strconv.Atoi(env(name, strconv.Itoa(def))); err == nil {
 			def = v
 		}
-		fs.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", usage, server.Env[name]))
+		fs.IntVar(p, name, def, usage(name, text))
 	}
+	var githubHosts string
+	var logLevel string
 	str(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7400", "gRPC listen address")
 	str(&cfg.HTTPAddr, "http-addr", "127.0.0.1:7401", "REST/OpenAPI listen address")
-	str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "data directory (embedded PostgreSQL, workspaces)")
+	str(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "data directory (embedded PostgreSQL, workspaces, plugin state)")
 	str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL; empty starts the embedded cluster under --data-dir")
 	str(&cfg.PluginDir, "plugin-dir", "", "directory holding plugin binaries (default: beside moosed)")
+	num(&cfg.Concurrency, "concurrency", 15, "work orders executed at once on this node")
+	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal")
+	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
+	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
+	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
+	str(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	_ = fs.Parse(os.Args[1:])
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
+	for _, h := range strings.Split(githubHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.GitHubHosts = append(cfg.GitHubHosts, h)
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "moosed: --log-level:", err)
+		os.Exit(2)
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/google/uuid"
@@ -14,18 +15,38 @@ import (
 // WorkOrderHandler serves moose.v1.WorkOrderService.
 type WorkOrderHandler struct {
 	moosev1.UnimplementedWorkOrderServiceServer
-	svc *workorder.Service
-	hub *workorder.Hub
-	log *slog.Logger
+	svc      *workorder.Service
+	hub      *workorder.Hub
+	variants VariantResolver
+	log      *slog.Logger
 }
 
-// NewWorkOrderHandler returns a WorkOrderHandler; hub feeds Watch streams.
-func NewWorkOrderHandler(svc *workorder.Service, hub *workorder.Hub, log *slog.Logger) *WorkOrderHandler {
-	return &WorkOrderHandler{svc: svc, hub: hub, log: log}
+// VariantResolver turns a variant id or name into its id.
+type VariantResolver func(ctx context.Context, idOrName string) (uuid.UUID, error)
+
+// NewWorkOrderHandler returns a WorkOrderHandler; hub feeds Watch streams and
+// variants resolves pinned variants (nil refuses pins).
+func NewWorkOrderHandler(svc *workorder.Service, hub *workorder.Hub, variants VariantResolver, log *slog.Logger) *WorkOrderHandler {
+	return &WorkOrderHandler{svc: svc, hub: hub, variants: variants, log: log}
 }
 
 func (h *WorkOrderHandler) CreateWorkOrder(ctx context.Context, req *moosev1.CreateWorkOrderRequest) (*moosev1.CreateWorkOrderResponse, error) {
+	var pin uuid.UUID
+	if req.GetVariantId() != "" {
+		if h.variants == nil {
+			return nil, StatusFromError(ctx, h.log, fault.Invalid("variant_id", "pinning is not available"))
+		}
+		id, err := h.variants(ctx, req.GetVariantId())
+		if errors.Is(err, fault.ErrNotFound) {
+			err = fault.Invalid("variant_id", "no variant %q", req.GetVariantId())
+		}
+		if err != nil {
+			return nil, StatusFromError(ctx, h.log, err)
+		}
+		pin = id
+	}
 	w, err := h.svc.Create(ctx, workorder.NewWorkOrder{
+		PinnedVariant:      pin,
 		ProjectID:          req.GetProjectId(),
 		RequestID:          req.GetRequestId(),
 		Title:              req.GetTitle(),

@@ -201,7 +201,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 // ScheduleTx enqueues a new execution of wo inside the approving transaction.
 func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrder) error {
 	var execution int
-	if err := tx.QueryRow(ctx, `UPDATE work_orders SET executions = executions + 1, variant_id = NULL, result = NULL
+	if err := tx.QueryRow(ctx, `UPDATE work_orders SET executions = executions + 1, variant_id = pinned_variant_id::text, result = NULL
 		WHERE id = $1 RETURNING executions`, wo.ID).Scan(&execution); err != nil {
 		return fmt.Errorf("count execution: %w", err)
 	}
@@ -214,7 +214,7 @@ func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOr
 	if _, err := tx.Exec(ctx, `UPDATE work_orders SET job_id = $2 WHERE id = $1`, wo.ID, res.Job.ID); err != nil {
 		return fmt.Errorf("record job: %w", err)
 	}
-	wo.VariantID, wo.Result = "", nil
+	wo.Result = nil
 	return nil
 }
 

@@ -15,7 +15,14 @@
 // refused (fault.ErrConflict), an identical registration is a no-op. With a
 // Store the catalog survives restarts (table plugins); Start relaunches it.
 // RegisterBuiltins registers the server's own moose-plugin-* binaries, which are
-// trusted, taken at their reported identity and kept in memory only.
+// trusted, taken at their reported identity and kept in memory only; a
+// built-in proposer or architect gets the env allowlist Config.BuiltinEnv
+// names for it (default: OPENAI_API_KEY for openai and openai-architect,
+// ANTHROPIC_API_KEY for anthropic and anthropic-architect).
+//
+// Architects (kind "architect", proto ArchitectService) split a spec into
+// work orders; Decompose calls one, bounded by Config.ProposeTimeout. They are
+// launched, supervised and given env allowlists exactly like proposers.
 //
 // # Launch
 //

@@ -121,6 +121,8 @@ type NewWorkOrder struct {
 	AcceptanceCriteria []string
 	Complexity         int
 	Metadata           map[string]string
+	// PinnedVariant, when set, bypasses routing (suite runs compare variants).
+	PinnedVariant uuid.UUID
 }
 
 // Validate reports every problem at once; field names are the API's.

@@ -202,14 +202,14 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	// commit together. No NOTIFY is needed: nobody can watch a work order
 	// before it exists, and a watcher reads history first.
 	row := s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
 			RETURNING *),
 		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
 			SELECT id, $10, status, 'work order created' FROM ins)
 		SELECT `+woCols+` FROM ins`,
-		uuid.New(), projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated)
+		uuid.New(), projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant))
 	w, err := scanWorkOrder(row)
 	if errors.Is(err, pgx.ErrNoRows) && reqID != nil {
 		// Same request id as an earlier create: hand back the original.
@@ -436,6 +436,13 @@ func (s *Service) Events(ctx context.Context, id uuid.UUID, afterID int64) ([]Ev
 		return nil, translate(err, "list events")
 	}
 	return out, nil
+}
+
+func pinned(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 // ---- paging ----

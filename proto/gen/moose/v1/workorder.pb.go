@@ -577,8 +577,11 @@ type CreateWorkOrderRequest struct {
 	AcceptanceCriteria []string               `protobuf:"bytes,4,rep,name=acceptance_criteria,json=acceptanceCriteria,proto3" json:"acceptance_criteria,omitempty"`
 	Complexity         int32                  `protobuf:"varint,5,opt,name=complexity,proto3" json:"complexity,omitempty"`
 	// Client-chosen idempotency key.
-	RequestId     string            `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Metadata      map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	RequestId string            `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Metadata  map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Pins the work order to a variant (id or name), bypassing routing and
+	// experiments: for offline comparisons of variants on a suite.
+	VariantId     string `protobuf:"bytes,8,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -660,6 +663,13 @@ func (x *CreateWorkOrderRequest) GetMetadata() map[string]string {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *CreateWorkOrderRequest) GetVariantId() string {
+	if x != nil {
+		return x.VariantId
+	}
+	return ""
 }
 
 type CreateWorkOrderResponse struct {
@@ -1432,7 +1442,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"createTime\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x87\x03\n" +
 	"\x16CreateWorkOrderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
@@ -1444,7 +1454,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"complexity\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12J\n" +
-	"\bmetadata\x18\a \x03(\v2..moose.v1.CreateWorkOrderRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\a \x03(\v2..moose.v1.CreateWorkOrderRequest.MetadataEntryR\bmetadata\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\b \x01(\tR\tvariantId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +

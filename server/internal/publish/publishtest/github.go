@@ -82,6 +82,8 @@ type GitHub struct {
 	faults   []*Fault
 	requests []string
 	nextID   int
+	// onCreatePull runs after a new pull request is recorded, before the answer.
+	onCreatePull func(PullRequest)
 }
 
 // New starts a fake that accepts only token. Close it when done.
@@ -110,6 +112,17 @@ func (g *GitHub) AddRepo(owner, name, defaultBranch, bare string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.repos[owner+"/"+name] = &repo{owner: owner, name: name, defaultBranch: defaultBranch, bare: bare}
+}
+
+// OnCreatePull makes f run whenever the fake has recorded a newly created pull
+// request and before it answers the request (nil removes it). The fake's lock
+// is not held while f runs, so f may call the fake. Crash tests use it to kill
+// the client in the window where the pull request exists but its creator never
+// learns so.
+func (g *GitHub) OnCreatePull(f func(PullRequest)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.onCreatePull = f
 }
 
 // Inject queues a fault; faults match in the order injected.
@@ -461,6 +474,14 @@ func (g *GitHub) createPull(w http.ResponseWriter, r *http.Request) {
 		}
 		g.nextID++
 		rp.pulls = append(rp.pulls, p)
+		if hook := g.onCreatePull; hook != nil {
+			c := *p
+			c.Labels = slices.Clone(p.Labels)
+			c.HeadSHA = rp.sha(p.Head)
+			g.mu.Unlock()
+			hook(c)
+			g.mu.Lock() // the deferred Unlock expects it held
+		}
 		writeJSON(w, http.StatusCreated, g.pullJSON(rp, p, true))
 	}
 }
