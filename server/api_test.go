@@ -20,7 +20,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
-	"github.com/moosehq/moose/server"
 	"github.com/moosehq/moose/server/servertest"
 )
 
@@ -35,7 +34,7 @@ type clients struct {
 // so lifecycle tests see exactly the transitions they make.
 func start(t *testing.T, opts ...servertest.Option) *clients {
 	t.Helper()
-	opts = append([]servertest.Option{servertest.WithConfig(func(c *server.Config) { c.APIOnly = true })}, opts...)
+	opts = append([]servertest.Option{servertest.APIOnly()}, opts...)
 	return dial(t, servertest.Start(t, opts...))
 }
 

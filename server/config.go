@@ -28,6 +28,8 @@ type Config struct {
 	PluginDir string
 	// Concurrency is how many work orders this node executes at once (default 15).
 	Concurrency int
+	// Validators run in order on every cycle (default build, test, static).
+	Validators []string
 	// APIOnly makes this node accept and schedule work orders without executing
 	// any: other nodes sharing the database run them.
 	APIOnly bool

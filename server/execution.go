@@ -80,6 +80,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 	}, pipeline.Config{
 		Concurrency:    cfg.Concurrency,
 		MaxRefinements: cfg.MaxRefinements,
+		Validators:     cfg.Validators,
 		ClientID:       clientID(cfg.DataDir),
 		InsertOnly:     cfg.APIOnly,
 	})

@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	moosev1.RegisterVariantServiceServer(s.grpcSrv, api.NewVariantHandler(s.variants, s.log))
 	moosev1.RegisterRoutingServiceServer(s.grpcSrv, api.NewRoutingHandler(s.router, s.log))
 	moosev1.RegisterExperimentServiceServer(s.grpcSrv, api.NewExperimentHandler(s.experiments, s.log))
+	moosev1.RegisterSpecServiceServer(s.grpcSrv, api.NewSpecHandler(s.plugins, s.workorders, s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -165,6 +166,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		moosev1.RegisterVariantServiceHandler,
 		moosev1.RegisterRoutingServiceHandler,
 		moosev1.RegisterExperimentServiceHandler,
+		moosev1.RegisterSpecServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)

@@ -20,7 +20,7 @@ import (
 // dial starts a real moosed on a fresh database and connects to it.
 func dial(t *testing.T) *moose.Client {
 	t.Helper()
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, servertest.APIOnly())
 	c, err := moose.Dial(t.Context(), srv.GRPCAddr(), moose.WithBlock())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })

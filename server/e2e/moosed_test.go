@@ -562,7 +562,7 @@ func findFile(root, name string) (string, error) {
 		if err != nil {
 			return nil // vanished or unreadable: keep looking
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "mirror.git" || d.Name() == "pkg") {
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "mirror.git") {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() && d.Name() == name {

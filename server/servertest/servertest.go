@@ -123,3 +123,7 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// APIOnly makes the server schedule approved work orders without executing
+// them, for tests of the API and lifecycle alone.
+func APIOnly() Option { return func(c *server.Config) { c.APIOnly = true } }

@@ -184,6 +184,9 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	}
 	for _, c := range stored {
 		// Cycles build on each other; re-applying them in order rebuilds the tree.
+		if c.Proposal.FinishReason == "length" {
+			continue
+		}
 		edits, _ := edit.Parse(c.Proposal.Text)
 		if _, _, err := edit.Apply(ws.Dir(), edits); err != nil {
 			return fmt.Errorf("replay cycle %d: %w", c.N, err)
@@ -307,6 +310,14 @@ func (e *Engine) fallback(ctx context.Context, wo *workorder.WorkOrder, from uui
 // apply parses the proposal into edits and applies them; every problem is a finding.
 func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	ws := r.ws
+	if c.Proposal.FinishReason == "length" {
+		// A response cut off by the token limit is never applied: its last file
+		// is incomplete even when its fence happens to parse.
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", Category: "truncated", Severity: "error",
+			Message: fmt.Sprintf("the answer was cut off at the output token limit (%d tokens) and was not applied; answer with fewer, smaller edits", c.Proposal.OutputTokens)})
+		e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: answer truncated at the token limit; nothing applied", c.N), nil)
+		return
+	}
 	edits, pf := edit.Parse(c.Proposal.Text)
 	c.Edits = edits
 	res, af, err := edit.Apply(ws.Dir(), edits)

@@ -28,7 +28,7 @@ type session struct {
 
 func newSession(t *testing.T) *session {
 	t.Helper()
-	return &session{t: t, addr: servertest.Start(t).GRPCAddr()}
+	return &session{t: t, addr: servertest.Start(t, servertest.APIOnly()).GRPCAddr()}
 }
 
 func (s *session) run(args ...string) result {

@@ -14,7 +14,7 @@ import (
 
 func TestExperimentCommands(t *testing.T) {
 	t.Parallel()
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, servertest.APIOnly())
 	s := &session{t: t, addr: srv.GRPCAddr()}
 	if r := s.run("exp", "list"); strings.Contains(r.stderr, "(Unimplemented)") {
 		t.Skip("ExperimentService is not registered in server.New yet")
