@@ -105,6 +105,7 @@ func TestRecoveryAfterKill9(t *testing.T) {
 		return conn.QueryRow(ctx, `SELECT count(*) FROM work_orders WHERE id = ANY($1::uuid[]) AND status = 'in_progress'`, ids).Scan(&inProgress)
 	})
 	require.Positive(t, inProgress, "the kill must interrupt at least one work order in progress")
+	t.Logf("%d of %d work orders were in progress at the kill", inProgress, workOrders)
 
 	n.start()
 	// The new host reaps what the old one left; Pdeathsig should have taken

@@ -204,4 +204,3 @@ func writeSummaryJSON(w io.Writer, sums []moose.VariantSummary) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(list)
 }
-
