@@ -63,8 +63,25 @@ ctl wo approve "$wo" >/dev/null
 ctl wo watch "$wo" || true
 ctl wo get "$wo"
 
-echo "==> the suite: 8 work orders × 2 variants, every proposal built and tested for real"
-ctl suite run "$root/examples/suites/go-calc.yaml" --variant baseline --variant improved
+echo "==> an architect turns a spec into work orders, created pending for review"
+project=$(ctl project list -o json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | head -1)
+ctl spec decompose "$root/examples/specs/calc-features.md" --project "$project" \
+  --architect architect-replay --base-url "$root/examples/cassettes/architect.yaml"
+
+variants=(--variant baseline --variant improved)
+# With real API keys in the environment the same suite also runs through real models.
+if [ -n "${OPENAI_API_KEY:-}" ]; then
+  ctl variant create gpt-4o-mini --plugin openai --model gpt-4o-mini --input-price 0.15 --output-price 0.60 >/dev/null
+  variants+=(--variant gpt-4o-mini)
+fi
+if [ -n "${ANTHROPIC_API_KEY:-}" ]; then
+  ctl variant create claude --plugin anthropic --model "${MOOSE_DEMO_CLAUDE_MODEL:-claude-3-5-haiku-latest}" \
+    --input-price 0.80 --output-price 4.00 >/dev/null
+  variants+=(--variant claude)
+fi
+
+echo "==> the suite: 8 work orders × $(( ${#variants[@]} / 2 )) variants, every proposal built and tested for real"
+ctl suite run "$root/examples/suites/go-calc.yaml" "${variants[@]}"
 
 echo
 echo "Published branches (local bare repository $demo/published.git):"

@@ -143,6 +143,11 @@ func TestRecoveryAfterKill9(t *testing.T) {
 				AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, id).Scan(&stored)
 		})
 		require.Equal(t, int(wo.GetResult().GetCycles()), stored, "work order %s: one stored attempt per cycle", id)
+		var executions int
+		n.db(func(ctx context.Context, conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, `SELECT executions FROM work_orders WHERE id = $1`, id).Scan(&executions)
+		})
+		require.Equal(t, 1, executions, "work order %s: the interrupted execution resumed, no new one", id)
 	}
 	var dups int
 	n.db(func(ctx context.Context, conn *pgx.Conn) error {

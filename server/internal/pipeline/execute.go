@@ -51,6 +51,8 @@ type cycle struct {
 	Reports      []Report
 	Score        score.Result
 	Duration     time.Duration
+	// LinesAdded and LinesRemoved are relative to the base commit, cumulative.
+	LinesAdded, LinesRemoved int
 }
 
 func (c *cycle) report(name string) *Report {
@@ -193,6 +195,11 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		}
 	}
 	if len(stored) > 0 {
+		last := stored[len(stored)-1]
+		if a, rm, err := ws.DiffStat(ctx); err == nil {
+			last.LinesAdded, last.LinesRemoved = a, rm
+			last.Score = score.Compute(e.cfg.Score, scoreInput(last))
+		}
 		e.phase(ctx, wo.ID, r.phase("resuming"), fmt.Sprintf("replayed %d stored cycle(s) into a fresh worktree", len(stored)), nil)
 	}
 	r.cycles = stored
@@ -330,6 +337,9 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	c.Applied = res.Applied
 	if changed, err := ws.ChangedFiles(ctx); err == nil {
 		c.Changed = changed
+	}
+	if a, r, err := ws.DiffStat(ctx); err == nil {
+		c.LinesAdded, c.LinesRemoved = a, r
 	}
 	e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: %d edits applied, %d findings, %d files changed", c.N, c.Applied, len(c.EditFindings), len(c.Changed)),
 		map[string]string{"applied": strconv.Itoa(c.Applied), "findings": strconv.Itoa(len(c.EditFindings))})

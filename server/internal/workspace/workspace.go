@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -97,4 +98,30 @@ func (w *Workspace) TreeHash(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("tree hash: %w", err)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// DiffStat counts the lines added and removed relative to the base commit,
+// untracked files included (binary files count as no lines).
+func (w *Workspace) DiffStat(ctx context.Context) (added, removed int, err error) {
+	tree, err := w.TreeHash(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	out, err := git(ctx, w.dir, nil, "diff", "--numstat", "--no-renames", w.base, tree)
+	if err != nil {
+		return 0, 0, fmt.Errorf("diff stat: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		a, errA := strconv.Atoi(f[0])
+		r, errR := strconv.Atoi(f[1])
+		if errA == nil && errR == nil {
+			added += a
+			removed += r
+		}
+	}
+	return added, removed, nil
 }
