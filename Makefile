@@ -60,7 +60,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 bench: deps build
-	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/... ./server/internal/workspace/
 
 demo: deps build
 	@bash scripts/demo.sh

@@ -33,7 +33,8 @@ type Config struct {
 	// APIOnly makes this node accept and schedule work orders without executing
 	// any: other nodes sharing the database run them.
 	APIOnly bool
-	// MaxRefinements is how many refinement cycles a failing proposal gets (default 2).
+	// MaxRefinements is how many refinement cycles a failing proposal gets
+	// (0 means the default, 2; -1 means none).
 	MaxRefinements int
 	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
 	WorkspacePoolSize int
@@ -136,8 +137,8 @@ func (c Config) Validate() error {
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
 		errs = append(errs, fmt.Errorf("concurrency must be between 1 and 1000, got %d", c.Concurrency))
 	}
-	if c.MaxRefinements < 0 || c.MaxRefinements > 10 {
-		errs = append(errs, fmt.Errorf("max-refinements must be between 0 and 10, got %d", c.MaxRefinements))
+	if c.MaxRefinements < -1 || c.MaxRefinements > 10 {
+		errs = append(errs, fmt.Errorf("max-refinements must be between -1 (none) and 10, got %d", c.MaxRefinements))
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))

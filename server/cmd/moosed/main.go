@@ -43,7 +43,7 @@ func main() {
 	str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL; empty starts the embedded cluster under --data-dir")
 	str(&cfg.PluginDir, "plugin-dir", "", "directory holding plugin binaries (default: beside moosed)")
 	num(&cfg.Concurrency, "concurrency", 15, "work orders executed at once on this node")
-	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal")
+	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal (-1: none)")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")

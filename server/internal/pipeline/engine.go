@@ -25,7 +25,8 @@ import (
 type Config struct {
 	// Concurrency is how many work orders this node executes at once (default 15).
 	Concurrency int
-	// MaxRefinements is how many extra cycles a failing proposal gets (default 2).
+	// MaxRefinements is how many extra cycles a failing proposal gets (0: the
+	// default, 2; negative: none).
 	MaxRefinements int
 	// Validators run in order on every cycle (default build, test, static).
 	Validators []string
