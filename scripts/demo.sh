@@ -83,6 +83,14 @@ fi
 echo "==> the suite: 8 work orders × $(( ${#variants[@]} / 2 )) variants, every proposal built and tested for real"
 ctl suite run "$root/examples/suites/go-calc.yaml" "${variants[@]}"
 
+echo "==> the TypeScript sample (npm, tsc, vitest): 2 work orders × 2 variants"
+cp -r "$root/examples/node-strings" "$demo/node-strings"
+rm -rf "$demo/node-strings/node_modules"
+git -C "$demo/node-strings" init -q -b main
+git -C "$demo/node-strings" add -A
+git -C "$demo/node-strings" -c user.name=moose -c user.email=moose@localhost commit -q -m "node-strings sample"
+ctl suite run "$root/examples/suites/node-strings.yaml" --repo "$demo/node-strings" --variant baseline --variant improved
+
 echo
 echo "Published branches (local bare repository $demo/published.git):"
 git -C "$demo/published.git" branch --list 'moose/*' | head -20

@@ -223,3 +223,53 @@ func TestPipelineProvesRefinesAndScores(t *testing.T) {
 	}
 	require.Contains(t, strings.Join(reasons, "\n"), "TODO")
 }
+
+// TestPipelineTypeScriptProject proves the node preset end to end: the
+// dependencies are installed once with the network (npm ci --ignore-scripts),
+// then tsc and vitest run in the sandbox without it.
+func TestPipelineTypeScriptProject(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs npm packages and runs real builds and tests")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm not installed")
+	}
+	t.Parallel()
+	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t))
+	c := dial(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	dir := filepath.Join(t.TempDir(), "node-strings")
+	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples/node-strings")))
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "node_modules")))
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "sample"}} {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "node-strings", RepoUrl: dir, DefaultBranch: "main", Language: "typescript"})
+	require.NoError(t, err)
+	require.Equal(t, "node", p.GetProject().GetPreset())
+	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{
+		Name: "improved", PluginName: "replay", BaseUrl: "../examples/cassettes/improved.yaml"})
+	require.NoError(t, err)
+	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), VariantId: v.GetVariant().GetId(),
+		Title: "Add camelCase and kebabCase conversions to node-strings", Complexity: 2})
+	require.NoError(t, err)
+	_, err = c.wos.ApproveWorkOrder(ctx, &moosev1.ApproveWorkOrderRequest{Id: r.GetWorkOrder().GetId()})
+	require.NoError(t, err)
+	stream, err := c.wos.WatchWorkOrder(ctx, &moosev1.WatchWorkOrderRequest{Id: r.GetWorkOrder().GetId()})
+	require.NoError(t, err)
+	for {
+		if _, err := stream.Recv(); err != nil {
+			break
+		}
+	}
+	got, err := c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: r.GetWorkOrder().GetId()})
+	require.NoError(t, err)
+	res := got.GetWorkOrder().GetResult()
+	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, got.GetWorkOrder().GetStatus(), "%v", res)
+	require.True(t, res.GetBuildPassed())
+	require.True(t, res.GetTestsPassed())
+	require.Greater(t, res.GetTestsTotal(), int32(7), "the sample's own tests plus the new ones ran")
+}
