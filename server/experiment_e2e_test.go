@@ -215,12 +215,16 @@ func TestExperimentEndToEndRollsBackAWorseCandidate(t *testing.T) {
 	}
 	// counted waits until the experiment has looked at every finished work
 	// order (the observation is recorded just after the work order's final
-	// transition) or has decided.
+	// transition) or has decided. GetExperiment reads the experiment row and
+	// its observations in separate statements, so it can show a running
+	// experiment whose live look already says rollback while the deciding
+	// transaction commits: that is read again.
 	counted := func(finished int) *moosev1.Experiment {
 		for {
 			e := get()
 			if e.GetStatus() != moosev1.ExperimentStatus_EXPERIMENT_STATUS_RUNNING ||
-				int(e.GetBaseline().GetN()+e.GetCandidate().GetN()) >= finished {
+				(int(e.GetBaseline().GetN()+e.GetCandidate().GetN()) >= finished &&
+					e.GetDecision().GetOutcome() == moosev1.DecisionOutcome_DECISION_OUTCOME_CONTINUE) {
 				return e
 			}
 			select {

@@ -195,6 +195,12 @@ func TestPipelineProvesRefinesAndScores(t *testing.T) {
 	require.Len(t, g.GetResult().GetDimensions(), 5)
 	require.InDelta(t, (1000*0.15+200*0.60)/1e6, g.GetResult().GetCostUsd(), 1e-12, "cost = tokens × the variant's prices")
 	require.Equal(t, v.GetVariant().GetId(), g.GetVariantId())
+	// Published: a branch on the project's repository holding exactly the change.
+	branch := g.GetResult().GetBranch()
+	require.Equal(t, "moose/wo-"+good.GetId()[:8], branch)
+	files, err := exec.Command("git", "-C", repo, "diff", "--name-only", "main", branch).Output()
+	require.NoError(t, err)
+	require.Equal(t, "strutil/capitalize.go\nstrutil/capitalize_test.go\n", string(files))
 
 	r := wait(refined.GetId())
 	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, r.GetStatus(), "%+v", r.GetResult())

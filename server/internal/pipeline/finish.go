@@ -107,6 +107,7 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	if sc.Passed {
 		outcome, op = "completed", workorder.OpComplete
 	}
+	var published *workorder.Event
 	if e.deps.Publisher != nil && last.Applied > 0 {
 		e.phase(ctx, wo.ID, PhasePublishing, "publishing the change", nil)
 		pub, err := e.deps.Publisher.Publish(ctx, project.RepoURL, PublishRequest{
@@ -117,9 +118,17 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 			return fmt.Errorf("publish: %w", err)
 		}
 		res.PullRequestURL, res.PullRequestNumber, res.Branch = pub.URL, pub.Number, pub.Branch
-		e.phase(ctx, wo.ID, PhasePublishing, "published "+pub.URL, map[string]string{"url": pub.URL, "branch": pub.Branch, "number": fmt.Sprint(pub.Number)})
+		published = &workorder.Event{WorkOrderID: wo.ID, Type: workorder.EventPhase, Phase: PhasePublishing, Message: "published " + pub.URL,
+			Data: map[string]string{"url": pub.URL, "branch": pub.Branch, "number": fmt.Sprint(pub.Number)}}
 	}
+	// The "published" event commits with the result and the final transition:
+	// a crash before this point republishes (idempotently) and records it once.
 	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+		if published != nil {
+			if err := e.deps.WorkOrders.AppendEventTx(ctx, tx, *published); err != nil {
+				return err
+			}
+		}
 		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, wo.ID, res); err != nil {
 			return err
 		}
