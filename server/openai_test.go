@@ -25,8 +25,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // fakeOpenAI answers chat completions the way the real API does, with usage.
 func fakeOpenAI(t *testing.T, key, answer string, requests *[]string, mu *sync.Mutex) *httptest.Server {
@@ -147,4 +151,3 @@ func TestOpenAIVariantWithFallbackKeepsTheKeySecret(t *testing.T) {
 	require.NotContains(t, logs.String(), secret, "nor in any log line")
 	require.Contains(t, logs.String(), "plugin registered", "the logs were captured")
 }
-

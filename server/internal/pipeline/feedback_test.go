@@ -12,8 +12,8 @@ import (
 func TestFeedbackCarriesExactFindingsAndOutput(t *testing.T) {
 	t.Parallel()
 	c := &cycle{
-		N:       1,
-		Applied: 1,
+		N:            1,
+		Applied:      1,
 		EditFindings: []Finding{{Source: "edit", Category: "search_not_found", Message: "block 2 (calc.go): search text not found; nearest lines 10-12"}},
 		Reports: []Report{
 			{Validator: "build", Passed: false, Findings: []Finding{{File: "calc/stats.go", Line: 51, Category: "undefined_symbol", Message: "undefined: math"}},
