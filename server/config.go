@@ -30,6 +30,9 @@ type Config struct {
 	Concurrency int
 	// Validators run in order on every cycle (default build, test, static).
 	Validators []string
+	// Unsandboxed lets validators run generated code without bubblewrap. Only
+	// for hosts where no sandbox can work and the code is trusted anyway.
+	Unsandboxed bool
 	// APIOnly makes this node accept and schedule work orders without executing
 	// any: other nodes sharing the database run them.
 	APIOnly bool
@@ -73,6 +76,7 @@ var Env = map[string]string{
 	"github-hosts":    "MOOSE_GITHUB_HOSTS",
 	"log-level":       "MOOSE_LOG_LEVEL",
 	"api-only":        "MOOSE_API_ONLY",
+	"unsandboxed":     "MOOSE_ALLOW_UNSANDBOXED",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,

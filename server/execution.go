@@ -27,10 +27,11 @@ func (s *Server) startExecution(ctx context.Context) error {
 	cfg := s.cfg
 	var err error
 	s.plugins, err = pluginhost.New(pluginhost.Config{
-		Dir:     cfg.PluginDir,
-		DataDir: cfg.DataDir,
-		Store:   pluginhost.NewPGStore(s.pool),
-		Logger:  s.log.With("component", "plugins"),
+		Dir:                   cfg.PluginDir,
+		DataDir:               cfg.DataDir,
+		Store:                 pluginhost.NewPGStore(s.pool),
+		ValidatorsUnsandboxed: cfg.Unsandboxed,
+		Logger:                s.log.With("component", "plugins"),
 	})
 	if err != nil {
 		return err

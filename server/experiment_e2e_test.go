@@ -128,7 +128,7 @@ func TestExperimentEndToEndRollsBackAWorseCandidate(t *testing.T) {
 	go moosectlOnce.Do(buildMoosectl)
 
 	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t),
-		servertest.WithConfig(func(c *server.Config) { c.MaxRefinements = 0 }))
+		servertest.WithConfig(func(c *server.Config) { c.MaxRefinements = -1 }))
 	c := dial(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()

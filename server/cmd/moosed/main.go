@@ -49,6 +49,7 @@ func main() {
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
 	str(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
+	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
 	_ = fs.Parse(os.Args[1:])
 	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
 	for _, h := range strings.Split(githubHosts, ",") {

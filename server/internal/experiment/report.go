@@ -63,21 +63,26 @@ type Event struct {
 
 // Get returns an experiment with its statistics and audit trail.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Report, error) {
-	e, err := scanExperiment(s.pool.QueryRow(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Report{}, fmt.Errorf("experiment %s: %w", id, fault.ErrNotFound)
-	}
-	if err != nil {
-		return Report{}, fmt.Errorf("get experiment %s: %w", id, err)
-	}
-	r, err := s.report(ctx, s.pool, e)
-	if err != nil {
-		return Report{}, fmt.Errorf("get experiment %s: %w", id, err)
-	}
-	if r.Events, err = events(ctx, s.pool, id); err != nil {
-		return Report{}, fmt.Errorf("get experiment %s: %w", id, err)
-	}
-	return r, nil
+	// One snapshot for the row, its observations and its events, so a reader
+	// never sees a running experiment beside a decision that already ended it.
+	var r Report
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		e, err := scanExperiment(tx.QueryRow(ctx, `SELECT `+experimentColumns+` FROM experiments WHERE id = $1`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("experiment %s: %w", id, fault.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("get experiment %s: %w", id, err)
+		}
+		if r, err = s.report(ctx, tx, e); err != nil {
+			return fmt.Errorf("get experiment %s: %w", id, err)
+		}
+		if r.Events, err = events(ctx, tx, id); err != nil {
+			return fmt.Errorf("get experiment %s: %w", id, err)
+		}
+		return nil
+	})
+	return r, err
 }
 
 // ListFilter narrows List; zero fields do not filter.

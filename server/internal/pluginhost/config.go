@@ -34,6 +34,11 @@ type Config struct {
 	// DefaultBuiltinEnv(); an empty, non-nil map gives built-ins no variables.
 	BuiltinEnv map[string][]string
 
+	// ValidatorsUnsandboxed is the operator's explicit opt-out of the sandbox:
+	// validators then run generated code without bubblewrap. Off by default;
+	// without it, validation refuses to run when no sandbox works.
+	ValidatorsUnsandboxed bool
+
 	// StartTimeout bounds launch plus handshake plus GetInfo. Default 30s.
 	StartTimeout time.Duration
 	// ProposeTimeout and ValidateTimeout are per-call deadlines. Defaults 10m and 15m.

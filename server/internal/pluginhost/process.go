@@ -192,6 +192,11 @@ func (h *Host) env(reg Registration) []string {
 	if v, ok := h.cfg.LookupEnv("MOOSE_PLUGIN_LOG_LEVEL"); ok {
 		env = append(env, "MOOSE_PLUGIN_LOG_LEVEL="+v)
 	}
+	if reg.Kind == KindValidator && h.cfg.ValidatorsUnsandboxed {
+		// The operator's explicit opt-out: validators run generated code
+		// without bubblewrap (still with a cleared environment and limits).
+		env = append(env, "MOOSE_UNSANDBOXED=1")
+	}
 	if reg.Kind == KindProposer || reg.Kind == KindArchitect {
 		for _, name := range reg.Env {
 			if v, ok := h.cfg.LookupEnv(name); ok {
