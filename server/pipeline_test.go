@@ -228,6 +228,18 @@ func TestPipelineProvesRefinesAndScores(t *testing.T) {
 		reasons = append(reasons, d.GetReasons()...)
 	}
 	require.Contains(t, strings.Join(reasons, "\n"), "TODO")
+
+	// The cheap model repeats itself: cycles 2 and 3 produce the tree cycle 1
+	// did, and its validation is reused instead of rebuilt.
+	sevs, err := c.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: skeletal.GetId()})
+	require.NoError(t, err)
+	reused := 0
+	for _, e := range sevs.GetEvents() {
+		if strings.Contains(e.GetMessage(), "identical tree validated before") {
+			reused++
+		}
+	}
+	require.Equal(t, 2, reused)
 }
 
 // TestPipelineTypeScriptProject proves the node preset end to end: the

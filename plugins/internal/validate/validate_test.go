@@ -6,10 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/plugins/internal/check"
 	"github.com/moosehq/moose/plugins/internal/sandbox"
 	"github.com/moosehq/moose/plugins/internal/validate"
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 )
 
 func TestRunnerIsSandboxedUnlessTheOperatorOptsOut(t *testing.T) {
@@ -46,7 +46,7 @@ func TestResponseCarriesVerdictTestsAndCoverage(t *testing.T) {
 	tests.Add(check.TestCase{Name: "TestB", Status: check.TestFailed, Output: "want 2"})
 	resp := validate.Response(check.Report{OK: false, Tests: tests, Coverage: &check.Coverage{Percent: 75, Covered: 3, Total: 4},
 		Findings: []check.Finding{{File: "a.go", Line: 3, Category: check.CategoryTestFailure, Severity: check.SeverityError, Message: "TestB"}},
-		Log: "log"}, 0)
+		Log:      "log"}, 0)
 	require.False(t, resp.GetPassed())
 	require.Equal(t, int32(2), resp.GetTests().GetTotal())
 	require.Equal(t, int32(1), resp.GetTests().GetFailed())

@@ -126,15 +126,11 @@ func (e *Engine) execute(ctx context.Context, args executeArgs, attempt int) err
 		return err
 	}
 	defer run.ws.Release()
-	if err := e.finish(ctx, wo, project, run.ws, run.variant, run.cycles); err != nil {
-		return err
-	}
+	var shadowRun *shadowArgs
 	if shadow != uuid.Nil {
-		if err := e.scheduleShadow(ctx, wo.ID, args.Execution, shadow); err != nil {
-			e.log.Warn("schedule shadow run", "work_order", wo.ID, "err", err)
-		}
+		shadowRun = &shadowArgs{WorkOrderID: wo.ID, Execution: args.Execution, VariantID: shadow}
 	}
-	return nil
+	return e.finish(ctx, wo, project, run.ws, run.variant, run.cycles, shadowRun)
 }
 
 // run is one execution (or shadow run) of a work order in progress.

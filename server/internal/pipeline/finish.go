@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
@@ -70,7 +71,9 @@ func scoreFinding(f Finding) score.Finding {
 
 // finish scores the last cycle, publishes, and moves the work order to its
 // terminal state with the result, in one transaction.
-func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *workorder.Project, ws *workspace.Workspace, variant uuid.UUID, cycles []*cycle) error {
+// A shadow run, if the work order's experiment asks for one, is enqueued in
+// the same transaction, so it is never lost to a crash.
+func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *workorder.Project, ws *workspace.Workspace, variant uuid.UUID, cycles []*cycle, shadow *shadowArgs) error {
 	last := cycles[len(cycles)-1]
 	sc := last.Score
 	res := workorder.Result{
@@ -132,8 +135,15 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, wo.ID, res); err != nil {
 			return err
 		}
-		_, err := e.deps.WorkOrders.TransitionTx(ctx, tx, wo.ID, op, fmt.Sprintf("scored %.1f/10 after %d cycle(s)", sc.Overall, last.N), nil)
-		return err
+		if _, err := e.deps.WorkOrders.TransitionTx(ctx, tx, wo.ID, op, fmt.Sprintf("scored %.1f/10 after %d cycle(s)", sc.Overall, last.N), nil); err != nil {
+			return err
+		}
+		if shadow != nil {
+			if _, err := e.client.InsertTx(ctx, tx, *shadow, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+				return fmt.Errorf("enqueue shadow run: %w", err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -29,12 +29,6 @@ type shadowWorker struct {
 	e *Engine
 }
 
-func (e *Engine) scheduleShadow(ctx context.Context, id uuid.UUID, execution int, variant uuid.UUID) error {
-	_, err := e.client.Insert(ctx, shadowArgs{WorkOrderID: id, Execution: execution, VariantID: variant},
-		&river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})
-	return err
-}
-
 func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) error {
 	e := w.e
 	wo, err := e.deps.WorkOrders.Get(ctx, job.Args.WorkOrderID)
@@ -51,6 +45,7 @@ func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) err
 		r.ws.Release()
 	}
 	outcome := Outcome{VariantID: job.Args.VariantID, Shadow: true}
+	var msg string
 	switch {
 	case err == nil:
 		last := r.cycles[len(r.cycles)-1]
@@ -58,20 +53,22 @@ func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) err
 		for _, c := range r.cycles {
 			outcome.CostUSD += c.Proposal.CostUSD
 		}
-		e.phase(ctx, wo.ID, "shadow_scoring", fmt.Sprintf("shadow candidate %s scored %.1f/10 after %d cycle(s)", r.variant, last.Score.Overall, last.N), nil)
+		msg = fmt.Sprintf("shadow candidate %s scored %.1f/10 after %d cycle(s)", r.variant, last.Score.Overall, last.N)
 	case ctx.Err() != nil:
 		return err
 	case job.Attempt < job.MaxAttempts && !errors.Is(err, fault.ErrFailedPrecondition):
 		return err
 	default:
 		outcome.Crashed = true
-		e.phase(context.WithoutCancel(ctx), wo.ID, "shadow_scoring", "shadow candidate crashed: "+err.Error(), nil)
+		msg = "shadow candidate crashed: " + err.Error()
 	}
 	if e.deps.Experiments != nil {
 		if err := e.deps.Experiments.Observe(ctx, wo.ID, outcome); err != nil {
 			return fmt.Errorf("record shadow outcome: %w", err)
 		}
 	}
+	// Recorded once the outcome counts, so a retried job does not repeat it.
+	e.phase(context.WithoutCancel(ctx), wo.ID, "shadow_scoring", msg, nil)
 	if outcome.Crashed {
 		return river.JobCancel(err)
 	}
@@ -116,10 +113,13 @@ func (e *Engine) enqueueCloseTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) er
 	if _, ok := e.deps.Publisher.(PullRequestCloser); !ok {
 		return nil
 	}
+	// Any execution may have published (a retry clears the result while it
+	// runs), so the events, not the current result, say whether a PR exists.
 	var repo string
 	var published bool
-	err := tx.QueryRow(ctx, `SELECT p.repo_url, coalesce(w.result->>'pull_request_url', '') <> ''
-		FROM work_orders w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`, id).Scan(&repo, &published)
+	err := tx.QueryRow(ctx, `SELECT p.repo_url, EXISTS (SELECT 1 FROM work_order_events e
+			WHERE e.work_order_id = w.id AND e.phase = $2 AND e.data ? 'url')
+		FROM work_orders w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`, id, PhasePublishing).Scan(&repo, &published)
 	if err != nil {
 		return fmt.Errorf("find project of work order: %w", err)
 	}
