@@ -29,6 +29,30 @@ func Slugify(s string) string {
 }
 `})
 
+// lcSlowChange's test runs for two minutes: an execution answering it is
+// still validating long after it started.
+var lcSlowChange = wholeFiles(
+	[2]string{"e2eslow/slow.go", `package e2eslow
+
+// Slow returns d unchanged.
+func Slow(d int) int { return d }
+`},
+	[2]string{"e2eslow/slow_test.go", `package e2eslow
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSlow(t *testing.T) {
+	time.Sleep(120 * time.Second)
+	if Slow(1) != 1 {
+		t.Fatal("Slow")
+	}
+}
+`},
+)
+
 const lifecycleKey = "E2E pull request lifecycle"
 
 // lifecycle is one moosed publishing to the fake GitHub, with a cassette the
@@ -63,7 +87,7 @@ func newLifecycle(t *testing.T, ctx context.Context) *lifecycle {
 	lc.n.start()
 
 	lc.cassette = filepath.Join(traversableDir(t, "moose-e2e-cassette-"), "cassette.json")
-	lc.answer(400, 90)
+	lc.answer(skeletalChange, 400, 90)
 	p, err := lc.n.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "widgets", RepoUrl: "https://" + ghHost + "/acme/widgets.git", DefaultBranch: "main", Language: "go"})
 	require.NoError(t, err)
 	v, err := lc.n.variants.CreateVariant(ctx, &moosev1.CreateVariantRequest{
@@ -77,12 +101,12 @@ func newLifecycle(t *testing.T, ctx context.Context) *lifecycle {
 	return lc
 }
 
-// answer (re)writes the cassette: skeletalChange for every cycle (no cycle
-// number, so execution and cycle numbering do not matter), costing in and
-// out tokens per cycle. The replay plugin re-reads a cassette whose size or
-// modification time changed; callers change the digit count to be sure.
-func (lc *lifecycle) answer(in, out int64) {
-	raw, err := json.Marshal(cassette{Model: "replay-e2e", Entries: []entry{{Key: lifecycleKey, InputTokens: in, OutputTokens: out, Text: skeletalChange}}})
+// answer (re)writes the cassette: text for every cycle (no cycle number, so
+// execution and cycle numbering do not matter), costing in and out tokens per
+// cycle. The replay plugin re-reads a cassette whose size or modification
+// time changed; callers change the digit count to be sure.
+func (lc *lifecycle) answer(text string, in, out int64) {
+	raw, err := json.Marshal(cassette{Model: "replay-e2e", Entries: []entry{{Key: lifecycleKey, InputTokens: in, OutputTokens: out, Text: text}}})
 	require.NoError(lc.t, err)
 	tmp := lc.cassette + ".tmp"
 	require.NoError(lc.t, os.WriteFile(tmp, raw, 0o644))
@@ -201,7 +225,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 
 	// 1. A retry after needs_review runs again and updates the same pull
 	// request. Other token counts make the new execution's body differ.
-	lc.answer(4000, 900)
+	lc.answer(skeletalChange, 4000, 900)
 	editsBefore := lc.edits(number)
 	lc.retry(ctx, id)
 	second := lc.awaitExecution(ctx, id, 2)
@@ -216,7 +240,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 	// is reopened by the next retry, not replaced.
 	lc.setPullState(number, "closed")
 	require.Equal(t, "closed", lc.onlyPull().State)
-	lc.answer(40000, 9000)
+	lc.answer(skeletalChange, 40000, 9000)
 	lc.retry(ctx, id)
 	third := lc.awaitExecution(ctx, id, 3)
 	pr = lc.onlyPull()
@@ -250,9 +274,8 @@ func TestPullRequestLifecycle(t *testing.T) {
 
 // TestPullRequestLifecycleCancelDuringRetry cancels a work order while a
 // retry of it runs: the pull request its previous execution published is
-// still open on GitHub and must be closed all the same. (It failed when
-// written: the retry's ScheduleTx clears the result, so CancelTx found no
-// pull_request_url and enqueued no close_pull_request job.)
+// still open on GitHub and must be closed all the same, although the retry
+// cleared the work order's result (and with it the pull request's URL).
 func TestPullRequestLifecycleCancelDuringRetry(t *testing.T) {
 	skipShort(t)
 	t.Parallel()
@@ -266,6 +289,9 @@ func TestPullRequestLifecycleCancelDuringRetry(t *testing.T) {
 	pr := lc.onlyPull()
 	lc.requireShows(pr, first)
 
+	// The retry validates for two minutes: plenty of time to cancel it
+	// before it could publish.
+	lc.answer(lcSlowChange, 4000, 900)
 	lc.retry(ctx, id)
 	waitFor(t, 3*time.Minute, "the retry to start", func() bool {
 		return n.get(ctx, id).GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_IN_PROGRESS
