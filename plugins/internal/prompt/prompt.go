@@ -1,6 +1,8 @@
 package prompt
 
 import (
+	"github.com/moosehq/moose/plugins/sdk/editformat"
+
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -278,15 +280,7 @@ func Lang(p string) string {
 // CanonicalFormat maps the edit format names used by variants ("whole",
 // "diff", "search_replace") and by the host's extractor ("whole_file",
 // "unified_diff") to the variant names; unknown or empty is "whole".
-func CanonicalFormat(f string) string {
-	switch strings.ToLower(strings.TrimSpace(f)) {
-	case "diff", "unified_diff", "udiff":
-		return "diff"
-	case "search_replace", "search-replace", "searchreplace":
-		return "search_replace"
-	}
-	return "whole"
-}
+func CanonicalFormat(f string) string { return editformat.Canonical(f) }
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

@@ -1,78 +1,15 @@
 package edit
 
+import "github.com/moosehq/moose/plugins/sdk/editformat"
+
 // Render returns prompt instructions that ask a model to write its changes in
 // format, with a small example. Parse accepts more than these instructions
 // ask for; the instructions ask for the one shape least likely to go wrong.
+// The text lives in plugins/sdk/editformat, shared with proposer plugins.
 // An unknown format renders as "".
 func Render(format Format) string {
-	switch format {
-	case FormatWholeFile:
-		return renderWhole
-	case FormatUnifiedDiff:
-		return renderDiff
-	case FormatSearchReplace:
-		return renderSearchReplace
+	if !format.Valid() {
+		return ""
 	}
-	return ""
+	return editformat.Instructions(string(format))
 }
-
-const renderWhole = "Write every file you create or change in full, each in its own fenced code block. " +
-	"Put the file's path, relative to the repository root, alone on the line just before the opening fence. " +
-	"Always write the complete file: never leave out code with \"...\" or comments such as \"rest unchanged\". " +
-	"If the file itself contains lines starting with ```, open and close its block with ```` (four backticks) instead.\n" +
-	"\n" +
-	"Example:\n" +
-	"\n" +
-	"greet/greet.go\n" +
-	"```go\n" +
-	"package greet\n" +
-	"\n" +
-	"// Hello returns a greeting for name.\n" +
-	"func Hello(name string) string {\n" +
-	"\treturn \"hello, \" + name\n" +
-	"}\n" +
-	"```\n"
-
-const renderSearchReplace = "Describe each change as a SEARCH/REPLACE block: the file's path, relative to the repository root, alone on a line, " +
-	"then a fenced block holding, each on its own line: <<<<<<< SEARCH, the lines to find, copied exactly from the current file, " +
-	"=======, the lines that replace them, and >>>>>>> REPLACE.\n" +
-	"\n" +
-	"Rules: the SEARCH lines must match the current file character for character, including indentation, comments and blank lines. " +
-	"Include just enough lines to make the match unique; only the first match is replaced. " +
-	"Prefer several small blocks to one large one, and give each block its path. " +
-	"To create a new file, leave the SEARCH section empty and put the whole file in REPLACE. To delete lines, leave REPLACE empty.\n" +
-	"\n" +
-	"Example:\n" +
-	"\n" +
-	"greet/greet.go\n" +
-	"```go\n" +
-	"<<<<<<< SEARCH\n" +
-	"func Hello(name string) string {\n" +
-	"\treturn \"hello, \" + name\n" +
-	"}\n" +
-	"=======\n" +
-	"func Hello(name string) string {\n" +
-	"\treturn \"Hello, \" + name + \"!\"\n" +
-	"}\n" +
-	">>>>>>> REPLACE\n" +
-	"```\n"
-
-const renderDiff = "Describe your changes as a unified diff in a ```diff fenced block. " +
-	"For each file write a --- a/PATH line and a +++ b/PATH line (paths relative to the repository root), " +
-	"then one or more hunks, each starting with an @@ -START,COUNT +START,COUNT @@ line. " +
-	"Every line of a hunk starts with one character: a space for an unchanged line, - for a removed line, + for an added line. " +
-	"Include about three unchanged lines around each change, copied exactly from the current file; they locate the change, so they must match. " +
-	"For a new file write --- /dev/null and start every line with +; to delete a file write +++ /dev/null.\n" +
-	"\n" +
-	"Example:\n" +
-	"\n" +
-	"```diff\n" +
-	"--- a/greet/greet.go\n" +
-	"+++ b/greet/greet.go\n" +
-	"@@ -3,4 +3,4 @@\n" +
-	" // Hello returns a greeting for name.\n" +
-	" func Hello(name string) string {\n" +
-	"-\treturn \"hello, \" + name\n" +
-	"+\treturn \"Hello, \" + name + \"!\"\n" +
-	" }\n" +
-	"```\n"
