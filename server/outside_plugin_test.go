@@ -2,6 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,7 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server"
+	"github.com/moosehq/moose/server/internal/dbtest"
 	"github.com/moosehq/moose/server/servertest"
 )
 
@@ -58,4 +64,41 @@ func TestOutsidePluginRegisteredAtRuntime(t *testing.T) {
 	out, err = ctl("plugin", "list", "--kind", "proposer")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "shouter")
+}
+
+// TestPluginRegisteredOnOneNodeServesOnAnother runs two moosed nodes on one
+// database: a plugin registered through the first is adopted by the second on
+// first use, with no restart.
+func TestPluginRegisteredOnOneNodeServesOnAnother(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries")
+	}
+	t.Parallel()
+	pluginDir := t.TempDir()
+	bin := filepath.Join(pluginDir, "shouter")
+	b, err := exec.Command("go", "build", "-o", bin, "../examples/plugins/shouter").CombinedOutput()
+	require.NoError(t, err, string(b))
+	sum := sha256.New()
+	f, err := os.Open(bin)
+	require.NoError(t, err)
+	_, err = io.Copy(sum, f)
+	f.Close()
+	require.NoError(t, err)
+
+	dsn := dbtest.DSN(t)
+	withDir := servertest.WithConfig(func(c *server.Config) { c.PluginDir = pluginDir })
+	a := dial(t, servertest.Start(t, servertest.WithDatabaseURL(dsn), withDir))
+	bNode := dial(t, servertest.Start(t, servertest.WithDatabaseURL(dsn), withDir))
+	ctx := context.Background()
+
+	_, err = moosev1.NewPluginServiceClient(a.conn).RegisterPlugin(ctx, &moosev1.RegisterPluginRequest{
+		Kind: "proposer", Name: "shouter", Version: "0.1.0", Command: "shouter", Sha256: hex.EncodeToString(sum.Sum(nil))})
+	require.NoError(t, err)
+	_, err = moosev1.NewVariantServiceClient(a.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "shouty", PluginName: "shouter"})
+	require.NoError(t, err)
+
+	resp, err := moosev1.NewVariantServiceClient(bNode.conn).TryVariant(ctx, &moosev1.TryVariantRequest{
+		Id: "shouty", WorkOrder: &moosev1.TryWorkOrder{Title: "served elsewhere", Complexity: 1}})
+	require.NoError(t, err)
+	require.Contains(t, resp.GetText(), "# SERVED ELSEWHERE")
 }

@@ -86,7 +86,7 @@ func (h *Host) Ping(ctx context.Context, kind Kind, name, version string) error 
 }
 
 func (h *Host) call(ctx context.Context, kind Kind, name, version, method string, timeout time.Duration, fn func(context.Context, *proc) error) error {
-	e, err := h.resolve(kind, name, version)
+	e, err := h.resolveShared(ctx, kind, name, version)
 	if err != nil {
 		return err
 	}

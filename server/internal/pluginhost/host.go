@@ -92,18 +92,7 @@ func (h *Host) Start(ctx context.Context) error {
 			return fmt.Errorf("load plugin catalog: %w", err)
 		}
 		for _, sp := range stored {
-			path, err := resolveCommand(h.cfg.Dir, sp.Command)
-			if err != nil {
-				h.log.Error("registered plugin cannot be resolved", "plugin", sp.ID(), "error", err)
-				path = sp.Command
-			}
-			e := h.newEntry(sp.Registration, path, false, sp.CreatedAt)
-			h.mu.Lock()
-			h.entries[keyOf(sp.Registration)] = e
-			h.mu.Unlock()
-			// Launched eagerly, through the restart path, so a broken stored
-			// entry retries with backoff instead of failing the server's start.
-			e.scheduleRestart(0)
+			h.adoptStored(sp)
 		}
 	}
 	h.bg.Add(1)
@@ -400,6 +389,53 @@ func (h *Host) resolve(kind Kind, name, version string) (*entry, error) {
 		return nil, notFound(kind, name, "")
 	}
 	return best, nil
+}
+
+// adoptStored installs a registration from the catalog and launches it
+// through the restart path, so a broken stored entry retries with backoff
+// instead of failing the caller. It returns the entry (an existing one wins).
+func (h *Host) adoptStored(sp StoredPlugin) *entry {
+	path, err := resolveCommand(h.cfg.Dir, sp.Command)
+	if err != nil {
+		h.log.Error("registered plugin cannot be resolved", "plugin", sp.ID(), "error", err)
+		path = sp.Command
+	}
+	h.mu.Lock()
+	if e, ok := h.entries[keyOf(sp.Registration)]; ok {
+		h.mu.Unlock()
+		return e
+	}
+	e := h.newEntry(sp.Registration, path, false, sp.CreatedAt)
+	h.entries[keyOf(sp.Registration)] = e
+	h.mu.Unlock()
+	e.scheduleRestart(0)
+	return e
+}
+
+// resolveShared is resolve for calls: a plugin another moosed registered in
+// the shared catalog after this one started is adopted on first use, so every
+// node can serve every registered variant without a restart.
+func (h *Host) resolveShared(ctx context.Context, kind Kind, name, version string) (*entry, error) {
+	e, err := h.resolve(kind, name, version)
+	if err == nil || h.cfg.Store == nil {
+		return e, err
+	}
+	stored, lerr := h.cfg.Store.ListPlugins(ctx)
+	if lerr != nil {
+		return nil, err
+	}
+	var best *StoredPlugin
+	for i, sp := range stored {
+		if sp.Kind == kind && sp.Name == name && (version == "" || sp.Version == version) &&
+			(best == nil || sp.CreatedAt.After(best.CreatedAt)) {
+			best = &stored[i]
+		}
+	}
+	if best == nil {
+		return nil, err
+	}
+	h.log.Info("adopting a plugin registered by another node", "plugin", best.ID())
+	return h.adoptStored(*best), nil
 }
 
 func notFound(kind Kind, name, version string) error {
