@@ -94,7 +94,8 @@ func TestPluginRegisteredOnOneNodeServesOnAnother(t *testing.T) {
 	_, err = moosev1.NewPluginServiceClient(a.conn).RegisterPlugin(ctx, &moosev1.RegisterPluginRequest{
 		Kind: "proposer", Name: "shouter", Version: "0.1.0", Command: "shouter", Sha256: hex.EncodeToString(sum.Sum(nil))})
 	require.NoError(t, err)
-	_, err = moosev1.NewVariantServiceClient(a.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "shouty", PluginName: "shouter"})
+	// The variant is created on the other node too: the shared catalog is enough.
+	_, err = moosev1.NewVariantServiceClient(bNode.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "shouty", PluginName: "shouter"})
 	require.NoError(t, err)
 
 	resp, err := moosev1.NewVariantServiceClient(bNode.conn).TryVariant(ctx, &moosev1.TryVariantRequest{

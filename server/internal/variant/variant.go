@@ -102,14 +102,14 @@ func NewService(pool *pgxpool.Pool, plugins Proposers) *Service {
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
-func (v *Variant) validate(plugins Proposers) error {
+func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	ve := &fault.ValidationError{}
 	if !namePattern.MatchString(v.Name) {
 		ve.Add("name", "must be 1-63 lowercase letters, digits, '.', '_' or '-'")
 	}
 	if v.PluginName == "" {
 		ve.Add("plugin_name", "is required")
-	} else if !hasProposer(plugins, v.PluginName, v.PluginVersion) {
+	} else if !inCatalog && !hasProposer(plugins, v.PluginName, v.PluginVersion) {
 		ve.Add("plugin_name", "no proposer plugin %q is registered", strings.TrimSuffix(v.PluginName+"@"+v.PluginVersion, "@"))
 	}
 	if v.EditFormat == "" {
@@ -160,7 +160,16 @@ func contains(s []string, v string) bool {
 
 // Create records a new active variant. The plugin must be a registered proposer.
 func (s *Service) Create(ctx context.Context, v Variant) (Variant, error) {
-	if err := v.validate(s.plugins); err != nil {
+	// Another node may have registered the plugin: the shared catalog counts
+	// too (built-ins are in every node's memory).
+	var inCatalog bool
+	if v.PluginName != "" {
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM plugins WHERE kind = 'proposer' AND name = $1 AND ($2 = '' OR version = $2))`,
+			v.PluginName, v.PluginVersion).Scan(&inCatalog); err != nil {
+			return Variant{}, fmt.Errorf("look up plugin catalog: %w", err)
+		}
+	}
+	if err := v.validate(s.plugins, inCatalog); err != nil {
 		return Variant{}, err
 	}
 	id, err := uuid.NewV7()
