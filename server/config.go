@@ -41,6 +41,9 @@ type Config struct {
 	MaxRefinements int
 	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
 	WorkspacePoolSize int
+	// WorkspaceMaxPerProject bounds the worktrees of one project checked out
+	// at once; executions beyond it wait (default 16).
+	WorkspaceMaxPerProject int
 	// PublishRemote is where finished changes are pushed for projects not on
 	// GitHub (any git URL, e.g. a local bare repository). Empty pushes to the
 	// project's own repository URL.
@@ -77,6 +80,8 @@ var Env = map[string]string{
 	"log-level":       "MOOSE_LOG_LEVEL",
 	"api-only":        "MOOSE_API_ONLY",
 	"unsandboxed":     "MOOSE_ALLOW_UNSANDBOXED",
+	"workspace-pool":  "MOOSE_WORKSPACE_POOL",
+	"workspace-max":   "MOOSE_WORKSPACE_MAX",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -143,6 +148,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRefinements < -1 || c.MaxRefinements > 10 {
 		errs = append(errs, fmt.Errorf("max-refinements must be between -1 (none) and 10, got %d", c.MaxRefinements))
+	}
+	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
+		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))

@@ -47,10 +47,11 @@ func (s *Server) startExecution(ctx context.Context) error {
 	s.variants = variant.NewService(s.pool, s.plugins)
 	s.router = routing.New(s.pool)
 	s.workspaces, err = workspace.NewManager(workspace.Config{
-		Root:        filepath.Join(cfg.DataDir, "workspaces"),
-		PoolSize:    cfg.WorkspacePoolSize,
-		InstallDeps: installDeps,
-		Logger:      s.log.With("component", "workspaces"),
+		Root:          filepath.Join(cfg.DataDir, "workspaces"),
+		PoolSize:      cfg.WorkspacePoolSize,
+		MaxPerProject: cfg.WorkspaceMaxPerProject,
+		InstallDeps:   installDeps,
+		Logger:        s.log.With("component", "workspaces"),
 	})
 	if err != nil {
 		return fmt.Errorf("workspaces: %w", err)
