@@ -39,6 +39,9 @@ func (a proposerAdapter) Propose(ctx context.Context, variantID uuid.UUID, req p
 		PreviousProposal: req.PreviousProposal,
 		Feedback:         req.Feedback,
 	}
+	for _, ex := range req.Examples {
+		pbreq.Examples = append(pbreq.Examples, &pluginv1.Example{WorkOrder: workOrderToPlugin(ex.WorkOrder), Proposal: ex.Proposal})
+	}
 	for _, f := range req.Findings {
 		pbreq.Findings = append(pbreq.Findings, &pluginv1.Finding{File: f.File, Line: int32(f.Line), Column: int32(f.Column),
 			Category: f.Category, Severity: severityToPlugin(f.Severity), Message: f.Message, Source: f.Source})

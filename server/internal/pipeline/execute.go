@@ -176,6 +176,10 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		return fmt.Errorf("build context: %w", err)
 	}
 
+	examples, err := e.examples(ctx, wo.ID, info, project.ID)
+	if err != nil {
+		return err
+	}
 	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow)
 	if err != nil {
 		return err
@@ -208,7 +212,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 				break
 			}
 		}
-		req := ProposeRequest{WorkOrder: info, Context: pctx, Cycle: n}
+		req := ProposeRequest{WorkOrder: info, Context: pctx, Cycle: n, Examples: examples}
 		if prev != nil {
 			req.PreviousProposal = prev.Proposal.Text
 			req.Findings = prev.findings()

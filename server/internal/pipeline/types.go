@@ -41,6 +41,8 @@ type ProposeRequest struct {
 	Findings         []Finding
 	// Feedback is the findings rendered as text, exact compiler and test output included.
 	Feedback string
+	// Examples are accepted past attempts on similar work orders (few-shot).
+	Examples []Example
 }
 
 // ProposeResponse is a proposer's answer with its cost.
