@@ -39,6 +39,9 @@ type Config struct {
 	// MaxRefinements is how many refinement cycles a failing proposal gets
 	// (0 means the default, 2; -1 means none).
 	MaxRefinements int
+	// ContextBudget caps the project context sent to a proposer, in bytes
+	// (default 64 KiB).
+	ContextBudget int
 	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
 	WorkspacePoolSize int
 	// WorkspaceMaxPerProject bounds the worktrees of one project checked out
@@ -81,6 +84,7 @@ var Env = map[string]string{
 	"api-only":        "MOOSE_API_ONLY",
 	"unsandboxed":     "MOOSE_ALLOW_UNSANDBOXED",
 	"workspace-pool":  "MOOSE_WORKSPACE_POOL",
+	"context-budget":  "MOOSE_CONTEXT_BUDGET",
 	"workspace-max":   "MOOSE_WORKSPACE_MAX",
 }
 
@@ -148,6 +152,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRefinements < -1 || c.MaxRefinements > 10 {
 		errs = append(errs, fmt.Errorf("max-refinements must be between -1 (none) and 10, got %d", c.MaxRefinements))
+	}
+	if c.ContextBudget < 0 {
+		errs = append(errs, fmt.Errorf("context-budget must not be negative"))
 	}
 	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
 		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))

@@ -83,6 +83,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Concurrency:    cfg.Concurrency,
 		MaxRefinements: cfg.MaxRefinements,
 		Validators:     cfg.Validators,
+		ContextBudget:  cfg.ContextBudget,
 		ClientID:       clientID(cfg.DataDir),
 		InsertOnly:     cfg.APIOnly,
 	})

@@ -43,6 +43,7 @@ func main() {
 	str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL; empty starts the embedded cluster under --data-dir")
 	str(&cfg.PluginDir, "plugin-dir", "", "directory holding plugin binaries (default: beside moosed)")
 	num(&cfg.Concurrency, "concurrency", 15, "work orders executed at once on this node")
+	num(&cfg.ContextBudget, "context-budget", 64<<10, "bytes of project context sent to a proposer")
 	num(&cfg.WorkspacePoolSize, "workspace-pool", 4, "warm worktrees kept per project")
 	num(&cfg.WorkspaceMaxPerProject, "workspace-max", 16, "worktrees of one project checked out at once")
 	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal (-1: none)")
