@@ -121,11 +121,30 @@ func installDeps(ctx context.Context, dir string) error {
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "npm_config_update_notifier=false")
+	cmd.Env = append(installEnv(), "GOTOOLCHAIN=local", "npm_config_update_notifier=false")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v: %w: %s", args, err, tail(out, 2000))
 	}
 	return nil
+}
+
+// installPassthrough is all of moosed's environment a dependency install
+// sees: what package managers need to find their caches, registries and
+// proxies. API keys and tokens never reach it.
+var installPassthrough = []string{
+	"PATH", "HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB",
+	"GOFLAGS", "GOINSECURE", "npm_config_registry", "npm_config_cache", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_CACHE",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+}
+
+func installEnv() []string {
+	var env []string
+	for _, k := range installPassthrough {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }

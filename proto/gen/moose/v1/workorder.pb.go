@@ -1013,6 +1013,568 @@ func (x *ListWorkOrderEventsResponse) GetEvents() []*Event {
 	return nil
 }
 
+// Attempt is one stored proposal cycle of a work order.
+type Attempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Execution counts approvals (first run 1, each retry one more).
+	Execution int32 `protobuf:"varint,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	// Cycle is 1 for the first proposal, then one more per refinement.
+	Cycle int32 `protobuf:"varint,3,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	// A shadow attempt is a candidate variant's run that was never published.
+	Shadow     bool   `protobuf:"varint,4,opt,name=shadow,proto3" json:"shadow,omitempty"`
+	VariantId  string `protobuf:"bytes,5,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	Model      string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	PromptHash string `protobuf:"bytes,7,opt,name=prompt_hash,json=promptHash,proto3" json:"prompt_hash,omitempty"`
+	// The proposer's answer, verbatim.
+	RawProposal  string   `protobuf:"bytes,8,opt,name=raw_proposal,json=rawProposal,proto3" json:"raw_proposal,omitempty"`
+	ChangedFiles []string `protobuf:"bytes,9,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
+	// Every finding of the cycle: edits that did not apply, then each
+	// validator's findings.
+	Findings     []*AttemptFinding  `protobuf:"bytes,10,rep,name=findings,proto3" json:"findings,omitempty"`
+	Validations  []*ValidatorReport `protobuf:"bytes,11,rep,name=validations,proto3" json:"validations,omitempty"`
+	BuildPassed  bool               `protobuf:"varint,12,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
+	TestsPassed  bool               `protobuf:"varint,13,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
+	InputTokens  int64              `protobuf:"varint,14,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens int64              `protobuf:"varint,15,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	CostUsd      float64            `protobuf:"fixed64,16,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	FinishReason string             `protobuf:"bytes,17,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	DurationMs   int64              `protobuf:"varint,18,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Score of the cycle, 0–10; meaningful only when scored is true.
+	OverallScore float64 `protobuf:"fixed64,19,opt,name=overall_score,json=overallScore,proto3" json:"overall_score,omitempty"`
+	ScorePassed  bool    `protobuf:"varint,20,opt,name=score_passed,json=scorePassed,proto3" json:"score_passed,omitempty"`
+	// Why a hard gate failed; empty when every gate held or not scored.
+	Gate          string                 `protobuf:"bytes,21,opt,name=gate,proto3" json:"gate,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Scored        bool                   `protobuf:"varint,23,opt,name=scored,proto3" json:"scored,omitempty"`
+	Dimensions    []*DimensionScore      `protobuf:"bytes,24,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Error         string                 `protobuf:"bytes,25,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attempt) Reset() {
+	*x = Attempt{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attempt) ProtoMessage() {}
+
+func (x *Attempt) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
+func (*Attempt) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Attempt) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Attempt) GetExecution() int32 {
+	if x != nil {
+		return x.Execution
+	}
+	return 0
+}
+
+func (x *Attempt) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+func (x *Attempt) GetShadow() bool {
+	if x != nil {
+		return x.Shadow
+	}
+	return false
+}
+
+func (x *Attempt) GetVariantId() string {
+	if x != nil {
+		return x.VariantId
+	}
+	return ""
+}
+
+func (x *Attempt) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *Attempt) GetPromptHash() string {
+	if x != nil {
+		return x.PromptHash
+	}
+	return ""
+}
+
+func (x *Attempt) GetRawProposal() string {
+	if x != nil {
+		return x.RawProposal
+	}
+	return ""
+}
+
+func (x *Attempt) GetChangedFiles() []string {
+	if x != nil {
+		return x.ChangedFiles
+	}
+	return nil
+}
+
+func (x *Attempt) GetFindings() []*AttemptFinding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *Attempt) GetValidations() []*ValidatorReport {
+	if x != nil {
+		return x.Validations
+	}
+	return nil
+}
+
+func (x *Attempt) GetBuildPassed() bool {
+	if x != nil {
+		return x.BuildPassed
+	}
+	return false
+}
+
+func (x *Attempt) GetTestsPassed() bool {
+	if x != nil {
+		return x.TestsPassed
+	}
+	return false
+}
+
+func (x *Attempt) GetInputTokens() int64 {
+	if x != nil {
+		return x.InputTokens
+	}
+	return 0
+}
+
+func (x *Attempt) GetOutputTokens() int64 {
+	if x != nil {
+		return x.OutputTokens
+	}
+	return 0
+}
+
+func (x *Attempt) GetCostUsd() float64 {
+	if x != nil {
+		return x.CostUsd
+	}
+	return 0
+}
+
+func (x *Attempt) GetFinishReason() string {
+	if x != nil {
+		return x.FinishReason
+	}
+	return ""
+}
+
+func (x *Attempt) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *Attempt) GetOverallScore() float64 {
+	if x != nil {
+		return x.OverallScore
+	}
+	return 0
+}
+
+func (x *Attempt) GetScorePassed() bool {
+	if x != nil {
+		return x.ScorePassed
+	}
+	return false
+}
+
+func (x *Attempt) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *Attempt) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Attempt) GetScored() bool {
+	if x != nil {
+		return x.Scored
+	}
+	return false
+}
+
+func (x *Attempt) GetDimensions() []*DimensionScore {
+	if x != nil {
+		return x.Dimensions
+	}
+	return nil
+}
+
+func (x *Attempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+// AttemptFinding is one problem found in a cycle.
+type AttemptFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "edit" or the validator's name.
+	Source        string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	File          string `protobuf:"bytes,2,opt,name=file,proto3" json:"file,omitempty"`
+	Line          int32  `protobuf:"varint,3,opt,name=line,proto3" json:"line,omitempty"`
+	Column        int32  `protobuf:"varint,4,opt,name=column,proto3" json:"column,omitempty"`
+	Category      string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	Severity      string `protobuf:"bytes,6,opt,name=severity,proto3" json:"severity,omitempty"`
+	Message       string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttemptFinding) Reset() {
+	*x = AttemptFinding{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttemptFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttemptFinding) ProtoMessage() {}
+
+func (x *AttemptFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttemptFinding.ProtoReflect.Descriptor instead.
+func (*AttemptFinding) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AttemptFinding) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *AttemptFinding) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *AttemptFinding) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *AttemptFinding) GetColumn() int32 {
+	if x != nil {
+		return x.Column
+	}
+	return 0
+}
+
+func (x *AttemptFinding) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *AttemptFinding) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *AttemptFinding) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// ValidatorReport is one validator's verdict on a cycle.
+type ValidatorReport struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Validator   string                 `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	Passed      bool                   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	Skipped     bool                   `protobuf:"varint,3,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Error       string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	TestsTotal  int32                  `protobuf:"varint,5,opt,name=tests_total,json=testsTotal,proto3" json:"tests_total,omitempty"`
+	TestsPassed int32                  `protobuf:"varint,6,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
+	TestsFailed int32                  `protobuf:"varint,7,opt,name=tests_failed,json=testsFailed,proto3" json:"tests_failed,omitempty"`
+	// Percent of touched code covered; -1 when unknown.
+	Coverage   float64 `protobuf:"fixed64,8,opt,name=coverage,proto3" json:"coverage,omitempty"`
+	TestsAdded bool    `protobuf:"varint,9,opt,name=tests_added,json=testsAdded,proto3" json:"tests_added,omitempty"`
+	// The validator's log, trimmed to its last 8 KiB.
+	Log           string `protobuf:"bytes,10,opt,name=log,proto3" json:"log,omitempty"`
+	DurationMs    int64  `protobuf:"varint,11,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	TestsSkipped  int32  `protobuf:"varint,12,opt,name=tests_skipped,json=testsSkipped,proto3" json:"tests_skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidatorReport) Reset() {
+	*x = ValidatorReport{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatorReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatorReport) ProtoMessage() {}
+
+func (x *ValidatorReport) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatorReport.ProtoReflect.Descriptor instead.
+func (*ValidatorReport) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ValidatorReport) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *ValidatorReport) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *ValidatorReport) GetSkipped() bool {
+	if x != nil {
+		return x.Skipped
+	}
+	return false
+}
+
+func (x *ValidatorReport) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ValidatorReport) GetTestsTotal() int32 {
+	if x != nil {
+		return x.TestsTotal
+	}
+	return 0
+}
+
+func (x *ValidatorReport) GetTestsPassed() int32 {
+	if x != nil {
+		return x.TestsPassed
+	}
+	return 0
+}
+
+func (x *ValidatorReport) GetTestsFailed() int32 {
+	if x != nil {
+		return x.TestsFailed
+	}
+	return 0
+}
+
+func (x *ValidatorReport) GetCoverage() float64 {
+	if x != nil {
+		return x.Coverage
+	}
+	return 0
+}
+
+func (x *ValidatorReport) GetTestsAdded() bool {
+	if x != nil {
+		return x.TestsAdded
+	}
+	return false
+}
+
+func (x *ValidatorReport) GetLog() string {
+	if x != nil {
+		return x.Log
+	}
+	return ""
+}
+
+func (x *ValidatorReport) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ValidatorReport) GetTestsSkipped() int32 {
+	if x != nil {
+		return x.TestsSkipped
+	}
+	return 0
+}
+
+type ListWorkOrderAttemptsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkOrderAttemptsRequest) Reset() {
+	*x = ListWorkOrderAttemptsRequest{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkOrderAttemptsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkOrderAttemptsRequest) ProtoMessage() {}
+
+func (x *ListWorkOrderAttemptsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkOrderAttemptsRequest.ProtoReflect.Descriptor instead.
+func (*ListWorkOrderAttemptsRequest) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListWorkOrderAttemptsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListWorkOrderAttemptsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attempts      []*Attempt             `protobuf:"bytes,1,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListWorkOrderAttemptsResponse) Reset() {
+	*x = ListWorkOrderAttemptsResponse{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListWorkOrderAttemptsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListWorkOrderAttemptsResponse) ProtoMessage() {}
+
+func (x *ListWorkOrderAttemptsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListWorkOrderAttemptsResponse.ProtoReflect.Descriptor instead.
+func (*ListWorkOrderAttemptsResponse) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListWorkOrderAttemptsResponse) GetAttempts() []*Attempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
 type ApproveWorkOrderRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1022,7 +1584,7 @@ type ApproveWorkOrderRequest struct {
 
 func (x *ApproveWorkOrderRequest) Reset() {
 	*x = ApproveWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	mi := &file_moose_v1_workorder_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1596,7 @@ func (x *ApproveWorkOrderRequest) String() string {
 func (*ApproveWorkOrderRequest) ProtoMessage() {}
 
 func (x *ApproveWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	mi := &file_moose_v1_workorder_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1609,7 @@ func (x *ApproveWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*ApproveWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{12}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ApproveWorkOrderRequest) GetId() string {
@@ -1066,7 +1628,7 @@ type ApproveWorkOrderResponse struct {
 
 func (x *ApproveWorkOrderResponse) Reset() {
 	*x = ApproveWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	mi := &file_moose_v1_workorder_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1640,7 @@ func (x *ApproveWorkOrderResponse) String() string {
 func (*ApproveWorkOrderResponse) ProtoMessage() {}
 
 func (x *ApproveWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	mi := &file_moose_v1_workorder_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1653,7 @@ func (x *ApproveWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*ApproveWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{13}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApproveWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1111,7 +1673,7 @@ type CancelWorkOrderRequest struct {
 
 func (x *CancelWorkOrderRequest) Reset() {
 	*x = CancelWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	mi := &file_moose_v1_workorder_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1685,7 @@ func (x *CancelWorkOrderRequest) String() string {
 func (*CancelWorkOrderRequest) ProtoMessage() {}
 
 func (x *CancelWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	mi := &file_moose_v1_workorder_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1698,7 @@ func (x *CancelWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{14}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelWorkOrderRequest) GetId() string {
@@ -1162,7 +1724,7 @@ type CancelWorkOrderResponse struct {
 
 func (x *CancelWorkOrderResponse) Reset() {
 	*x = CancelWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	mi := &file_moose_v1_workorder_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1736,7 @@ func (x *CancelWorkOrderResponse) String() string {
 func (*CancelWorkOrderResponse) ProtoMessage() {}
 
 func (x *CancelWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	mi := &file_moose_v1_workorder_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1749,7 @@ func (x *CancelWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{15}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1206,7 +1768,7 @@ type RetryWorkOrderRequest struct {
 
 func (x *RetryWorkOrderRequest) Reset() {
 	*x = RetryWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	mi := &file_moose_v1_workorder_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1218,7 +1780,7 @@ func (x *RetryWorkOrderRequest) String() string {
 func (*RetryWorkOrderRequest) ProtoMessage() {}
 
 func (x *RetryWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	mi := &file_moose_v1_workorder_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1231,7 +1793,7 @@ func (x *RetryWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*RetryWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{16}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RetryWorkOrderRequest) GetId() string {
@@ -1250,7 +1812,7 @@ type RetryWorkOrderResponse struct {
 
 func (x *RetryWorkOrderResponse) Reset() {
 	*x = RetryWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[17]
+	mi := &file_moose_v1_workorder_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1824,7 @@ func (x *RetryWorkOrderResponse) String() string {
 func (*RetryWorkOrderResponse) ProtoMessage() {}
 
 func (x *RetryWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[17]
+	mi := &file_moose_v1_workorder_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1837,7 @@ func (x *RetryWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*RetryWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{17}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RetryWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1294,7 +1856,7 @@ type WatchWorkOrderRequest struct {
 
 func (x *WatchWorkOrderRequest) Reset() {
 	*x = WatchWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[18]
+	mi := &file_moose_v1_workorder_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1306,7 +1868,7 @@ func (x *WatchWorkOrderRequest) String() string {
 func (*WatchWorkOrderRequest) ProtoMessage() {}
 
 func (x *WatchWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[18]
+	mi := &file_moose_v1_workorder_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,7 +1881,7 @@ func (x *WatchWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*WatchWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{18}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WatchWorkOrderRequest) GetId() string {
@@ -1338,7 +1900,7 @@ type WatchWorkOrderResponse struct {
 
 func (x *WatchWorkOrderResponse) Reset() {
 	*x = WatchWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[19]
+	mi := &file_moose_v1_workorder_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1912,7 @@ func (x *WatchWorkOrderResponse) String() string {
 func (*WatchWorkOrderResponse) ProtoMessage() {}
 
 func (x *WatchWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[19]
+	mi := &file_moose_v1_workorder_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1925,7 @@ func (x *WatchWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*WatchWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{19}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WatchWorkOrderResponse) GetEvent() *Event {
@@ -1482,7 +2044,69 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1aListWorkOrderEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"F\n" +
 	"\x1bListWorkOrderEventsResponse\x12'\n" +
-	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\")\n" +
+	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\xe6\x06\n" +
+	"\aAttempt\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
+	"\texecution\x18\x02 \x01(\x05R\texecution\x12\x14\n" +
+	"\x05cycle\x18\x03 \x01(\x05R\x05cycle\x12\x16\n" +
+	"\x06shadow\x18\x04 \x01(\bR\x06shadow\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x05 \x01(\tR\tvariantId\x12\x14\n" +
+	"\x05model\x18\x06 \x01(\tR\x05model\x12\x1f\n" +
+	"\vprompt_hash\x18\a \x01(\tR\n" +
+	"promptHash\x12!\n" +
+	"\fraw_proposal\x18\b \x01(\tR\vrawProposal\x12#\n" +
+	"\rchanged_files\x18\t \x03(\tR\fchangedFiles\x124\n" +
+	"\bfindings\x18\n" +
+	" \x03(\v2\x18.moose.v1.AttemptFindingR\bfindings\x12;\n" +
+	"\vvalidations\x18\v \x03(\v2\x19.moose.v1.ValidatorReportR\vvalidations\x12!\n" +
+	"\fbuild_passed\x18\f \x01(\bR\vbuildPassed\x12!\n" +
+	"\ftests_passed\x18\r \x01(\bR\vtestsPassed\x12!\n" +
+	"\finput_tokens\x18\x0e \x01(\x03R\vinputTokens\x12#\n" +
+	"\routput_tokens\x18\x0f \x01(\x03R\foutputTokens\x12\x19\n" +
+	"\bcost_usd\x18\x10 \x01(\x01R\acostUsd\x12#\n" +
+	"\rfinish_reason\x18\x11 \x01(\tR\ffinishReason\x12\x1f\n" +
+	"\vduration_ms\x18\x12 \x01(\x03R\n" +
+	"durationMs\x12#\n" +
+	"\roverall_score\x18\x13 \x01(\x01R\foverallScore\x12!\n" +
+	"\fscore_passed\x18\x14 \x01(\bR\vscorePassed\x12\x12\n" +
+	"\x04gate\x18\x15 \x01(\tR\x04gate\x12;\n" +
+	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x16\n" +
+	"\x06scored\x18\x17 \x01(\bR\x06scored\x128\n" +
+	"\n" +
+	"dimensions\x18\x18 \x03(\v2\x18.moose.v1.DimensionScoreR\n" +
+	"dimensions\x12\x14\n" +
+	"\x05error\x18\x19 \x01(\tR\x05error\"\xba\x01\n" +
+	"\x0eAttemptFinding\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
+	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +
+	"\x04line\x18\x03 \x01(\x05R\x04line\x12\x16\n" +
+	"\x06column\x18\x04 \x01(\x05R\x06column\x12\x1a\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategory\x12\x1a\n" +
+	"\bseverity\x18\x06 \x01(\tR\bseverity\x12\x18\n" +
+	"\amessage\x18\a \x01(\tR\amessage\"\xf3\x02\n" +
+	"\x0fValidatorReport\x12\x1c\n" +
+	"\tvalidator\x18\x01 \x01(\tR\tvalidator\x12\x16\n" +
+	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x18\n" +
+	"\askipped\x18\x03 \x01(\bR\askipped\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1f\n" +
+	"\vtests_total\x18\x05 \x01(\x05R\n" +
+	"testsTotal\x12!\n" +
+	"\ftests_passed\x18\x06 \x01(\x05R\vtestsPassed\x12!\n" +
+	"\ftests_failed\x18\a \x01(\x05R\vtestsFailed\x12\x1a\n" +
+	"\bcoverage\x18\b \x01(\x01R\bcoverage\x12\x1f\n" +
+	"\vtests_added\x18\t \x01(\bR\n" +
+	"testsAdded\x12\x10\n" +
+	"\x03log\x18\n" +
+	" \x01(\tR\x03log\x12\x1f\n" +
+	"\vduration_ms\x18\v \x01(\x03R\n" +
+	"durationMs\x12#\n" +
+	"\rtests_skipped\x18\f \x01(\x05R\ftestsSkipped\".\n" +
+	"\x1cListWorkOrderAttemptsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
+	"\x1dListWorkOrderAttemptsResponse\x12-\n" +
+	"\battempts\x18\x01 \x03(\v2\x11.moose.v1.AttemptR\battempts\")\n" +
 	"\x17ApproveWorkOrderRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
 	"\x18ApproveWorkOrderResponse\x122\n" +
@@ -1511,12 +2135,13 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1bWORK_ORDER_STATUS_COMPLETED\x10\x04\x12\"\n" +
 	"\x1eWORK_ORDER_STATUS_NEEDS_REVIEW\x10\x05\x12\x1c\n" +
 	"\x18WORK_ORDER_STATUS_FAILED\x10\x06\x12\x1f\n" +
-	"\x1bWORK_ORDER_STATUS_CANCELLED\x10\a2\xdf\a\n" +
+	"\x1bWORK_ORDER_STATUS_CANCELLED\x10\a2\xf0\b\n" +
 	"\x10WorkOrderService\x12q\n" +
 	"\x0fCreateWorkOrder\x12 .moose.v1.CreateWorkOrderRequest\x1a!.moose.v1.CreateWorkOrderResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/workorders\x12k\n" +
 	"\x0eListWorkOrders\x12\x1f.moose.v1.ListWorkOrdersRequest\x1a .moose.v1.ListWorkOrdersResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/workorders\x12j\n" +
 	"\fGetWorkOrder\x12\x1d.moose.v1.GetWorkOrderRequest\x1a\x1e.moose.v1.GetWorkOrderResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workorders/{id}\x12\x86\x01\n" +
-	"\x13ListWorkOrderEvents\x12$.moose.v1.ListWorkOrderEventsRequest\x1a%.moose.v1.ListWorkOrderEventsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/workorders/{id}/events\x12\x81\x01\n" +
+	"\x13ListWorkOrderEvents\x12$.moose.v1.ListWorkOrderEventsRequest\x1a%.moose.v1.ListWorkOrderEventsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/workorders/{id}/events\x12\x8e\x01\n" +
+	"\x15ListWorkOrderAttempts\x12&.moose.v1.ListWorkOrderAttemptsRequest\x1a'.moose.v1.ListWorkOrderAttemptsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/workorders/{id}/attempts\x12\x81\x01\n" +
 	"\x10ApproveWorkOrder\x12!.moose.v1.ApproveWorkOrderRequest\x1a\".moose.v1.ApproveWorkOrderResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/workorders/{id}:approve\x12}\n" +
 	"\x0fCancelWorkOrder\x12 .moose.v1.CancelWorkOrderRequest\x1a!.moose.v1.CancelWorkOrderResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/workorders/{id}:cancel\x12y\n" +
 	"\x0eRetryWorkOrder\x12\x1f.moose.v1.RetryWorkOrderRequest\x1a .moose.v1.RetryWorkOrderResponse\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/workorders/{id}:retry\x12x\n" +
@@ -1536,75 +2161,87 @@ func file_moose_v1_workorder_proto_rawDescGZIP() []byte {
 }
 
 var file_moose_v1_workorder_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_moose_v1_workorder_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_moose_v1_workorder_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_moose_v1_workorder_proto_goTypes = []any{
-	(WorkOrderStatus)(0),                // 0: moose.v1.WorkOrderStatus
-	(*WorkOrder)(nil),                   // 1: moose.v1.WorkOrder
-	(*WorkOrderResult)(nil),             // 2: moose.v1.WorkOrderResult
-	(*DimensionScore)(nil),              // 3: moose.v1.DimensionScore
-	(*Event)(nil),                       // 4: moose.v1.Event
-	(*CreateWorkOrderRequest)(nil),      // 5: moose.v1.CreateWorkOrderRequest
-	(*CreateWorkOrderResponse)(nil),     // 6: moose.v1.CreateWorkOrderResponse
-	(*ListWorkOrdersRequest)(nil),       // 7: moose.v1.ListWorkOrdersRequest
-	(*ListWorkOrdersResponse)(nil),      // 8: moose.v1.ListWorkOrdersResponse
-	(*GetWorkOrderRequest)(nil),         // 9: moose.v1.GetWorkOrderRequest
-	(*GetWorkOrderResponse)(nil),        // 10: moose.v1.GetWorkOrderResponse
-	(*ListWorkOrderEventsRequest)(nil),  // 11: moose.v1.ListWorkOrderEventsRequest
-	(*ListWorkOrderEventsResponse)(nil), // 12: moose.v1.ListWorkOrderEventsResponse
-	(*ApproveWorkOrderRequest)(nil),     // 13: moose.v1.ApproveWorkOrderRequest
-	(*ApproveWorkOrderResponse)(nil),    // 14: moose.v1.ApproveWorkOrderResponse
-	(*CancelWorkOrderRequest)(nil),      // 15: moose.v1.CancelWorkOrderRequest
-	(*CancelWorkOrderResponse)(nil),     // 16: moose.v1.CancelWorkOrderResponse
-	(*RetryWorkOrderRequest)(nil),       // 17: moose.v1.RetryWorkOrderRequest
-	(*RetryWorkOrderResponse)(nil),      // 18: moose.v1.RetryWorkOrderResponse
-	(*WatchWorkOrderRequest)(nil),       // 19: moose.v1.WatchWorkOrderRequest
-	(*WatchWorkOrderResponse)(nil),      // 20: moose.v1.WatchWorkOrderResponse
-	nil,                                 // 21: moose.v1.WorkOrder.MetadataEntry
-	nil,                                 // 22: moose.v1.Event.DataEntry
-	nil,                                 // 23: moose.v1.CreateWorkOrderRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
+	(WorkOrderStatus)(0),                  // 0: moose.v1.WorkOrderStatus
+	(*WorkOrder)(nil),                     // 1: moose.v1.WorkOrder
+	(*WorkOrderResult)(nil),               // 2: moose.v1.WorkOrderResult
+	(*DimensionScore)(nil),                // 3: moose.v1.DimensionScore
+	(*Event)(nil),                         // 4: moose.v1.Event
+	(*CreateWorkOrderRequest)(nil),        // 5: moose.v1.CreateWorkOrderRequest
+	(*CreateWorkOrderResponse)(nil),       // 6: moose.v1.CreateWorkOrderResponse
+	(*ListWorkOrdersRequest)(nil),         // 7: moose.v1.ListWorkOrdersRequest
+	(*ListWorkOrdersResponse)(nil),        // 8: moose.v1.ListWorkOrdersResponse
+	(*GetWorkOrderRequest)(nil),           // 9: moose.v1.GetWorkOrderRequest
+	(*GetWorkOrderResponse)(nil),          // 10: moose.v1.GetWorkOrderResponse
+	(*ListWorkOrderEventsRequest)(nil),    // 11: moose.v1.ListWorkOrderEventsRequest
+	(*ListWorkOrderEventsResponse)(nil),   // 12: moose.v1.ListWorkOrderEventsResponse
+	(*Attempt)(nil),                       // 13: moose.v1.Attempt
+	(*AttemptFinding)(nil),                // 14: moose.v1.AttemptFinding
+	(*ValidatorReport)(nil),               // 15: moose.v1.ValidatorReport
+	(*ListWorkOrderAttemptsRequest)(nil),  // 16: moose.v1.ListWorkOrderAttemptsRequest
+	(*ListWorkOrderAttemptsResponse)(nil), // 17: moose.v1.ListWorkOrderAttemptsResponse
+	(*ApproveWorkOrderRequest)(nil),       // 18: moose.v1.ApproveWorkOrderRequest
+	(*ApproveWorkOrderResponse)(nil),      // 19: moose.v1.ApproveWorkOrderResponse
+	(*CancelWorkOrderRequest)(nil),        // 20: moose.v1.CancelWorkOrderRequest
+	(*CancelWorkOrderResponse)(nil),       // 21: moose.v1.CancelWorkOrderResponse
+	(*RetryWorkOrderRequest)(nil),         // 22: moose.v1.RetryWorkOrderRequest
+	(*RetryWorkOrderResponse)(nil),        // 23: moose.v1.RetryWorkOrderResponse
+	(*WatchWorkOrderRequest)(nil),         // 24: moose.v1.WatchWorkOrderRequest
+	(*WatchWorkOrderResponse)(nil),        // 25: moose.v1.WatchWorkOrderResponse
+	nil,                                   // 26: moose.v1.WorkOrder.MetadataEntry
+	nil,                                   // 27: moose.v1.Event.DataEntry
+	nil,                                   // 28: moose.v1.CreateWorkOrderRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
 }
 var file_moose_v1_workorder_proto_depIdxs = []int32{
 	0,  // 0: moose.v1.WorkOrder.status:type_name -> moose.v1.WorkOrderStatus
-	21, // 1: moose.v1.WorkOrder.metadata:type_name -> moose.v1.WorkOrder.MetadataEntry
-	24, // 2: moose.v1.WorkOrder.create_time:type_name -> google.protobuf.Timestamp
-	24, // 3: moose.v1.WorkOrder.update_time:type_name -> google.protobuf.Timestamp
+	26, // 1: moose.v1.WorkOrder.metadata:type_name -> moose.v1.WorkOrder.MetadataEntry
+	29, // 2: moose.v1.WorkOrder.create_time:type_name -> google.protobuf.Timestamp
+	29, // 3: moose.v1.WorkOrder.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 4: moose.v1.WorkOrder.result:type_name -> moose.v1.WorkOrderResult
 	3,  // 5: moose.v1.WorkOrderResult.dimensions:type_name -> moose.v1.DimensionScore
 	0,  // 6: moose.v1.Event.from_status:type_name -> moose.v1.WorkOrderStatus
 	0,  // 7: moose.v1.Event.to_status:type_name -> moose.v1.WorkOrderStatus
-	22, // 8: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
-	24, // 9: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	23, // 10: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
+	27, // 8: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
+	29, // 9: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	28, // 10: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
 	1,  // 11: moose.v1.CreateWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
 	1,  // 12: moose.v1.ListWorkOrdersResponse.work_orders:type_name -> moose.v1.WorkOrder
 	1,  // 13: moose.v1.GetWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
 	4,  // 14: moose.v1.ListWorkOrderEventsResponse.events:type_name -> moose.v1.Event
-	1,  // 15: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 16: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 17: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	4,  // 18: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
-	5,  // 19: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
-	7,  // 20: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
-	9,  // 21: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
-	11, // 22: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
-	13, // 23: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
-	15, // 24: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
-	17, // 25: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
-	19, // 26: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
-	6,  // 27: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
-	8,  // 28: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
-	10, // 29: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
-	12, // 30: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
-	14, // 31: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
-	16, // 32: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
-	18, // 33: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
-	20, // 34: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	14, // 15: moose.v1.Attempt.findings:type_name -> moose.v1.AttemptFinding
+	15, // 16: moose.v1.Attempt.validations:type_name -> moose.v1.ValidatorReport
+	29, // 17: moose.v1.Attempt.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 18: moose.v1.Attempt.dimensions:type_name -> moose.v1.DimensionScore
+	13, // 19: moose.v1.ListWorkOrderAttemptsResponse.attempts:type_name -> moose.v1.Attempt
+	1,  // 20: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	1,  // 21: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	1,  // 22: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	4,  // 23: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
+	5,  // 24: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
+	7,  // 25: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
+	9,  // 26: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
+	11, // 27: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
+	16, // 28: moose.v1.WorkOrderService.ListWorkOrderAttempts:input_type -> moose.v1.ListWorkOrderAttemptsRequest
+	18, // 29: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
+	20, // 30: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
+	22, // 31: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
+	24, // 32: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
+	6,  // 33: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
+	8,  // 34: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
+	10, // 35: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
+	12, // 36: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
+	17, // 37: moose.v1.WorkOrderService.ListWorkOrderAttempts:output_type -> moose.v1.ListWorkOrderAttemptsResponse
+	19, // 38: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
+	21, // 39: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
+	23, // 40: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
+	25, // 41: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
+	33, // [33:42] is the sub-list for method output_type
+	24, // [24:33] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_workorder_proto_init() }
@@ -1618,7 +2255,7 @@ func file_moose_v1_workorder_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_v1_workorder_proto_rawDesc), len(file_moose_v1_workorder_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

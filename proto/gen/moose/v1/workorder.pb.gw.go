@@ -175,6 +175,45 @@ func local_request_WorkOrderService_ListWorkOrderEvents_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
+func request_WorkOrderService_ListWorkOrderAttempts_0(ctx context.Context, marshaler runtime.Marshaler, client WorkOrderServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListWorkOrderAttemptsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListWorkOrderAttempts(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_WorkOrderService_ListWorkOrderAttempts_0(ctx context.Context, marshaler runtime.Marshaler, server WorkOrderServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListWorkOrderAttemptsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "id")
+	}
+	protoReq.Id, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	msg, err := server.ListWorkOrderAttempts(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_WorkOrderService_ApproveWorkOrder_0(ctx context.Context, marshaler runtime.Marshaler, client WorkOrderServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ApproveWorkOrderRequest
@@ -425,6 +464,26 @@ func RegisterWorkOrderServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_WorkOrderService_ListWorkOrderEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_WorkOrderService_ListWorkOrderAttempts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/moose.v1.WorkOrderService/ListWorkOrderAttempts", runtime.WithHTTPPathPattern("/v1/workorders/{id}/attempts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_WorkOrderService_ListWorkOrderAttempts_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_WorkOrderService_ListWorkOrderAttempts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_WorkOrderService_ApproveWorkOrder_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -600,6 +659,23 @@ func RegisterWorkOrderServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_WorkOrderService_ListWorkOrderEvents_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_WorkOrderService_ListWorkOrderAttempts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/moose.v1.WorkOrderService/ListWorkOrderAttempts", runtime.WithHTTPPathPattern("/v1/workorders/{id}/attempts"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_WorkOrderService_ListWorkOrderAttempts_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_WorkOrderService_ListWorkOrderAttempts_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_WorkOrderService_ApproveWorkOrder_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -672,23 +748,25 @@ func RegisterWorkOrderServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 }
 
 var (
-	pattern_WorkOrderService_CreateWorkOrder_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "workorders"}, ""))
-	pattern_WorkOrderService_ListWorkOrders_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "workorders"}, ""))
-	pattern_WorkOrderService_GetWorkOrder_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, ""))
-	pattern_WorkOrderService_ListWorkOrderEvents_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "workorders", "id", "events"}, ""))
-	pattern_WorkOrderService_ApproveWorkOrder_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "approve"))
-	pattern_WorkOrderService_CancelWorkOrder_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "cancel"))
-	pattern_WorkOrderService_RetryWorkOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "retry"))
-	pattern_WorkOrderService_WatchWorkOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "watch"))
+	pattern_WorkOrderService_CreateWorkOrder_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "workorders"}, ""))
+	pattern_WorkOrderService_ListWorkOrders_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "workorders"}, ""))
+	pattern_WorkOrderService_GetWorkOrder_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, ""))
+	pattern_WorkOrderService_ListWorkOrderEvents_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "workorders", "id", "events"}, ""))
+	pattern_WorkOrderService_ListWorkOrderAttempts_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "workorders", "id", "attempts"}, ""))
+	pattern_WorkOrderService_ApproveWorkOrder_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "approve"))
+	pattern_WorkOrderService_CancelWorkOrder_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "cancel"))
+	pattern_WorkOrderService_RetryWorkOrder_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "retry"))
+	pattern_WorkOrderService_WatchWorkOrder_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "workorders", "id"}, "watch"))
 )
 
 var (
-	forward_WorkOrderService_CreateWorkOrder_0     = runtime.ForwardResponseMessage
-	forward_WorkOrderService_ListWorkOrders_0      = runtime.ForwardResponseMessage
-	forward_WorkOrderService_GetWorkOrder_0        = runtime.ForwardResponseMessage
-	forward_WorkOrderService_ListWorkOrderEvents_0 = runtime.ForwardResponseMessage
-	forward_WorkOrderService_ApproveWorkOrder_0    = runtime.ForwardResponseMessage
-	forward_WorkOrderService_CancelWorkOrder_0     = runtime.ForwardResponseMessage
-	forward_WorkOrderService_RetryWorkOrder_0      = runtime.ForwardResponseMessage
-	forward_WorkOrderService_WatchWorkOrder_0      = runtime.ForwardResponseStream
+	forward_WorkOrderService_CreateWorkOrder_0       = runtime.ForwardResponseMessage
+	forward_WorkOrderService_ListWorkOrders_0        = runtime.ForwardResponseMessage
+	forward_WorkOrderService_GetWorkOrder_0          = runtime.ForwardResponseMessage
+	forward_WorkOrderService_ListWorkOrderEvents_0   = runtime.ForwardResponseMessage
+	forward_WorkOrderService_ListWorkOrderAttempts_0 = runtime.ForwardResponseMessage
+	forward_WorkOrderService_ApproveWorkOrder_0      = runtime.ForwardResponseMessage
+	forward_WorkOrderService_CancelWorkOrder_0       = runtime.ForwardResponseMessage
+	forward_WorkOrderService_RetryWorkOrder_0        = runtime.ForwardResponseMessage
+	forward_WorkOrderService_WatchWorkOrder_0        = runtime.ForwardResponseStream
 )

@@ -19,14 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WorkOrderService_CreateWorkOrder_FullMethodName     = "/moose.v1.WorkOrderService/CreateWorkOrder"
-	WorkOrderService_ListWorkOrders_FullMethodName      = "/moose.v1.WorkOrderService/ListWorkOrders"
-	WorkOrderService_GetWorkOrder_FullMethodName        = "/moose.v1.WorkOrderService/GetWorkOrder"
-	WorkOrderService_ListWorkOrderEvents_FullMethodName = "/moose.v1.WorkOrderService/ListWorkOrderEvents"
-	WorkOrderService_ApproveWorkOrder_FullMethodName    = "/moose.v1.WorkOrderService/ApproveWorkOrder"
-	WorkOrderService_CancelWorkOrder_FullMethodName     = "/moose.v1.WorkOrderService/CancelWorkOrder"
-	WorkOrderService_RetryWorkOrder_FullMethodName      = "/moose.v1.WorkOrderService/RetryWorkOrder"
-	WorkOrderService_WatchWorkOrder_FullMethodName      = "/moose.v1.WorkOrderService/WatchWorkOrder"
+	WorkOrderService_CreateWorkOrder_FullMethodName       = "/moose.v1.WorkOrderService/CreateWorkOrder"
+	WorkOrderService_ListWorkOrders_FullMethodName        = "/moose.v1.WorkOrderService/ListWorkOrders"
+	WorkOrderService_GetWorkOrder_FullMethodName          = "/moose.v1.WorkOrderService/GetWorkOrder"
+	WorkOrderService_ListWorkOrderEvents_FullMethodName   = "/moose.v1.WorkOrderService/ListWorkOrderEvents"
+	WorkOrderService_ListWorkOrderAttempts_FullMethodName = "/moose.v1.WorkOrderService/ListWorkOrderAttempts"
+	WorkOrderService_ApproveWorkOrder_FullMethodName      = "/moose.v1.WorkOrderService/ApproveWorkOrder"
+	WorkOrderService_CancelWorkOrder_FullMethodName       = "/moose.v1.WorkOrderService/CancelWorkOrder"
+	WorkOrderService_RetryWorkOrder_FullMethodName        = "/moose.v1.WorkOrderService/RetryWorkOrder"
+	WorkOrderService_WatchWorkOrder_FullMethodName        = "/moose.v1.WorkOrderService/WatchWorkOrder"
 )
 
 // WorkOrderServiceClient is the client API for WorkOrderService service.
@@ -46,6 +47,10 @@ type WorkOrderServiceClient interface {
 	GetWorkOrder(ctx context.Context, in *GetWorkOrderRequest, opts ...grpc.CallOption) (*GetWorkOrderResponse, error)
 	// ListWorkOrderEvents returns a work order's audit trail, oldest first.
 	ListWorkOrderEvents(ctx context.Context, in *ListWorkOrderEventsRequest, opts ...grpc.CallOption) (*ListWorkOrderEventsResponse, error)
+	// ListWorkOrderAttempts returns every stored proposal cycle of a work order
+	// (all executions, shadow runs included), oldest first: what was proposed,
+	// what the validators found, what it cost and how it scored.
+	ListWorkOrderAttempts(ctx context.Context, in *ListWorkOrderAttemptsRequest, opts ...grpc.CallOption) (*ListWorkOrderAttemptsResponse, error)
 	// ApproveWorkOrder moves a pending work order to approved and schedules it.
 	ApproveWorkOrder(ctx context.Context, in *ApproveWorkOrderRequest, opts ...grpc.CallOption) (*ApproveWorkOrderResponse, error)
 	// CancelWorkOrder cancels a work order that has not reached a terminal state.
@@ -99,6 +104,16 @@ func (c *workOrderServiceClient) ListWorkOrderEvents(ctx context.Context, in *Li
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListWorkOrderEventsResponse)
 	err := c.cc.Invoke(ctx, WorkOrderService_ListWorkOrderEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *workOrderServiceClient) ListWorkOrderAttempts(ctx context.Context, in *ListWorkOrderAttemptsRequest, opts ...grpc.CallOption) (*ListWorkOrderAttemptsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListWorkOrderAttemptsResponse)
+	err := c.cc.Invoke(ctx, WorkOrderService_ListWorkOrderAttempts_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +186,10 @@ type WorkOrderServiceServer interface {
 	GetWorkOrder(context.Context, *GetWorkOrderRequest) (*GetWorkOrderResponse, error)
 	// ListWorkOrderEvents returns a work order's audit trail, oldest first.
 	ListWorkOrderEvents(context.Context, *ListWorkOrderEventsRequest) (*ListWorkOrderEventsResponse, error)
+	// ListWorkOrderAttempts returns every stored proposal cycle of a work order
+	// (all executions, shadow runs included), oldest first: what was proposed,
+	// what the validators found, what it cost and how it scored.
+	ListWorkOrderAttempts(context.Context, *ListWorkOrderAttemptsRequest) (*ListWorkOrderAttemptsResponse, error)
 	// ApproveWorkOrder moves a pending work order to approved and schedules it.
 	ApproveWorkOrder(context.Context, *ApproveWorkOrderRequest) (*ApproveWorkOrderResponse, error)
 	// CancelWorkOrder cancels a work order that has not reached a terminal state.
@@ -201,6 +220,9 @@ func (UnimplementedWorkOrderServiceServer) GetWorkOrder(context.Context, *GetWor
 }
 func (UnimplementedWorkOrderServiceServer) ListWorkOrderEvents(context.Context, *ListWorkOrderEventsRequest) (*ListWorkOrderEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListWorkOrderEvents not implemented")
+}
+func (UnimplementedWorkOrderServiceServer) ListWorkOrderAttempts(context.Context, *ListWorkOrderAttemptsRequest) (*ListWorkOrderAttemptsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListWorkOrderAttempts not implemented")
 }
 func (UnimplementedWorkOrderServiceServer) ApproveWorkOrder(context.Context, *ApproveWorkOrderRequest) (*ApproveWorkOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApproveWorkOrder not implemented")
@@ -307,6 +329,24 @@ func _WorkOrderService_ListWorkOrderEvents_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WorkOrderService_ListWorkOrderAttempts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListWorkOrderAttemptsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WorkOrderServiceServer).ListWorkOrderAttempts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WorkOrderService_ListWorkOrderAttempts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WorkOrderServiceServer).ListWorkOrderAttempts(ctx, req.(*ListWorkOrderAttemptsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _WorkOrderService_ApproveWorkOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ApproveWorkOrderRequest)
 	if err := dec(in); err != nil {
@@ -394,6 +434,10 @@ var WorkOrderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListWorkOrderEvents",
 			Handler:    _WorkOrderService_ListWorkOrderEvents_Handler,
+		},
+		{
+			MethodName: "ListWorkOrderAttempts",
+			Handler:    _WorkOrderService_ListWorkOrderAttempts_Handler,
 		},
 		{
 			MethodName: "ApproveWorkOrder",
