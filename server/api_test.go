@@ -302,6 +302,10 @@ func TestRESTMatchesGRPC(t *testing.T) {
 	code, body = do("POST", "/v1/workorders", `{"project_id":"`+pid+`","title":"x","complexity":1,"colour":"red"}`)
 	require.Equal(t, 400, code, "unknown JSON fields are refused")
 	require.Contains(t, body["message"], "colour")
+	require.Contains(t, fmt.Sprint(body["details"]), "field:colour", "named as a field violation like every other bad input")
+	code, body = do("POST", "/v1/workorders", `{"project_id": "`+pid+`", "title": `)
+	require.Equal(t, 400, code, "malformed JSON is refused")
+	require.Contains(t, fmt.Sprint(body["details"]), "field:body")
 
 	code, _ = do("GET", "/v1/workorders/"+uuid.NewString(), "")
 	require.Equal(t, 404, code)
