@@ -103,7 +103,7 @@ func TestCommandTree(t *testing.T) {
 	root := cli.NewRootCommand(io.Discard, io.Discard)
 	want := map[string][]string{
 		"project": {"create", "get", "list"},
-		"wo":      {"approve", "cancel", "create", "events", "get", "list", "retry", "watch"},
+		"wo":      {"approve", "attempts", "cancel", "create", "events", "get", "list", "retry", "watch"},
 	}
 	for group, subs := range want {
 		cmd, _, err := root.Find([]string{group})

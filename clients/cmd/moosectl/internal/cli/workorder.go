@@ -45,6 +45,7 @@ func newWorkOrderCommand(a *App) *cobra.Command {
 				return c.RetryWorkOrder(ctx, id)
 			}),
 		newWOEventsCommand(a),
+		newWOAttemptsCommand(a),
 		newWOWatchCommand(a),
 	)
 	return cmd
