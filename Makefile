@@ -60,7 +60,9 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 bench: deps build
-	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/... ./server/internal/workspace/
+	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench AcquireReset -benchtime 20x -timeout 30m ./server/internal/workspace/
+	$(GO) test -run '^$$' -bench PoolStart -benchtime 1x -timeout 30m ./server/internal/workspace/
 
 demo: deps build
 	@bash scripts/demo.sh

@@ -91,6 +91,11 @@ git -C "$demo/node-strings" add -A
 git -C "$demo/node-strings" -c user.name=moose -c user.email=moose@localhost commit -q -m "node-strings sample"
 ctl suite run "$root/examples/suites/node-strings.yaml" --repo "$demo/node-strings" --variant baseline --variant improved
 
+echo "==> the learning loop: accepted attempts as fine-tuning data, refinement traces as preference pairs"
+ctl dataset export --kind sft --out "$demo/datasets/sft"
+ctl dataset export --kind dpo --out "$demo/datasets/dpo"
+echo "(JSONL in $demo/datasets)"
+
 echo
 echo "Published branches (local bare repository $demo/published.git):"
 git -C "$demo/published.git" branch --list 'moose/*' | head -20

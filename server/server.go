@@ -31,6 +31,7 @@ import (
 	mooseproto "github.com/moosehq/moose/proto"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server/internal/api"
+	"github.com/moosehq/moose/server/internal/dataset"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/pgembed"
 	"github.com/moosehq/moose/server/internal/pipeline"
@@ -135,6 +136,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	moosev1.RegisterRoutingServiceServer(s.grpcSrv, api.NewRoutingHandler(s.router, s.log))
 	moosev1.RegisterExperimentServiceServer(s.grpcSrv, api.NewExperimentHandler(s.experiments, s.log))
 	moosev1.RegisterSpecServiceServer(s.grpcSrv, api.NewSpecHandler(s.plugins, s.workorders, s.log))
+	moosev1.RegisterDatasetServiceServer(s.grpcSrv, api.NewDatasetHandler(dataset.NewService(s.pool, s.log), s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -157,7 +159,8 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		}),
 		runtime.WithErrorHandler(restErrorHandler),
 	)
-	conn, err := grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
 	if err != nil {
 		return nil, fmt.Errorf("dial self for gateway: %w", err)
 	}
@@ -169,6 +172,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		moosev1.RegisterRoutingServiceHandler,
 		moosev1.RegisterExperimentServiceHandler,
 		moosev1.RegisterSpecServiceHandler,
+		moosev1.RegisterDatasetServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
