@@ -22,7 +22,9 @@ func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 				log.ErrorContext(ctx, "handler panicked", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
 				resp, err = nil, status.Error(codes.Internal, "internal error")
 			}
-			log.DebugContext(ctx, "grpc call", "method", info.FullMethod, "code", status.Code(err).String(), "duration", time.Since(start))
+			if log.Enabled(ctx, slog.LevelDebug) {
+				log.DebugContext(ctx, "grpc call", "method", info.FullMethod, "code", status.Code(err).String(), "duration", time.Since(start))
+			}
 		}()
 		return handler(ctx, req)
 	}
