@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps test test-short bench demo clean check-generated
+.PHONY: all build generate lint deps test test-short bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -37,6 +37,16 @@ lint: $(BUF) $(GOOGLEAPIS)/annotations.proto
 	$(BUF) lint proto
 	$(GO) vet ./...
 
+# breaking fails when the plugin contract stops being wire- and JSON-compatible
+# with its released snapshot (proto/released/plugin-v1.binpb).
+breaking: $(BUF) $(GOOGLEAPIS)/annotations.proto
+	$(BUF) breaking proto --against proto/released/plugin-v1.binpb
+
+# release-plugin-contract records the current plugin contract as released;
+# from then on `make breaking` holds every change to it.
+release-plugin-contract: $(BUF) $(GOOGLEAPIS)/annotations.proto
+	$(BUF) build proto --path proto/moose/plugin/v1 -o proto/released/plugin-v1.binpb
+
 # check-generated fails when the committed generated code is stale.
 check-generated: generate
 	@git diff --exit-code --stat -- proto/gen || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
@@ -52,7 +62,7 @@ build:
 	$(GO) build -o $(BIN)/ ./server/cmd/... ./clients/cmd/...
 	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
 
-test: deps build check-generated
+test: deps build check-generated breaking
 	$(GO) vet ./...
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
 
