@@ -72,4 +72,3 @@ func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) err
 	}
 	return nil
 }
-
