@@ -96,6 +96,10 @@ type VariantSummary struct {
 	FixedByRefine int // passed after more than one cycle
 	CostUSD       float64
 	Failed        int // system failures
+	// FailureCategories counts, over work orders that did not pass, the
+	// finding categories of their final attempt (one count per category per
+	// work order): what this variant gets wrong.
+	FailureCategories map[string]int
 }
 
 // PassRate is the share of work orders that passed.
@@ -159,6 +163,65 @@ func Summarize(variant string, wos []*moosev1.WorkOrder) VariantSummary {
 		}
 	}
 	return s
+}
+
+// CountFailures fills s.FailureCategories from the final attempts of the
+// work orders that did not pass (attempts as ListWorkOrderAttempts returns
+// them, keyed by work order id).
+func (s *VariantSummary) CountFailures(wos []*moosev1.WorkOrder, attempts map[string][]*moosev1.Attempt) {
+	s.FailureCategories = map[string]int{}
+	for _, w := range wos {
+		if w.GetResult().GetPassed() {
+			continue
+		}
+		var final *moosev1.Attempt
+		for _, a := range attempts[w.GetId()] {
+			if a.GetShadow() {
+				continue
+			}
+			if final == nil || a.GetExecution() > final.GetExecution() ||
+				(a.GetExecution() == final.GetExecution() && a.GetCycle() > final.GetCycle()) {
+				final = a
+			}
+		}
+		if final == nil {
+			if w.GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_FAILED {
+				s.FailureCategories["system_failure"]++
+			}
+			continue
+		}
+		seen := map[string]bool{}
+		for _, f := range final.GetFindings() {
+			if f.GetCategory() != "" && !seen[f.GetCategory()] {
+				seen[f.GetCategory()] = true
+				s.FailureCategories[f.GetCategory()]++
+			}
+		}
+		if len(seen) == 0 && final.GetGate() != "" {
+			s.FailureCategories["gate: "+final.GetGate()]++
+		}
+	}
+}
+
+// FailureNames returns the failure categories seen, most frequent first.
+func FailureNames(sums []VariantSummary) []string {
+	total := map[string]int{}
+	for _, s := range sums {
+		for k, n := range s.FailureCategories {
+			total[k] += n
+		}
+	}
+	out := make([]string, 0, len(total))
+	for k := range total {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if total[out[i]] != total[out[j]] {
+			return total[out[i]] > total[out[j]]
+		}
+		return out[i] < out[j]
+	})
+	return out
 }
 
 // DimensionNames returns the dimension names seen, in a stable order.

@@ -106,7 +106,17 @@ func runSuite(ctx context.Context, a *App, c *moose.Client, s *moose.Suite, suit
 	}
 	var sums []moose.VariantSummary
 	for _, v := range variants {
-		sums = append(sums, moose.Summarize(v, finished[v]))
+		sum := moose.Summarize(v, finished[v])
+		attempts := map[string][]*moosev1.Attempt{}
+		for _, w := range finished[v] {
+			if !w.GetResult().GetPassed() {
+				if attempts[w.GetId()], err = c.ListWorkOrderAttempts(ctx, w.GetId()); err != nil {
+					return err
+				}
+			}
+		}
+		sum.CountFailures(finished[v], attempts)
+		sums = append(sums, sum)
 	}
 	if a.Format() == output.JSON {
 		return writeSummaryJSON(a.Stdout(), sums)
@@ -183,6 +193,12 @@ func writeSummaryTable(w io.Writer, sums []moose.VariantSummary) error {
 		return fmt.Sprintf("$%.4f", s.CostPerAccepted())
 	})
 	row("system failures", func(s moose.VariantSummary) string { return fmt.Sprint(s.Failed) })
+	if names := moose.FailureNames(sums); len(names) > 0 {
+		row("not accepted, by finding:", func(s moose.VariantSummary) string { return fmt.Sprint(s.WorkOrders - s.Passed) })
+		for _, n := range names {
+			row("  "+n, func(s moose.VariantSummary) string { return fmt.Sprint(s.FailureCategories[n]) })
+		}
+	}
 	return t.Flush()
 }
 
