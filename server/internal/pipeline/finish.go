@@ -146,6 +146,15 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		return nil
 	})
 	if err != nil {
+		if published != nil && e.cancelled(wo.ID) {
+			// Cancelled while publishing: the close job saw no publication yet,
+			// so close what this execution just opened.
+			if closer, ok := e.deps.Publisher.(PullRequestCloser); ok {
+				if cerr := closer.Close(context.WithoutCancel(ctx), project.RepoURL, wo.ID); cerr != nil {
+					e.log.Warn("close pull request of a work order cancelled while publishing", "work_order", wo.ID, "err", cerr)
+				}
+			}
+		}
 		return err
 	}
 	if e.deps.Experiments != nil {
