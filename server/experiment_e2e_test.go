@@ -98,15 +98,28 @@ func moosectl(t *testing.T) string {
 	return moosectlBin
 }
 
+// buildMoosectl builds into one directory per user, renaming the binary into
+// place, so repeated test runs do not leave a copy each behind.
 func buildMoosectl() {
-	dir, err := os.MkdirTemp("", "moose-test-moosectl-")
-	if err != nil {
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("moose-test-moosectl-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		moosectlErr = err
 		return
 	}
 	bin := filepath.Join(dir, "moosectl")
-	if out, err := exec.Command("go", "build", "-o", bin, "../clients/cmd/moosectl").CombinedOutput(); err != nil {
+	tmp, err := os.CreateTemp(dir, "moosectl-*.new")
+	if err != nil {
+		moosectlErr = err
+		return
+	}
+	tmp.Close()
+	if out, err := exec.Command("go", "build", "-o", tmp.Name(), "../clients/cmd/moosectl").CombinedOutput(); err != nil {
+		os.Remove(tmp.Name())
 		moosectlErr = fmt.Errorf("build moosectl: %w: %s", err, out)
+		return
+	}
+	if err := os.Rename(tmp.Name(), bin); err != nil {
+		moosectlErr = err
 		return
 	}
 	moosectlBin = bin

@@ -130,6 +130,8 @@ func (h *Host) Close(ctx context.Context) error {
 	wg.Wait()
 	h.bg.Wait()
 	_ = os.RemoveAll(h.socketDir)
+	// The per-host root goes too once no other process of this host uses it.
+	_ = os.Remove(filepath.Dir(h.socketDir))
 	return nil
 }
 
