@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ensure-deps.sh installs the system packages `make test` and `make demo` need
 # on a fresh Debian/Ubuntu machine: the PostgreSQL server binaries (moosed and
-# the tests run a private cluster), bubblewrap (the validation sandbox) and git.
+# the tests run a private cluster), bubblewrap (the validation sandbox), git,
+# curl, and Node.js with npm when absent.
 # It is idempotent and prints nothing when everything is already there.
 set -euo pipefail
 
@@ -27,6 +28,9 @@ missing=()
 have_postgres || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v git >/dev/null 2>&1 || missing+=(git)
+command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+# Node.js and npm: buf is installed from npm, and the TypeScript sample builds with it.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
 	exit 0
