@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/moosehq/moose/plugins/internal/check"
 	"github.com/moosehq/moose/plugins/internal/check/gocheck"
@@ -21,13 +22,21 @@ func (build) Info() sdk.Info {
 }
 
 func (build) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
-	lang, err := validate.Language(req)
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
 	runner, err := validate.Runner(ctx, req)
 	if err != nil {
 		return validate.Refuse(err), nil
+	}
+	// The project's own commands win over the preset, for any language.
+	if p := req.GetProject(); p.GetBuildCommand() != "" || p.GetTypecheckCommand() != "" {
+		rep, err := validate.RunCommands(ctx, req, runner, check.CategoryBuildError, p.GetBuildCommand(), p.GetTypecheckCommand())
+		if err != nil {
+			return validate.Refuse(err), nil
+		}
+		return validate.Response(rep, int(req.GetMaxLogBytes())), nil
+	}
+	lang, err := validate.Language(req)
+	if err != nil {
+		return validate.Refuse(fmt.Errorf("%w: no preset for this language; set the project's build_command", err)), nil
 	}
 	var rep check.Report
 	switch lang {

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/moosehq/moose/plugins/internal/check"
 	"github.com/moosehq/moose/plugins/internal/check/gocheck"
@@ -21,13 +22,21 @@ func (tests) Info() sdk.Info {
 }
 
 func (tests) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
-	lang, err := validate.Language(req)
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
 	runner, err := validate.Runner(ctx, req)
 	if err != nil {
 		return validate.Refuse(err), nil
+	}
+	// The project's own test command wins over the preset, for any language.
+	if c := req.GetProject().GetTestCommand(); c != "" {
+		rep, err := validate.RunCommands(ctx, req, runner, check.CategoryTestFailure, c)
+		if err != nil {
+			return validate.Refuse(err), nil
+		}
+		return validate.Response(rep, int(req.GetMaxLogBytes())), nil
+	}
+	lang, err := validate.Language(req)
+	if err != nil {
+		return validate.Refuse(fmt.Errorf("%w: no preset for this language; set the project's test_command", err)), nil
 	}
 	var rep check.Report
 	switch lang {

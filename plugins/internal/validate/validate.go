@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/moosehq/moose/plugins/internal/check"
+	"github.com/moosehq/moose/plugins/internal/check/custom"
+	"github.com/moosehq/moose/plugins/internal/check/gocheck"
+	"github.com/moosehq/moose/plugins/internal/check/jscheck"
 	"github.com/moosehq/moose/plugins/internal/sandbox"
 	"github.com/moosehq/moose/plugins/sdk"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
@@ -109,4 +112,53 @@ func testStatus(s check.TestStatus) pluginv1.TestStatus {
 		return pluginv1.TestStatus_TEST_STATUS_SKIPPED
 	}
 	return pluginv1.TestStatus_TEST_STATUS_UNSPECIFIED
+}
+
+// BaseSpec is the sandbox specification a project's own commands run under:
+// the toolchain environment of its preset, or a plain one for other languages.
+func BaseSpec(req *sdk.ValidateRequest, runner check.Runner) (sandbox.Spec, error) {
+	dir := req.GetWorktreePath()
+	lang, err := Language(req)
+	if err != nil {
+		return custom.BaseSpec(dir), nil
+	}
+	switch lang {
+	case check.LangGo:
+		return gocheck.Options{Runner: runner}.Spec(dir)
+	default:
+		return jscheck.Options{Runner: runner}.Spec(dir), nil
+	}
+}
+
+// RunCommands runs the project's own command lines in order, stopping at the
+// first failure; the report merges them.
+func RunCommands(ctx context.Context, req *sdk.ValidateRequest, runner check.Runner, category string, commands ...string) (check.Report, error) {
+	base, err := BaseSpec(req, runner)
+	if err != nil {
+		return check.Report{}, err
+	}
+	var rep check.Report
+	rep.OK = true
+	for _, c := range commands {
+		if strings.TrimSpace(c) == "" {
+			continue
+		}
+		r, err := custom.Run(ctx, runner, base, c, category)
+		if err != nil {
+			return rep, err
+		}
+		rep.Log = check.TrimLog(rep.Log+"$ "+c+"\n"+r.Log, check.LogLimit)
+		rep.Findings = append(rep.Findings, r.Findings...)
+		rep.Duration += r.Duration
+		rep.TimedOut, rep.OOM = rep.TimedOut || r.TimedOut, rep.OOM || r.OOM
+		if r.Tests != nil {
+			rep.Tests = r.Tests
+		}
+		if !r.OK {
+			rep.OK = false
+			break
+		}
+	}
+	rep.TestsChanged = check.TouchesTests(req.GetChangedFiles())
+	return rep, nil
 }

@@ -272,3 +272,8 @@ func ModulePath(dir string) (string, error) {
 	}
 	return string(m[1]), nil
 }
+
+// Spec is the sandbox specification Go commands run under (toolchain, module
+// cache read-only, build cache, no network): the base for a project's own
+// commands.
+func (o Options) Spec(dir string, args ...string) (sandbox.Spec, error) { return o.spec(dir, args...) }

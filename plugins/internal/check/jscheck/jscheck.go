@@ -257,3 +257,7 @@ func touchedFiles(changed []string) func(string) bool {
 	}
 	return func(f string) bool { return set[f] }
 }
+
+// Spec is the sandbox specification npm tooling runs under: the base for a
+// project's own commands.
+func (o Options) Spec(dir string, args ...string) sandbox.Spec { return o.spec(dir, args...) }
