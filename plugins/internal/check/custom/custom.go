@@ -50,7 +50,9 @@ func BaseSpec(dir string) sandbox.Spec {
 	return sandbox.Spec{Dir: dir, CombineOutput: true, Env: map[string]string{"PATH": sandbox.DefaultPath, "HOME": "/tmp/home", "NO_COLOR": "1"}}
 }
 
-var location = regexp.MustCompile(`(?m)^\s*(?:[A-Z]+:\s+)?([^\s:()"']+\.[A-Za-z0-9]+)[:(](\d+)(?:[:,](\d+))?\)?:?\s*(.*)$`)
+// location matches "file:line:col: msg", "file(line,col): msg" and the
+// shells' "file: line: msg" / "file: line N: msg".
+var location = regexp.MustCompile(`(?m)^\s*(?:[A-Z]+:\s+)?([^\s:()"']+\.[A-Za-z0-9]+)(?:[:(]|:\s+(?:line\s+)?)(\d+)(?:[:,](\d+))?\)?:?\s*(.*)$`)
 
 // ParseLocations turns "path:line[:col]: message" lines (gcc, clang, rustc's
 // short form, mypy, flake8, eslint's unix format, tsc, javac, ...) that name an

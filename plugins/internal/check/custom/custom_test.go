@@ -27,9 +27,14 @@ func TestParseLocationsKeepsOnlyFilesOfTheWorktree(t *testing.T) {
 		"src/x.ts(7,3): error TS2304: Cannot find name 'z'.\n" +
 		"/usr/lib/python3/site.py:1: not ours\n" +
 		"missing.go:1:1: no such file\n" +
-		"pkg/app.py:12: error: Name \"foo\" is not defined  [name-defined]\n"
+		"pkg/app.py:12: error: Name \"foo\" is not defined  [name-defined]\n" +
+		"main.rs: 9: Syntax error: end of file unexpected\n" +
+		"main.rs: line 10: unexpected token\n"
 	fs := custom.ParseLocations(dir, out, check.CategoryBuildError)
-	require.Len(t, fs, 3, "%+v", fs)
+	require.Len(t, fs, 5, "%+v", fs)
+	require.Equal(t, 9, fs[3].Line, "dash's format")
+	require.Equal(t, "Syntax error: end of file unexpected", fs[3].Message)
+	require.Equal(t, 10, fs[4].Line, "bash's format")
 	require.Equal(t, check.Finding{File: "pkg/app.py", Line: 12, Category: check.CategoryBuildError, Severity: check.SeverityError,
 		Message: `error: Name "foo" is not defined  [name-defined]`}, fs[0])
 	require.Equal(t, "main.rs", fs[1].File)
