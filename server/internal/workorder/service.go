@@ -200,24 +200,31 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	}
 	// One statement, one round trip: the work order and its "created" event
 	// commit together. No NOTIFY is needed: nobody can watch a work order
-	// before it exists, and a watcher reads history first.
+	// before it exists, and a watcher reads history first. Only the
+	// timestamps come back; the rest is what was sent.
+	id := uuid.New()
 	row := s.pool.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
-			RETURNING *),
+			RETURNING id, status, created_at, updated_at),
 		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
 			SELECT id, $10, status, 'work order created' FROM ins)
-		SELECT `+woCols+` FROM ins`,
-		uuid.New(), projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant))
-	w, err := scanWorkOrder(row)
+		SELECT created_at, updated_at FROM ins`,
+		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant))
+	w := &WorkOrder{ID: id, ProjectID: projectID, RequestID: n.RequestID, Title: n.Title, Description: n.Description,
+		AcceptanceCriteria: n.AcceptanceCriteria, Complexity: n.Complexity, Status: StatusPending, Metadata: n.Metadata}
+	if n.PinnedVariant != uuid.Nil {
+		w.VariantID = n.PinnedVariant.String()
+	}
+	err := row.Scan(&w.CreatedAt, &w.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) && reqID != nil {
 		// Same request id as an earlier create: hand back the original.
-		w, err = scanWorkOrder(s.pool.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE request_id = $1`, n.RequestID))
+		orig, err := scanWorkOrder(s.pool.QueryRow(ctx, `SELECT `+woCols+` FROM work_orders WHERE request_id = $1`, n.RequestID))
 		if err != nil {
 			return nil, translate(err, "find work order by request id")
 		}
-		return w, nil
+		return orig, nil
 	}
 	if err != nil {
 		var pgErr *pgconn.PgError
