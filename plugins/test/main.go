@@ -1,12 +1,13 @@
-// Command test is the built-in "test" validator: the project's tests (Go: go
-// test -json with coverage; TypeScript/JavaScript: vitest or jest with JSON and
-// coverage reporters), run in the sandbox: pass/fail per test, coverage of the
-// code the change touched, and whether the change added or changed tests.
+// Command test is the built-in "test" validator: the project's tests, run in
+// the sandbox: pass/fail per test, coverage of the code the change touched,
+// and whether the change added or changed tests. Presets: Go (go test -json
+// with coverage) and TypeScript/JavaScript (vitest or jest with JSON and
+// coverage reporters); a project's own test_command replaces the preset, for
+// any language.
 package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/moosehq/moose/plugins/internal/check"
 	"github.com/moosehq/moose/plugins/internal/check/gocheck"
@@ -18,38 +19,17 @@ import (
 type tests struct{}
 
 func (tests) Info() sdk.Info {
-	return sdk.Info{Name: "test", Version: "1.0.0", Description: "project tests with coverage in a sandbox", Capabilities: []string{"go", "node", "coverage"}}
+	return sdk.Info{Name: "test", Version: "1.0.0", Description: "project tests with coverage in a sandbox", Capabilities: []string{"go", "node", "commands", "coverage"}}
 }
 
 func (tests) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
-	runner, err := validate.Runner(ctx, req)
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
-	// The project's own test command wins over the preset, for any language.
-	if c := req.GetProject().GetTestCommand(); c != "" {
-		rep, err := validate.RunCommands(ctx, req, runner, check.CategoryTestFailure, c)
-		if err != nil {
-			return validate.Refuse(err), nil
-		}
-		return validate.Response(rep, int(req.GetMaxLogBytes())), nil
-	}
-	lang, err := validate.Language(req)
-	if err != nil {
-		return validate.Refuse(fmt.Errorf("%w: no preset for this language; set the project's test_command", err)), nil
-	}
-	var rep check.Report
-	switch lang {
-	case check.LangGo:
-		rep, err = gocheck.Test(ctx, req.GetWorktreePath(), gocheck.Options{Runner: runner, Changed: req.GetChangedFiles()})
-	default:
-		rep, err = jscheck.Test(ctx, req.GetWorktreePath(), jscheck.Options{Runner: runner, Changed: req.GetChangedFiles()})
-	}
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
-	rep.TestsChanged = rep.TestsChanged || check.TouchesTests(req.GetChangedFiles())
-	return validate.Response(rep, int(req.GetMaxLogBytes())), nil
+	return validate.Validate(ctx, req, validate.Step{
+		Commands: []string{req.GetProject().GetTestCommand()},
+		Category: check.CategoryTestFailure,
+		Field:    "test_command",
+		Go:       gocheck.Test,
+		Node:     jscheck.Test,
+	}), nil
 }
 
 func main() { sdk.ServeValidator(tests{}) }

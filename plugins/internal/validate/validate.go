@@ -162,3 +162,56 @@ func RunCommands(ctx context.Context, req *sdk.ValidateRequest, runner check.Run
 	rep.TestsChanged = check.TouchesTests(req.GetChangedFiles())
 	return rep, nil
 }
+
+// Step is one validation step: the project's own command lines when it set
+// any (any language), otherwise the language preset.
+type Step struct {
+	// Commands are the project's own command lines for this step; empty ones are ignored.
+	Commands []string
+	// Category names findings of a failing command.
+	Category string
+	// Field is the project field to set when the language has no preset.
+	Field string
+	// Go and Node run the presets.
+	Go   func(ctx context.Context, dir string, o gocheck.Options) (check.Report, error)
+	Node func(ctx context.Context, dir string, o jscheck.Options) (check.Report, error)
+}
+
+// Validate runs step for req in the sandbox and answers in the plugin
+// contract's terms; every problem is a refusal the pipeline reports, never a
+// plugin error.
+func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.ValidateResponse {
+	runner, err := Runner(ctx, req)
+	if err != nil {
+		return Refuse(err)
+	}
+	var rep check.Report
+	if hasCommand(step.Commands) {
+		rep, err = RunCommands(ctx, req, runner, step.Category, step.Commands...)
+	} else {
+		var lang string
+		if lang, err = Language(req); err != nil {
+			return Refuse(fmt.Errorf("%w: no preset for this language; set the project's %s", err, step.Field))
+		}
+		dir, changed := req.GetWorktreePath(), req.GetChangedFiles()
+		if lang == check.LangGo {
+			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed})
+		} else {
+			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed})
+		}
+	}
+	if err != nil {
+		return Refuse(err)
+	}
+	rep.TestsChanged = rep.TestsChanged || check.TouchesTests(req.GetChangedFiles())
+	return Response(rep, int(req.GetMaxLogBytes()))
+}
+
+func hasCommand(cmds []string) bool {
+	for _, c := range cmds {
+		if strings.TrimSpace(c) != "" {
+			return true
+		}
+	}
+	return false
+}
