@@ -6,12 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/moosehq/moose/plugins/depinstall"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -103,57 +102,14 @@ func clientID(dataDir string) string {
 }
 
 // installDeps fetches a project's dependencies once per base commit, with the
-// network, before any generated code runs; install scripts stay off. Builds
-// and tests later run in the sandbox with no network at all.
+// network and without secrets, before any generated code runs; install
+// scripts stay off. Builds and tests later run in the sandbox without network.
 func installDeps(ctx context.Context, dir string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	var args []string
-	switch {
-	case exists(filepath.Join(dir, "package-lock.json")):
-		args = []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}
-	case exists(filepath.Join(dir, "package.json")):
-		args = []string{"npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"}
-	case exists(filepath.Join(dir, "go.mod")):
-		args = []string{"go", "mod", "download"}
-	default:
+	lang := depinstall.Detect(dir)
+	if lang == "" {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(installEnv(), "GOTOOLCHAIN=local", "npm_config_update_notifier=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v: %w: %s", args, err, tail(out, 2000))
-	}
-	return nil
-}
-
-// installPassthrough is all of moosed's environment a dependency install
-// sees: what package managers need to find their caches, registries and
-// proxies. API keys and tokens never reach it.
-var installPassthrough = []string{
-	"PATH", "HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOPROXY", "GOPRIVATE", "GONOSUMDB", "GOSUMDB",
-	"GOFLAGS", "GOINSECURE", "npm_config_registry", "npm_config_cache", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_CACHE",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
-}
-
-func installEnv() []string {
-	var env []string
-	for _, k := range installPassthrough {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
-}
-
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
+	return depinstall.Install(ctx, dir, lang)
 }
 
 // experimentsAdapter lets the pipeline consult and inform A/B experiments.

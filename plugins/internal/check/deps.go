@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/moosehq/moose/plugins/internal/sandbox"
+	"github.com/moosehq/moose/plugins/depinstall"
 )
 
 // Languages understood by InstallDeps and the presets.
 const (
-	LangGo   = "go"
-	LangNode = "node"
+	LangGo   = depinstall.Go
+	LangNode = depinstall.Node
 )
 
 // ErrUnknownLanguage is returned for a language no preset handles.
@@ -32,65 +29,13 @@ func NormalizeLang(lang string) (string, error) {
 	return "", fmt.Errorf("%w: %q", ErrUnknownLanguage, lang)
 }
 
-// installPassthrough are the caller's variables dependency installation may need: where the
-// caches are and how to reach the registries. Credentials of other services stay behind.
-var installPassthrough = []string{
-	"HOME", "GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GONOPROXY", "GOPRIVATE",
-	"GONOSUMDB", "GOSUMDB", "GOFLAGS", "GOINSECURE",
-	"npm_config_registry", "npm_config_cache", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_CACHE",
-	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-	"SSL_CERT_FILE", "SSL_CERT_DIR",
-}
-
-// InstallDeps downloads a project's dependencies so that builds and tests can later run in
-// the sandbox without network. It runs OUTSIDE the sandbox, with network, so it never runs
-// the project's own scripts: `go mod download` for Go, `npm ci --ignore-scripts` (or
-// `npm install --ignore-scripts` without a lockfile) for Node. The environment is cleared
-// except PATH and the cache, registry and proxy variables above.
+// InstallDeps downloads a project's dependencies so that builds and tests can
+// later run in the sandbox without network (see package depinstall, which
+// moosed's workspace pool uses too).
 func InstallDeps(ctx context.Context, dir, lang string) error {
 	l, err := NormalizeLang(lang)
 	if err != nil {
 		return err
 	}
-	env := map[string]string{"PATH": os.Getenv("PATH")}
-	for _, k := range installPassthrough {
-		if v, ok := os.LookupEnv(k); ok {
-			env[k] = v
-		}
-	}
-	var args []string
-	switch l {
-	case LangGo:
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-			return fmt.Errorf("install go dependencies: %w", err)
-		}
-		env["GOTOOLCHAIN"] = "local"
-		args = []string{"go", "mod", "download"}
-	case LangNode:
-		if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
-			return fmt.Errorf("install node dependencies: %w", err)
-		}
-		args = []string{"npm", "install", "--ignore-scripts", "--no-audit", "--no-fund"}
-		if _, err := os.Stat(filepath.Join(dir, "package-lock.json")); err == nil {
-			args = []string{"npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"}
-		}
-		env["npm_config_update_notifier"] = "false"
-	}
-	res, err := sandbox.RunUnsandboxed(ctx, sandbox.Spec{
-		Dir:           dir,
-		Args:          args,
-		Env:           env,
-		Timeout:       10 * time.Minute,
-		MemoryBytes:   -1,
-		OutputLimit:   64 << 10,
-		CombineOutput: true,
-	})
-	if err != nil {
-		return fmt.Errorf("install %s dependencies: %w", l, err)
-	}
-	if !res.Success() {
-		return fmt.Errorf("install %s dependencies: %s exited %d: %s", l, strings.Join(args, " "), res.ExitCode,
-			TrimLog(strings.TrimSpace(res.Stdout), 4096))
-	}
-	return nil
+	return depinstall.Install(ctx, dir, l)
 }
