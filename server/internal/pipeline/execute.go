@@ -196,9 +196,11 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	}
 	if len(stored) > 0 {
 		last := stored[len(stored)-1]
-		if a, rm, err := ws.DiffStat(ctx); err == nil {
-			last.LinesAdded, last.LinesRemoved = a, rm
-			last.Score = score.Compute(e.cfg.Score, scoreInput(last))
+		if tree, err := ws.TreeHash(ctx); err == nil {
+			if a, rm, err := ws.DiffStat(ctx, tree); err == nil {
+				last.LinesAdded, last.LinesRemoved = a, rm
+				last.Score = score.Compute(e.cfg.Score, scoreInput(last))
+			}
 		}
 		e.phase(ctx, wo.ID, r.phase("resuming"), fmt.Sprintf("replayed %d stored cycle(s) into a fresh worktree", len(stored)), nil)
 	}
@@ -338,8 +340,12 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	if changed, err := ws.ChangedFiles(ctx); err == nil {
 		c.Changed = changed
 	}
-	if a, r, err := ws.DiffStat(ctx); err == nil {
-		c.LinesAdded, c.LinesRemoved = a, r
+	// One hash of the tree serves the diff stat here and the validation cache.
+	if hash, err := ws.TreeHash(ctx); err == nil {
+		c.TreeHash = hash
+		if a, rm, err := ws.DiffStat(ctx, hash); err == nil {
+			c.LinesAdded, c.LinesRemoved = a, rm
+		}
 	}
 	e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: %d edits applied, %d findings, %d files changed", c.N, c.Applied, len(c.EditFindings), len(c.Changed)),
 		map[string]string{"applied": strconv.Itoa(c.Applied), "findings": strconv.Itoa(len(c.EditFindings))})
@@ -353,14 +359,17 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: nothing applied, nothing to validate", c.N), nil)
 		return nil
 	}
-	hash, err := ws.TreeHash(ctx)
-	if err != nil {
-		return fmt.Errorf("hash tree: %w", err)
+	hash := c.TreeHash
+	if hash == "" {
+		h, err := ws.TreeHash(ctx)
+		if err != nil {
+			return fmt.Errorf("hash tree: %w", err)
+		}
+		hash, c.TreeHash = h, h
 	}
-	c.TreeHash = hash
 	set := strings.Join(e.cfg.Validators, ",")
 	var cached []byte
-	err = e.deps.Pool.QueryRow(ctx, `SELECT result FROM validation_cache WHERE tree_hash = $1 AND validators = $2`, hash, set).Scan(&cached)
+	err := e.deps.Pool.QueryRow(ctx, `SELECT result FROM validation_cache WHERE tree_hash = $1 AND validators = $2`, hash, set).Scan(&cached)
 	if err == nil && json.Unmarshal(cached, &c.Reports) == nil {
 		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: identical tree validated before; reusing the result", c.N), map[string]string{"tree_hash": hash})
 		return nil

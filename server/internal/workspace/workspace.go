@@ -100,13 +100,9 @@ func (w *Workspace) TreeHash(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// DiffStat counts the lines added and removed relative to the base commit,
-// untracked files included (binary files count as no lines).
-func (w *Workspace) DiffStat(ctx context.Context) (added, removed int, err error) {
-	tree, err := w.TreeHash(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
+// DiffStat counts the lines added and removed between the base commit and
+// tree, a TreeHash of this workspace (binary files count as no lines).
+func (w *Workspace) DiffStat(ctx context.Context, tree string) (added, removed int, err error) {
 	out, err := git(ctx, w.dir, nil, "diff", "--numstat", "--no-renames", w.base, tree)
 	if err != nil {
 		return 0, 0, fmt.Errorf("diff stat: %w", err)

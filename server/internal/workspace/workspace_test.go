@@ -381,7 +381,7 @@ func TestTreeHashAndChangedFiles(t *testing.T) {
 		require.Empty(t, gitRun(t, b.Dir(), "diff", "--cached", "--name-only"), "the real index is untouched")
 
 		// app.js: one line replaced; new.js: one line added (untracked); README.md: one line removed.
-		added, removed, err := a.DiffStat(ctx)
+		added, removed, err := a.DiffStat(ctx, ha)
 		require.NoError(t, err)
 		require.Equal(t, 2, added)
 		require.Equal(t, 2, removed)
