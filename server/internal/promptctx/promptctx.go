@@ -19,7 +19,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
+
 	"path"
 	"path/filepath"
 	"regexp"
@@ -28,6 +28,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/moosehq/moose/server/internal/gitcmd"
 )
 
 // WorkOrder is the text that decides relevance.
@@ -188,9 +190,7 @@ func Build(ctx context.Context, dir string, wo WorkOrder, opts Options) (Context
 }
 
 func listFiles(ctx context.Context, dir string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	cmd := gitcmd.Command(ctx, dir, nil, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

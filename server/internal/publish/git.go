@@ -1,17 +1,17 @@
 package publish
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/gitcmd"
 	"github.com/moosehq/moose/server/internal/pipeline"
 )
 
@@ -35,25 +35,20 @@ func (s Signature) orDefault() Signature {
 }
 
 // runGit runs git in dir with extra environment and stdin. Errors carry git's
-// standard error; callers redact it when a credential may be involved.
-// GIT_TERMINAL_PROMPT=0 keeps a credential prompt from stalling a server, and
-// the user's and system's config cannot inject hooks or credential helpers
-// into a push because those are overridden by the environment entries.
+// standard error; callers redact it when a credential may be involved. The
+// command gets package gitcmd's configuration and minimal environment plus
+// env: no hooks, fsmonitor or filters run, no credential helper or askpass is
+// consulted, and only a push's own env carries its credential.
 func runGit(ctx context.Context, dir string, env []string, stdin io.Reader, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_ASKPASS=", "SSH_ASKPASS=")
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = stdin
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("git %s: %w", args[0], ctx.Err())
+	out, err := gitcmd.Run(ctx, dir, env, stdin, args...)
+	if err != nil {
+		var ge *gitcmd.Error
+		if errors.As(err, &ge) {
+			return "", &gitError{args: ge.Op, err: ge.Err, stderr: ge.Stderr}
 		}
-		return "", &gitError{args: args[0], err: err, stderr: strings.TrimSpace(stderr.String())}
+		return "", err
 	}
-	return strings.TrimSpace(stdout.String()), nil
+	return strings.TrimSpace(string(out)), nil
 }
 
 type gitError struct {

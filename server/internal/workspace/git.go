@@ -3,29 +3,15 @@ package workspace
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"strings"
+
+	"github.com/moosehq/moose/server/internal/gitcmd"
 )
 
-// git runs git in dir and returns its standard output. GIT_TERMINAL_PROMPT=0
-// keeps a credential prompt from stalling a server forever.
+// git runs git in dir and returns its standard output, with the configuration
+// and minimal environment of package gitcmd (no hooks, fsmonitor, filters or
+// moosed's environment).
 func git(ctx context.Context, dir string, extraEnv []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
-	cmd.Env = append(cmd.Env, extraEnv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("git %s: %w", args[0], ctx.Err())
-		}
-		return nil, fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.Bytes(), nil
+	return gitcmd.Run(ctx, dir, extraEnv, nil, args...)
 }
 
 // splitZ splits NUL-terminated git output.

@@ -108,3 +108,29 @@ func lockRoot(root string) (func(), error) {
 }
 
 var copyArgs = []string{"-a", "--reflink=auto"}
+
+// mountTmpfs mounts a tmpfs of size bytes at dir. Its pages are charged to
+// the memory of whoever writes them, so a sandbox's memory limit bounds it too.
+func mountTmpfs(dir string, size int64, mode os.FileMode) error {
+	opts := fmt.Sprintf("size=%d,mode=%o", size, mode)
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount tmpfs at %s: %w", dir, err)
+	}
+	return nil
+}
+
+// whiteout makes path an overlayfs whiteout: a 0/0 character device in the
+// upper layer that hides the lower layer's entry of the same name.
+func whiteout(path string) error {
+	return syscall.Mknod(path, syscall.S_IFCHR|0o000, 0)
+}
+
+// fsUsage returns the bytes used and free on the file system holding dir.
+func fsUsage(dir string) (used, free int64) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, 0
+	}
+	bs := int64(st.Bsize)
+	return int64(st.Blocks-st.Bfree) * bs, int64(st.Bavail) * bs
+}

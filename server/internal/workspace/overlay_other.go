@@ -2,7 +2,10 @@
 
 package workspace
 
-import "errors"
+import (
+	"errors"
+	"os"
+)
 
 var errNoOverlay = errors.New("overlayfs is only available on Linux")
 
@@ -16,3 +19,9 @@ func unmountStale(root string) error { return nil }
 func lockRoot(root string) (func(), error) { return func() {}, nil }
 
 var copyArgs = []string{"-pR"}
+
+func mountTmpfs(dir string, size int64, mode os.FileMode) error { return errNoOverlay }
+
+func whiteout(path string) error { return errNoOverlay }
+
+func fsUsage(dir string) (used, free int64) { return 0, 0 }
