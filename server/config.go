@@ -60,6 +60,14 @@ type Config struct {
 	GitHubBaseURL string
 	// GitHubHosts are extra hosts whose repositories are published through the GitHub API.
 	GitHubHosts []string
+	// SandboxWriteMiB is the write quota of one validation's tree in MiB
+	// (default 1024); SandboxTmpMiB the size of its /tmp (default 512).
+	SandboxWriteMiB, SandboxTmpMiB int
+	// SandboxCPUTime is the CPU time one sandboxed process may use (default 5m).
+	SandboxCPUTime time.Duration
+	// BuildCacheSeed is where the seed of new projects' build caches is kept
+	// (default DataDir/caches/seed); tests share one across servers.
+	BuildCacheSeed string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
@@ -70,22 +78,26 @@ type Config struct {
 
 // Env names the environment variable for each flag of moosed.
 var Env = map[string]string{
-	"grpc-addr":       "MOOSE_GRPC_ADDR",
-	"http-addr":       "MOOSE_HTTP_ADDR",
-	"data-dir":        "MOOSE_DATA_DIR",
-	"database-url":    "MOOSE_DATABASE_URL",
-	"plugin-dir":      "MOOSE_PLUGIN_DIR",
-	"concurrency":     "MOOSE_CONCURRENCY",
-	"max-refinements": "MOOSE_MAX_REFINEMENTS",
-	"publish-remote":  "MOOSE_PUBLISH_REMOTE",
-	"github-base-url": "MOOSE_GITHUB_BASE_URL",
-	"github-hosts":    "MOOSE_GITHUB_HOSTS",
-	"log-level":       "MOOSE_LOG_LEVEL",
-	"api-only":        "MOOSE_API_ONLY",
-	"unsandboxed":     "MOOSE_ALLOW_UNSANDBOXED",
-	"workspace-pool":  "MOOSE_WORKSPACE_POOL",
-	"context-budget":  "MOOSE_CONTEXT_BUDGET",
-	"workspace-max":   "MOOSE_WORKSPACE_MAX",
+	"grpc-addr":         "MOOSE_GRPC_ADDR",
+	"http-addr":         "MOOSE_HTTP_ADDR",
+	"data-dir":          "MOOSE_DATA_DIR",
+	"database-url":      "MOOSE_DATABASE_URL",
+	"plugin-dir":        "MOOSE_PLUGIN_DIR",
+	"concurrency":       "MOOSE_CONCURRENCY",
+	"max-refinements":   "MOOSE_MAX_REFINEMENTS",
+	"publish-remote":    "MOOSE_PUBLISH_REMOTE",
+	"github-base-url":   "MOOSE_GITHUB_BASE_URL",
+	"github-hosts":      "MOOSE_GITHUB_HOSTS",
+	"log-level":         "MOOSE_LOG_LEVEL",
+	"api-only":          "MOOSE_API_ONLY",
+	"unsandboxed":       "MOOSE_ALLOW_UNSANDBOXED",
+	"workspace-pool":    "MOOSE_WORKSPACE_POOL",
+	"context-budget":    "MOOSE_CONTEXT_BUDGET",
+	"workspace-max":     "MOOSE_WORKSPACE_MAX",
+	"sandbox-write-mib": "MOOSE_SANDBOX_WRITE_MIB",
+	"sandbox-tmp-mib":   "MOOSE_SANDBOX_TMP_MIB",
+	"sandbox-cpu":       "MOOSE_SANDBOX_CPU",
+	"build-cache-seed":  "MOOSE_BUILD_CACHE_SEED",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -155,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	if c.ContextBudget < 0 {
 		errs = append(errs, fmt.Errorf("context-budget must not be negative"))
+	}
+	if c.SandboxWriteMiB < 0 || c.SandboxTmpMiB < 0 || c.SandboxCPUTime < 0 {
+		errs = append(errs, fmt.Errorf("sandbox-write-mib, sandbox-tmp-mib and sandbox-cpu must not be negative"))
 	}
 	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
 		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))

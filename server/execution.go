@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/moosehq/moose/plugins/depinstall"
+	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -55,6 +57,20 @@ func (s *Server) startExecution(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("workspaces: %w", err)
 	}
+	seed := cfg.BuildCacheSeed
+	if seed == "" {
+		seed = filepath.Join(cfg.DataDir, "caches", "seed")
+	}
+	validators := validatorAdapter{host: s.plugins}
+	caches, err := buildcache.New(buildcache.Config{
+		Root:    filepath.Join(cfg.DataDir, "caches"),
+		SeedDir: seed,
+		Seed:    seedBuildCache(validators),
+		Logger:  s.log.With("component", "buildcache"),
+	})
+	if err != nil {
+		return err
+	}
 	s.experiments = experiment.NewService(s.pool, s.log.With("component", "experiments"))
 	s.publisher, err = publish.NewRouter(publish.Config{
 		GitHub:      publish.GitHubConfig{Token: publish.Secret(cfg.GitHubToken), BaseURL: cfg.GitHubBaseURL},
@@ -73,8 +89,9 @@ func (s *Server) startExecution(ctx context.Context) error {
 		WorkOrders:  s.workorders,
 		Router:      s.router,
 		Workspaces:  s.workspaces,
+		Caches:      caches,
 		Proposer:    proposerAdapter{host: s.plugins, variants: s.variants},
-		Validator:   validatorAdapter{host: s.plugins},
+		Validator:   validators,
 		Publisher:   publisher,
 		Experiments: experimentsAdapter{s.experiments},
 		Logger:      s.log.With("component", "pipeline"),
@@ -84,13 +101,41 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
 		ClientID:       clientID(cfg.DataDir),
-		InsertOnly:     cfg.APIOnly,
+		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,
+			CPUTime: cfg.SandboxCPUTime},
+		InsertOnly: cfg.APIOnly,
 	})
 	if err != nil {
 		return err
 	}
 	s.workorders.SetScheduler(s.engine)
 	return nil
+}
+
+// seedBuildCache warms a build-cache seed by building and testing moosed's
+// own seed module through the real validators, so the seed's entries are
+// exactly what a sandboxed validation would have produced.
+func seedBuildCache(v validatorAdapter) buildcache.Seeder {
+	return func(ctx context.Context, module, dir string) error {
+		req := pipeline.ValidateRequest{Dir: module, Project: pipeline.ProjectInfo{Language: "go"}, CacheDir: dir, Timeout: 10 * time.Minute}
+		for _, name := range []string{"build", "test"} {
+			rep, err := v.Validate(ctx, name, req)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if !rep.Passed {
+				return fmt.Errorf("%s of the seed module failed: %s %s", name, rep.Error, trimForLog(rep.Log))
+			}
+		}
+		return nil
+	}
+}
+
+func trimForLog(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return s
 }
 
 // clientID is stable for one node (host + data directory), so a restarted

@@ -101,6 +101,12 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 			BuildCommand: req.Project.BuildCommand, TestCommand: req.Project.TestCommand, TypecheckCommand: req.Project.TypecheckCommand},
 		Timeout:     durationpb.New(req.Timeout),
 		MaxLogBytes: 64 << 10,
+		TempPath:    req.TempDir,
+		CachePath:   req.CacheDir,
+		Diff:        req.Diff,
+		Limits: &pluginv1.SandboxLimits{WriteBytes: req.Limits.WriteBytes, TmpBytes: req.Limits.TmpBytes,
+			CpuTime: durationpb.New(req.Limits.CPUTime), OpenFiles: int32(req.Limits.OpenFiles),
+			MemoryBytes: req.Limits.MemoryBytes, MaxProcs: int32(req.Limits.MaxProcs)},
 	}
 	resp, err := a.host.Validate(ctx, name, "", pbreq)
 	if err != nil {

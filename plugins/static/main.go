@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
 	"slices"
 
 	"github.com/moosehq/moose/plugins/internal/check/static"
@@ -24,12 +23,10 @@ func (staticCheck) Info() sdk.Info {
 func (staticCheck) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
 	dir := req.GetWorktreePath()
 	// Only the added lines of tracked files count: an old TODO is not the
-	// change's fault. New (untracked) files count whole.
-	diff, err := exec.CommandContext(ctx, "git", "-C", dir, "diff", "-U0", "--no-color", "--no-ext-diff", "HEAD").Output()
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
-	files := static.AddedLines(string(diff))
+	// change's fault. New (untracked) files count whole. The host sends the
+	// diff: the worktree is a view without .git, and git must never run where
+	// generated code may have written.
+	files := static.AddedLines(req.GetDiff())
 	var seen []string
 	for _, f := range files {
 		seen = append(seen, f.Path)

@@ -190,7 +190,7 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 	args := append([]string{
 		"--grpc-addr", grpcAddr, "--http-addr", httpAddr,
 		"--data-dir", n.dataDir, "--database-url", n.dsn, "--plugin-dir", n.pluginDir,
-		"--log-level", "debug",
+		"--log-level", "debug", "--build-cache-seed", servertest.TestBuildCacheSeed(),
 	}, n.args...)
 	cmd := exec.Command(moosedBin, args...)
 	cmd.Env = append(cleanEnv(), n.env...)

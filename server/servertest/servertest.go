@@ -10,9 +10,11 @@ package servertest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -65,11 +67,19 @@ func StartEmbedded(t testing.TB, opts ...Option) *Server {
 	return start(t, cfg)
 }
 
+// TestBuildCacheSeed is the build-cache seed test servers share (one per
+// user): it holds only what building moosed's own seed module produced, so
+// sharing it across tests shares no project's code.
+func TestBuildCacheSeed() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("moose-test-buildcache-%d", os.Getuid()), "seed")
+}
+
 func baseConfig(t testing.TB) server.Config {
 	return server.Config{
 		GRPCAddr:        "127.0.0.1:0",
 		HTTPAddr:        "127.0.0.1:0",
 		DataDir:         t.TempDir(),
+		BuildCacheSeed:  TestBuildCacheSeed(),
 		ShutdownTimeout: 5 * time.Second,
 		Logger:          testLogger(),
 	}

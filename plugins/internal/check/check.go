@@ -34,6 +34,8 @@ const (
 	CategoryTestBuildFailure  = "test_build_failure"
 	CategoryTimeout           = "timeout"
 	CategoryOutOfMemory       = "out_of_memory"
+	CategoryCPULimit          = "cpu_limit"
+	CategoryDiskQuota         = "disk_quota"
 	CategoryNoTests           = "no_tests"
 	CategoryMarker            = "todo_marker"
 	CategoryStub              = "stub"
@@ -201,6 +203,13 @@ type Runner struct {
 	MemoryBytes int64
 	CPUTime     time.Duration
 	OutputLimit int
+	// TmpDir, TmpBytes, FileSizeBytes, OpenFiles and MaxProcs are the sandbox
+	// limits of the same names.
+	TmpDir        string
+	TmpBytes      int64
+	FileSizeBytes int64
+	OpenFiles     int
+	MaxProcs      int
 	// ReadOnly, ReadWrite and Env are added to every command's spec.
 	ReadOnly, ReadWrite []string
 	Env                 map[string]string
@@ -219,6 +228,21 @@ func (r Runner) Run(ctx context.Context, s sandbox.Spec) (sandbox.Result, error)
 	}
 	if s.OutputLimit == 0 {
 		s.OutputLimit = r.OutputLimit
+	}
+	if s.TmpDir == "" {
+		s.TmpDir = r.TmpDir
+	}
+	if s.TmpBytes == 0 {
+		s.TmpBytes = r.TmpBytes
+	}
+	if s.FileSizeBytes == 0 {
+		s.FileSizeBytes = r.FileSizeBytes
+	}
+	if s.OpenFiles == 0 {
+		s.OpenFiles = r.OpenFiles
+	}
+	if s.MaxProcs == 0 {
+		s.MaxProcs = r.MaxProcs
 	}
 	s.ReadOnly = append(slices.Clone(r.ReadOnly), s.ReadOnly...)
 	s.ReadWrite = append(slices.Clone(r.ReadWrite), s.ReadWrite...)
@@ -249,6 +273,14 @@ func (r *Report) ApplyResult(res sandbox.Result) {
 	if res.OOM {
 		r.Findings = append(r.Findings, Finding{Category: CategoryOutOfMemory, Severity: SeverityError,
 			Message: "command ran out of memory"})
+	}
+	if res.CPULimited {
+		r.Findings = append(r.Findings, Finding{Category: CategoryCPULimit, Severity: SeverityError,
+			Message: fmt.Sprintf("a process was stopped at the CPU time limit after %s of CPU (an endless loop or a busy wait?)", res.CPUTime.Round(time.Second))})
+	}
+	if res.FileSizeLimited {
+		r.Findings = append(r.Findings, Finding{Category: CategoryDiskQuota, Severity: SeverityError,
+			Message: "a process tried to write a file larger than the sandbox allows"})
 	}
 }
 

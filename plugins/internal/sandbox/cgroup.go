@@ -24,6 +24,29 @@ type cgroup struct {
 	version int
 	memDir  string
 	dirs    []string // every directory created, memory first
+	cpuFile string   // cpu.stat (v2) or cpuacct.usage (v1); empty when not accounted
+}
+
+// cpuUsage is the CPU time the group's processes used, 0 when unknown.
+func (c *cgroup) cpuUsage() time.Duration {
+	if c.cpuFile == "" {
+		return 0
+	}
+	b, err := os.ReadFile(c.cpuFile)
+	if err != nil {
+		return 0
+	}
+	if c.version == 1 {
+		ns, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return time.Duration(ns)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "usage_usec" {
+			us, _ := strconv.ParseInt(f[1], 10, 64)
+			return time.Duration(us) * time.Microsecond
+		}
+	}
+	return 0
 }
 
 // Name of the limit mechanism, reported in Result.MemoryLimit.
@@ -155,7 +178,7 @@ func newCgroupV2(mounts []mountInfo, self map[string]string, memBytes int64, max
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
 		}
-		cg := &cgroup{version: 2, memDir: dir, dirs: []string{dir}}
+		cg := &cgroup{version: 2, memDir: dir, dirs: []string{dir}, cpuFile: filepath.Join(dir, "cpu.stat")}
 		got, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 		if !containsWord(string(got), "memory") {
 			// Delegation may have left the controller off for children; enabling it fails
@@ -181,7 +204,7 @@ func newCgroupV2(mounts []mountInfo, self map[string]string, memBytes int64, max
 }
 
 func newCgroupV1(mounts []mountInfo, self map[string]string, memBytes int64, maxProcs int) (*cgroup, error) {
-	var memMount, pidsMount *mountInfo
+	var memMount, pidsMount, cpuMount *mountInfo
 	for i := range mounts {
 		m := &mounts[i]
 		if m.fstype != "cgroup" {
@@ -192,6 +215,9 @@ func newCgroupV1(mounts []mountInfo, self map[string]string, memBytes int64, max
 		}
 		if hasOpt(*m, "pids") && pidsMount == nil {
 			pidsMount = m
+		}
+		if hasOpt(*m, "cpuacct") && cpuMount == nil {
+			cpuMount = m
 		}
 	}
 	if memMount == nil {
@@ -214,6 +240,13 @@ func newCgroupV1(mounts []mountInfo, self map[string]string, memBytes int64, max
 		if err := os.Mkdir(pidsDir, 0o755); err == nil {
 			cg.dirs = append(cg.dirs, pidsDir)
 			_ = writeFile(filepath.Join(pidsDir, "pids.max"), strconv.Itoa(maxProcs))
+		}
+	}
+	if cpuMount != nil {
+		cpuDir := filepath.Join(hostPath(*cpuMount, self["cpuacct"]), name)
+		if err := os.Mkdir(cpuDir, 0o755); err == nil {
+			cg.dirs = append(cg.dirs, cpuDir)
+			cg.cpuFile = filepath.Join(cpuDir, "cpuacct.usage")
 		}
 	}
 	return cg, nil

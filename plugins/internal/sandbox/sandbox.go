@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,8 @@ const (
 	DefaultMemoryBytes = 4 << 30
 	DefaultMaxProcs    = 1024
 	DefaultOutputLimit = 1 << 20
+	DefaultTmpBytes    = 512 << 20
+	DefaultOpenFiles   = 4096
 )
 
 // DefaultPath is the PATH given to commands unless Spec.Env sets one.
@@ -52,6 +55,17 @@ type Spec struct {
 	MemoryBytes int64
 	// CPUTime limits CPU seconds per process (RLIMIT_CPU); zero means no limit.
 	CPUTime time.Duration
+	// TmpDir is a host directory bound at /tmp (a sized tmpfs the caller made,
+	// whose usage it can measure afterwards). Empty: a private tmpfs of TmpBytes.
+	TmpDir string
+	// TmpBytes bounds the private /tmp when TmpDir is empty (default DefaultTmpBytes).
+	TmpBytes int64
+	// FileSizeBytes limits the size of any one file a process writes
+	// (RLIMIT_FSIZE); zero means no limit.
+	FileSizeBytes int64
+	// OpenFiles limits open file descriptors per process (RLIMIT_NOFILE,
+	// default DefaultOpenFiles).
+	OpenFiles int
 	// MaxProcs limits tasks (processes and threads) when a cgroup is available
 	// (default DefaultMaxProcs).
 	MaxProcs int
@@ -85,11 +99,18 @@ type Result struct {
 	MemoryLimit string
 	// Sandboxed is false when the command ran through RunUnsandboxed.
 	Sandboxed bool
+	// CPUTime is the user and system time the command and its descendants used.
+	CPUTime time.Duration
+	// CPULimited is set when a process was stopped by Spec.CPUTime.
+	CPULimited bool
+	// FileSizeLimited is set when a process tried to write a file larger
+	// than Spec.FileSizeBytes.
+	FileSizeLimited bool
 }
 
 // Success reports whether the command exited 0 on its own.
 func (r Result) Success() bool {
-	return r.ExitCode == 0 && !r.TimedOut && !r.Canceled && !r.OOM
+	return r.ExitCode == 0 && !r.TimedOut && !r.Canceled && !r.OOM && !r.CPULimited && !r.FileSizeLimited
 }
 
 // Output returns stdout followed by stderr.
@@ -190,9 +211,17 @@ func run(ctx context.Context, s Spec, noCgroup bool) (Result, error) {
 		memLimit = LimitRlimitData
 	}
 	if s.CPUTime > 0 {
+		// The soft limit sends SIGXCPU, which most runtimes report by name; the
+		// hard limit a moment later kills whatever ignored it.
 		secs := int64(s.CPUTime.Round(time.Second) / time.Second)
 		secs = max(secs, 1)
-		rl = append(rl, fmt.Sprintf("--cpu=%d:%d", secs, secs))
+		rl = append(rl, fmt.Sprintf("--cpu=%d:%d", secs, secs+2))
+	}
+	if s.FileSizeBytes > 0 {
+		rl = append(rl, fmt.Sprintf("--fsize=%d:%d", s.FileSizeBytes, s.FileSizeBytes))
+	}
+	if s.OpenFiles > 0 {
+		rl = append(rl, fmt.Sprintf("--nofile=%d:%d", s.OpenFiles, s.OpenFiles))
 	}
 	if len(rl) > 0 {
 		rl = append(rl, "--core=0:0")
@@ -274,6 +303,15 @@ func run(ctx context.Context, s Spec, noCgroup bool) (Result, error) {
 	if stderr != nil {
 		res.Stderr, res.StderrDropped = stderr.result()
 	}
+	if ps := cmd.ProcessState; ps != nil {
+		// wait4's usage covers every descendant that was reaped, which inside the
+		// sandbox's PID namespace is all of them.
+		res.CPUTime = ps.UserTime() + ps.SystemTime()
+	}
+	if cg != nil {
+		res.CPUTime = max(res.CPUTime, cg.cpuUsage())
+	}
+	res.CPULimited, res.FileSizeLimited = limitSignals(s, res, cg != nil && cg.cpuFile != "")
 	switch {
 	case cg != nil:
 		res.OOM = cg.oomKilled()
@@ -295,6 +333,30 @@ func exitCode(cmd *exec.Cmd, waitErr error) int {
 		return -1
 	}
 	return code
+}
+
+// limitSignals tells whether the CPU-time or file-size limit stopped a
+// process: by the signal's name in the output (shells, Go, node and Python
+// print it), by the exit status of a command the signal killed (128+N inside
+// bwrap), or, for CPU time, by the usage having reached the limit.
+//
+// Without a cgroup the usage of processes the sandbox's init reaped is not
+// seen, so a process killed outright (the hard limit) counts too: nothing
+// else in a sandbox without a memory cgroup sends SIGKILL.
+func limitSignals(s Spec, res Result, accounted bool) (cpu, fsize bool) {
+	out := res.Stdout + res.Stderr
+	if s.CPUTime > 0 && !res.TimedOut && !res.Canceled {
+		cpu = res.ExitCode == 128+int(syscall.SIGXCPU) ||
+			strings.Contains(out, "CPU time limit exceeded") || strings.Contains(out, "SIGXCPU") ||
+			(res.ExitCode != 0 && res.CPUTime >= s.CPUTime) ||
+			(!accounted && (res.ExitCode == 128+int(syscall.SIGKILL) || strings.Contains(out, "signal: killed")))
+	}
+	if s.FileSizeBytes > 0 {
+		fsize = res.ExitCode == 128+int(syscall.SIGXFSZ) ||
+			strings.Contains(out, "File size limit exceeded") || strings.Contains(out, "SIGXFSZ") ||
+			strings.Contains(out, "file too large")
+	}
+	return cpu, fsize
 }
 
 // looksOutOfMemory recognises allocation failures of the runtimes we run.
@@ -351,6 +413,22 @@ func (s *Spec) normalize() error {
 	}
 	if s.OutputLimit <= 0 {
 		s.OutputLimit = DefaultOutputLimit
+	}
+	if s.TmpBytes <= 0 {
+		s.TmpBytes = DefaultTmpBytes
+	}
+	if s.OpenFiles <= 0 {
+		s.OpenFiles = DefaultOpenFiles
+	}
+	if s.TmpDir != "" {
+		abs, err := filepath.Abs(s.TmpDir)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return fmt.Errorf("%w: temporary directory %s is not a directory", ErrInvalidSpec, abs)
+		}
+		s.TmpDir = abs
 	}
 	return nil
 }
@@ -427,7 +505,13 @@ func bwrapArgs(s Spec, env map[string]string) []string {
 	}
 	a = append(a,
 		"--proc", "/proc", "--dev", "/dev",
-		"--tmpfs", "/tmp", "--dir", "/tmp/home",
+	)
+	if s.TmpDir != "" {
+		a = append(a, "--bind", s.TmpDir, "/tmp")
+	} else {
+		a = append(a, "--size", strconv.FormatInt(s.TmpBytes, 10), "--tmpfs", "/tmp")
+	}
+	a = append(a, "--dir", "/tmp/home",
 		// The worktree first, so extra binds nested inside it (a shared node_modules) win.
 		"--bind", s.Dir, s.Dir,
 	)

@@ -307,6 +307,57 @@ func TestCPUTimeLimit(t *testing.T) {
 	require.False(t, res.Success())
 	require.False(t, res.TimedOut)
 	require.NotZero(t, res.ExitCode)
+	require.True(t, res.CPULimited, "exit %d, cpu %s: %s", res.ExitCode, res.CPUTime, res.Output())
+	require.GreaterOrEqual(t, res.CPUTime, 900*time.Millisecond)
+}
+
+func TestCPUTimeLimitStopsASpinningGoProgram(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {\n\tfor {\n\t}\n}\n"), 0o644))
+	bin := filepath.Join(dir, "spin")
+	out, err := exec.Command("go", "build", "-o", bin, filepath.Join(dir, "main.go")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	start := time.Now()
+	res := run(t, sandbox.Spec{Dir: dir, Args: []string{bin}, CPUTime: 2 * time.Second, Timeout: 2 * time.Minute})
+	require.Less(t, time.Since(start), time.Minute)
+	require.True(t, res.CPULimited, "exit %d, cpu %s: %s", res.ExitCode, res.CPUTime, res.Output())
+	require.False(t, res.Success())
+}
+
+func TestTmpIsBounded(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	res := run(t, sandbox.Spec{
+		Args:     []string{"sh", "-c", "dd if=/dev/zero of=/tmp/fill bs=1M count=16 2>&1; echo rc=$?"},
+		TmpBytes: 4 << 20,
+	})
+	require.Contains(t, res.Output(), "No space left on device")
+	require.Contains(t, res.Output(), "rc=1")
+
+	// A host directory the caller sized itself is bound at /tmp instead.
+	tmp := t.TempDir()
+	res = run(t, sandbox.Spec{Args: []string{"sh", "-c", "echo hi > /tmp/mark && ls /tmp"}, TmpDir: tmp})
+	require.True(t, res.Success(), res.Output())
+	b, err := os.ReadFile(filepath.Join(tmp, "mark"))
+	require.NoError(t, err)
+	require.Equal(t, "hi\n", string(b))
+}
+
+func TestFileSizeAndOpenFileLimits(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	res := run(t, sandbox.Spec{
+		Args:          []string{"sh", "-c", "dd if=/dev/zero of=big bs=1M count=8"},
+		FileSizeBytes: 1 << 20,
+	})
+	require.False(t, res.Success())
+	require.True(t, res.FileSizeLimited, "exit %d: %s", res.ExitCode, res.Output())
+
+	res = run(t, sandbox.Spec{Args: []string{"sh", "-c", "ulimit -n"}, OpenFiles: 123})
+	require.True(t, res.Success(), res.Output())
+	require.Equal(t, "123", strings.TrimSpace(res.Stdout))
 }
 
 func TestInvalidSpec(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,6 +26,33 @@ import (
 // sandbox makes validation refuse to run generated code.
 const EnvUnsandboxed = "MOOSE_UNSANDBOXED"
 
+// Defaults for limits the request leaves unset.
+const (
+	// DefaultCPUTime is the CPU time one process may use: a spinning test is
+	// stopped here rather than at the wall-clock limit.
+	DefaultCPUTime = 5 * time.Minute
+	// DefaultWriteBytes is the largest file a command may write.
+	DefaultWriteBytes = 1 << 30
+)
+
+// GoCache returns the Go build cache for a request: the project's own under
+// the host's cache_path, or, without one, a private cache that cleanup
+// deletes. Never a cache other trust domains write.
+func GoCache(req *sdk.ValidateRequest) (dir string, cleanup func(), err error) {
+	if p := req.GetCachePath(); p != "" {
+		dir = filepath.Join(p, "go-build")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("create go build cache: %w", err)
+		}
+		return dir, func() {}, nil
+	}
+	dir, err = os.MkdirTemp("", "moose-go-build-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create private go build cache: %w", err)
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
 // Language returns the normalised language of the request's project.
 func Language(req *sdk.ValidateRequest) (string, error) {
 	p := req.GetProject()
@@ -39,9 +67,30 @@ func Language(req *sdk.ValidateRequest) (string, error) {
 // Runner builds the sandboxed runner for a request, or explains why code must
 // not run at all.
 func Runner(ctx context.Context, req *sdk.ValidateRequest) (check.Runner, error) {
-	r := check.Runner{Timeout: 10 * time.Minute, MemoryBytes: 4 << 30, OutputLimit: 1 << 20}
+	r := check.Runner{Timeout: 10 * time.Minute, MemoryBytes: 4 << 30, OutputLimit: 1 << 20,
+		CPUTime: DefaultCPUTime, FileSizeBytes: DefaultWriteBytes, TmpDir: req.GetTempPath()}
 	if d := req.GetTimeout(); d != nil && d.AsDuration() > 0 {
 		r.Timeout = d.AsDuration()
+	}
+	if l := req.GetLimits(); l != nil {
+		if l.GetWriteBytes() > 0 {
+			r.FileSizeBytes = l.GetWriteBytes()
+		}
+		if l.GetTmpBytes() > 0 {
+			r.TmpBytes = l.GetTmpBytes()
+		}
+		if d := l.GetCpuTime(); d != nil && d.AsDuration() > 0 {
+			r.CPUTime = d.AsDuration()
+		}
+		if l.GetOpenFiles() > 0 {
+			r.OpenFiles = int(l.GetOpenFiles())
+		}
+		if l.GetMemoryBytes() > 0 {
+			r.MemoryBytes = l.GetMemoryBytes()
+		}
+		if l.GetMaxProcs() > 0 {
+			r.MaxProcs = int(l.GetMaxProcs())
+		}
 	}
 	if os.Getenv(EnvUnsandboxed) == "1" {
 		r.Unsandboxed = true
@@ -116,7 +165,7 @@ func testStatus(s check.TestStatus) pluginv1.TestStatus {
 
 // BaseSpec is the sandbox specification a project's own commands run under:
 // the toolchain environment of its preset, or a plain one for other languages.
-func BaseSpec(req *sdk.ValidateRequest, runner check.Runner) (sandbox.Spec, error) {
+func BaseSpec(req *sdk.ValidateRequest, runner check.Runner, goCache string) (sandbox.Spec, error) {
 	dir := req.GetWorktreePath()
 	lang, err := Language(req)
 	if err != nil {
@@ -124,7 +173,7 @@ func BaseSpec(req *sdk.ValidateRequest, runner check.Runner) (sandbox.Spec, erro
 	}
 	switch lang {
 	case check.LangGo:
-		return gocheck.Options{Runner: runner}.Spec(dir)
+		return gocheck.Options{Runner: runner, GoCache: goCache}.Spec(dir)
 	default:
 		return jscheck.Options{Runner: runner}.Spec(dir), nil
 	}
@@ -133,7 +182,12 @@ func BaseSpec(req *sdk.ValidateRequest, runner check.Runner) (sandbox.Spec, erro
 // RunCommands runs the project's own command lines in order, stopping at the
 // first failure; the report merges them.
 func RunCommands(ctx context.Context, req *sdk.ValidateRequest, runner check.Runner, category string, commands ...string) (check.Report, error) {
-	base, err := BaseSpec(req, runner)
+	goCache, cleanup, err := GoCache(req)
+	if err != nil {
+		return check.Report{}, err
+	}
+	defer cleanup()
+	base, err := BaseSpec(req, runner, goCache)
 	if err != nil {
 		return check.Report{}, err
 	}
@@ -195,7 +249,12 @@ func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.Val
 		}
 		dir, changed := req.GetWorktreePath(), req.GetChangedFiles()
 		if lang == check.LangGo {
-			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed})
+			goCache, cleanup, cerr := GoCache(req)
+			if cerr != nil {
+				return Refuse(cerr)
+			}
+			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache})
+			cleanup()
 		} else {
 			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed})
 		}

@@ -14,9 +14,19 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/moosehq/moose/server"
 )
+
+// durationEnv parses a duration from the environment, falling back to 5m.
+func durationEnv(v string) time.Duration {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 5 * time.Minute
+	}
+	return d
+}
 
 func main() {
 	var cfg server.Config
@@ -47,6 +57,10 @@ func main() {
 	num(&cfg.WorkspacePoolSize, "workspace-pool", 4, "warm worktrees kept per project")
 	num(&cfg.WorkspaceMaxPerProject, "workspace-max", 16, "worktrees of one project checked out at once")
 	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal (-1: none)")
+	num(&cfg.SandboxWriteMiB, "sandbox-write-mib", 1024, "MiB one validation may write into its worktree")
+	num(&cfg.SandboxTmpMiB, "sandbox-tmp-mib", 512, "MiB of /tmp one validation gets")
+	fs.DurationVar(&cfg.SandboxCPUTime, "sandbox-cpu", durationEnv(env("sandbox-cpu", "5m")), usage("sandbox-cpu", "CPU time one sandboxed process may use"))
+	str(&cfg.BuildCacheSeed, "build-cache-seed", "", "directory of the seed new projects' build caches start from (default: DATA-DIR/caches/seed)")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")

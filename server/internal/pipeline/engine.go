@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/score"
@@ -48,6 +49,8 @@ type Config struct {
 	Score score.Config
 	// ContextBudget caps the project context sent to proposers, in bytes (default 64 KiB).
 	ContextBudget int
+	// Limits bound what validation of generated code may use.
+	Limits Limits
 }
 
 func (c *Config) setDefaults() {
@@ -89,6 +92,7 @@ type Deps struct {
 	WorkOrders  *workorder.Service
 	Router      *routing.Router
 	Workspaces  *workspace.Manager
+	Caches      *buildcache.Manager // optional: without it validators use private, throwaway caches
 	Proposer    Proposer
 	Validator   Validator
 	Publisher   Publisher   // optional

@@ -375,8 +375,34 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		return nil
 	}
 	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
-	req := ValidateRequest{Dir: ws.Dir(), ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout}
+	// Generated code runs on a throwaway view of the tree, never in the
+	// workspace: the workspace's .git and files stay as the edits left them,
+	// so what moosed later hashes, diffs, commits and pushes is exactly the
+	// proposal, and no git command of moosed's ever reads what that code wrote.
+	diff, err := ws.Diff(ctx)
+	if err != nil {
+		return fmt.Errorf("diff for validators: %w", err)
+	}
+	lim := e.cfg.Limits
+	view, err := ws.View(ctx, workspace.ViewLimits{WriteBytes: lim.WriteBytes, TmpBytes: lim.TmpBytes})
+	if err != nil {
+		return fmt.Errorf("validation view: %w", err)
+	}
+	defer func() {
+		if err := view.Close(); err != nil {
+			e.log.Warn("remove validation view", "work_order", id, "err", err)
+		}
+	}()
+	var cacheDir string
+	if e.deps.Caches != nil {
+		if cacheDir, err = e.deps.Caches.Dir(ctx, r.project.ID.String()); err != nil {
+			return fmt.Errorf("build cache: %w", err)
+		}
+	}
+	req := ValidateRequest{Dir: view.Dir, ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout,
+		TempDir: view.TmpDir, CacheDir: cacheDir, Diff: diff, Limits: lim}
 	buildFailed := false
+	var treeFull, tmpFull bool
 	for _, name := range e.cfg.Validators {
 		if name == "test" && buildFailed {
 			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
@@ -387,6 +413,19 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 			return fmt.Errorf("validator %s: %w", name, err)
 		}
 		rep.Validator = name
+		u := view.Usage()
+		if u.TreeFull && !treeFull {
+			treeFull = true
+			rep.Passed = false
+			rep.Findings = append(rep.Findings, Finding{Source: name, Category: "disk_quota", Severity: "error",
+				Message: fmt.Sprintf("%s's commands wrote more than %s into the worktree (the quota); writes beyond it failed", name, byteSize(view.Limits.WriteBytes))})
+		}
+		if u.TmpFull && !tmpFull {
+			tmpFull = true
+			rep.Passed = false
+			rep.Findings = append(rep.Findings, Finding{Source: name, Category: "disk_quota", Severity: "error",
+				Message: fmt.Sprintf("%s's commands filled /tmp (%s); writes beyond it failed", name, byteSize(view.Limits.TmpBytes))})
+		}
 		if name == "build" && !rep.Passed {
 			buildFailed = true
 		}
@@ -397,6 +436,18 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		_, _ = e.deps.Pool.Exec(ctx, `INSERT INTO validation_cache (tree_hash, validators, result) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, hash, set, raw)
 	}
 	return nil
+}
+
+// byteSize renders a quota for people: 1 GiB, 512 MiB.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MiB", n>>20)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
 }
 
 // summarize says in one line what each validator concluded.

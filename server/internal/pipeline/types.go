@@ -72,11 +72,37 @@ type ProjectInfo struct {
 
 // ValidateRequest asks one validator to inspect a worktree.
 type ValidateRequest struct {
+	// Dir is a throwaway view of the candidate tree (no .git); writes to it are discarded.
 	Dir          string
 	ChangedFiles []string
 	WorkOrder    WorkOrderInfo
 	Project      ProjectInfo
 	Timeout      time.Duration
+	// TempDir is a sized directory for the sandbox's /tmp, or empty.
+	TempDir string
+	// CacheDir is the project's own build cache directory, or empty.
+	CacheDir string
+	// Diff is the change against the base commit (git diff -U0).
+	Diff string
+	// Limits bound every command the validator runs.
+	Limits Limits
+}
+
+// Limits bound what the commands of one validation may use; zero fields take
+// the validator's defaults.
+type Limits struct {
+	// WriteBytes is the write quota of the validation's tree (default 1 GiB).
+	WriteBytes int64
+	// TmpBytes is the size of its /tmp (default 512 MiB).
+	TmpBytes int64
+	// CPUTime is the CPU time per process (validator default 5m).
+	CPUTime time.Duration
+	// MemoryBytes bounds the memory of one command (validator default 4 GiB).
+	MemoryBytes int64
+	// OpenFiles bounds file descriptors per process (validator default 4096).
+	OpenFiles int
+	// MaxProcs bounds processes and threads of one command (validator default 1024).
+	MaxProcs int
 }
 
 // Contribution is a validator's score for one dimension.

@@ -60,6 +60,7 @@ type View struct {
 	root     string
 	scratch  string // tmpfs holding the overlay's upper layer, overlay mode only
 	overlay  bool
+	baseSize int64 // copy mode: the tree's size as copied in
 	once     sync.Once
 	closeErr error
 }
@@ -160,6 +161,7 @@ func (v *View) copyTree(ctx context.Context, src string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("copy tree into view: %w: %s", err, strings.TrimSpace(string(out)))
 	}
+	v.baseSize = dirSize(v.Dir)
 	return nil
 }
 
@@ -175,10 +177,8 @@ func (v *View) Usage() ViewUsage {
 		u.TmpFull = free < 64<<10
 		return u
 	}
-	// Copy mode measures the tree as a whole: what the code added is its size
-	// beyond what was copied in, which the caller cannot tell apart cheaply,
-	// so the whole size is compared with the quota.
-	u.TreeBytes = dirSize(v.Dir)
+	// Copy mode measures what the tree grew by since it was copied in.
+	u.TreeBytes = max(dirSize(v.Dir)-v.baseSize, 0)
 	u.TreeFull = u.TreeBytes >= v.Limits.WriteBytes
 	return u
 }

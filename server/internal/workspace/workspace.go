@@ -63,6 +63,16 @@ func changedFiles(ctx context.Context, dir, base string) ([]string, error) {
 	return slices.Compact(files), nil
 }
 
+// Diff returns the change against the base commit as a unified diff without
+// context (tracked files; untracked files are listed by ChangedFiles).
+func (w *Workspace) Diff(ctx context.Context) (string, error) {
+	out, err := git(ctx, w.dir, nil, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", w.base, "--")
+	if err != nil {
+		return "", fmt.Errorf("diff: %w", err)
+	}
+	return string(out), nil
+}
+
 // TreeHash returns the git tree id of the working tree as it is now: tracked
 // and untracked files, ignored files left out. Identical content gives the
 // same hash in any workspace, so validation results can be reused. The real

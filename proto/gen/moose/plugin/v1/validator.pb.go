@@ -262,7 +262,22 @@ type ValidateRequest struct {
 	// Budget for the whole validation.
 	Timeout *durationpb.Duration `protobuf:"bytes,6,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Upper bound for ValidateResponse.logs in bytes (0: host default).
-	MaxLogBytes   int32 `protobuf:"varint,7,opt,name=max_log_bytes,json=maxLogBytes,proto3" json:"max_log_bytes,omitempty"`
+	MaxLogBytes int32 `protobuf:"varint,7,opt,name=max_log_bytes,json=maxLogBytes,proto3" json:"max_log_bytes,omitempty"`
+	// Host directory to use as the sandbox's /tmp: a tmpfs the host sized and
+	// measures afterwards. Empty: the validator makes a private one of
+	// limits.tmp_bytes.
+	TempPath string `protobuf:"bytes,20,opt,name=temp_path,json=tempPath,proto3" json:"temp_path,omitempty"`
+	// Host directory for the build caches of this project's trust domain (the Go
+	// build cache, ...), writable by validations of this project only. Empty:
+	// the validator uses a private cache that it discards.
+	CachePath string `protobuf:"bytes,21,opt,name=cache_path,json=cachePath,proto3" json:"cache_path,omitempty"`
+	// The change as a unified diff against the base commit (git diff -U0), made
+	// by the host from the tree before any generated code ran. The worktree has
+	// no .git directory: validators must not run git there.
+	Diff string `protobuf:"bytes,22,opt,name=diff,proto3" json:"diff,omitempty"`
+	// Resource limits for every command the validator runs; zero fields take
+	// the validator's defaults.
+	Limits        *SandboxLimits `protobuf:"bytes,23,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,6 +361,126 @@ func (x *ValidateRequest) GetMaxLogBytes() int32 {
 	return 0
 }
 
+func (x *ValidateRequest) GetTempPath() string {
+	if x != nil {
+		return x.TempPath
+	}
+	return ""
+}
+
+func (x *ValidateRequest) GetCachePath() string {
+	if x != nil {
+		return x.CachePath
+	}
+	return ""
+}
+
+func (x *ValidateRequest) GetDiff() string {
+	if x != nil {
+		return x.Diff
+	}
+	return ""
+}
+
+func (x *ValidateRequest) GetLimits() *SandboxLimits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// SandboxLimits bound what one sandboxed command may use.
+type SandboxLimits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bytes the command may write into the worktree (enforced by the host's
+	// view of the tree; validators use it as the largest file size).
+	WriteBytes int64 `protobuf:"varint,1,opt,name=write_bytes,json=writeBytes,proto3" json:"write_bytes,omitempty"`
+	// Size of the private /tmp when temp_path is empty.
+	TmpBytes int64 `protobuf:"varint,2,opt,name=tmp_bytes,json=tmpBytes,proto3" json:"tmp_bytes,omitempty"`
+	// CPU time per process.
+	CpuTime *durationpb.Duration `protobuf:"bytes,3,opt,name=cpu_time,json=cpuTime,proto3" json:"cpu_time,omitempty"`
+	// Open file descriptors per process.
+	OpenFiles int32 `protobuf:"varint,4,opt,name=open_files,json=openFiles,proto3" json:"open_files,omitempty"`
+	// Memory of the whole command.
+	MemoryBytes int64 `protobuf:"varint,5,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	// Processes and threads of the whole command.
+	MaxProcs      int32 `protobuf:"varint,6,opt,name=max_procs,json=maxProcs,proto3" json:"max_procs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SandboxLimits) Reset() {
+	*x = SandboxLimits{}
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SandboxLimits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SandboxLimits) ProtoMessage() {}
+
+func (x *SandboxLimits) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SandboxLimits.ProtoReflect.Descriptor instead.
+func (*SandboxLimits) Descriptor() ([]byte, []int) {
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SandboxLimits) GetWriteBytes() int64 {
+	if x != nil {
+		return x.WriteBytes
+	}
+	return 0
+}
+
+func (x *SandboxLimits) GetTmpBytes() int64 {
+	if x != nil {
+		return x.TmpBytes
+	}
+	return 0
+}
+
+func (x *SandboxLimits) GetCpuTime() *durationpb.Duration {
+	if x != nil {
+		return x.CpuTime
+	}
+	return nil
+}
+
+func (x *SandboxLimits) GetOpenFiles() int32 {
+	if x != nil {
+		return x.OpenFiles
+	}
+	return 0
+}
+
+func (x *SandboxLimits) GetMemoryBytes() int64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *SandboxLimits) GetMaxProcs() int32 {
+	if x != nil {
+		return x.MaxProcs
+	}
+	return 0
+}
+
 // DimensionScore is a validator's contribution to one scoring dimension:
 // "architecture", "readability", "completeness", "test_coverage", "build_success".
 type DimensionScore struct {
@@ -361,7 +496,7 @@ type DimensionScore struct {
 
 func (x *DimensionScore) Reset() {
 	*x = DimensionScore{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[4]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -373,7 +508,7 @@ func (x *DimensionScore) String() string {
 func (*DimensionScore) ProtoMessage() {}
 
 func (x *DimensionScore) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[4]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -386,7 +521,7 @@ func (x *DimensionScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionScore.ProtoReflect.Descriptor instead.
 func (*DimensionScore) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{4}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DimensionScore) GetDimension() string {
@@ -432,7 +567,7 @@ type TestResult struct {
 
 func (x *TestResult) Reset() {
 	*x = TestResult{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +579,7 @@ func (x *TestResult) String() string {
 func (*TestResult) ProtoMessage() {}
 
 func (x *TestResult) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +592,7 @@ func (x *TestResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestResult.ProtoReflect.Descriptor instead.
 func (*TestResult) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{5}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TestResult) GetName() string {
@@ -507,7 +642,7 @@ type TestCounts struct {
 
 func (x *TestCounts) Reset() {
 	*x = TestCounts{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +654,7 @@ func (x *TestCounts) String() string {
 func (*TestCounts) ProtoMessage() {}
 
 func (x *TestCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +667,7 @@ func (x *TestCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestCounts.ProtoReflect.Descriptor instead.
 func (*TestCounts) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{6}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TestCounts) GetTotal() int32 {
@@ -591,7 +726,7 @@ type ValidateResponse struct {
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +738,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +751,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{7}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ValidateResponse) GetFindings() []*Finding {
@@ -725,7 +860,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\ftest_command\x18\x04 \x01(\tR\vtestCommand\x12+\n" +
 	"\x11typecheck_command\x18\x05 \x01(\tR\x10typecheckCommand\x12!\n" +
 	"\flint_command\x18\x06 \x01(\tR\vlintCommand\x12)\n" +
-	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xef\x02\n" +
+	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xf7\x03\n" +
 	"\x0fValidateRequest\x12#\n" +
 	"\rworktree_path\x18\x01 \x01(\tR\fworktreePath\x12#\n" +
 	"\rchanged_files\x18\x02 \x03(\tR\fchangedFiles\x129\n" +
@@ -734,7 +869,21 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\aproject\x18\x04 \x01(\v2 .moose.plugin.v1.ProjectCommandsR\aproject\x12B\n" +
 	"\x0fcommand_timeout\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x0ecommandTimeout\x123\n" +
 	"\atimeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\"\n" +
-	"\rmax_log_bytes\x18\a \x01(\x05R\vmaxLogBytes\"v\n" +
+	"\rmax_log_bytes\x18\a \x01(\x05R\vmaxLogBytes\x12\x1b\n" +
+	"\ttemp_path\x18\x14 \x01(\tR\btempPath\x12\x1d\n" +
+	"\n" +
+	"cache_path\x18\x15 \x01(\tR\tcachePath\x12\x12\n" +
+	"\x04diff\x18\x16 \x01(\tR\x04diff\x126\n" +
+	"\x06limits\x18\x17 \x01(\v2\x1e.moose.plugin.v1.SandboxLimitsR\x06limits\"\xe2\x01\n" +
+	"\rSandboxLimits\x12\x1f\n" +
+	"\vwrite_bytes\x18\x01 \x01(\x03R\n" +
+	"writeBytes\x12\x1b\n" +
+	"\ttmp_bytes\x18\x02 \x01(\x03R\btmpBytes\x124\n" +
+	"\bcpu_time\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\acpuTime\x12\x1d\n" +
+	"\n" +
+	"open_files\x18\x04 \x01(\x05R\topenFiles\x12!\n" +
+	"\fmemory_bytes\x18\x05 \x01(\x03R\vmemoryBytes\x12\x1b\n" +
+	"\tmax_procs\x18\x06 \x01(\x05R\bmaxProcs\"v\n" +
 	"\x0eDimensionScore\x12\x1c\n" +
 	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
@@ -794,43 +943,46 @@ func file_moose_plugin_v1_validator_proto_rawDescGZIP() []byte {
 }
 
 var file_moose_plugin_v1_validator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_moose_plugin_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_moose_plugin_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_moose_plugin_v1_validator_proto_goTypes = []any{
 	(TestStatus)(0),                         // 0: moose.plugin.v1.TestStatus
 	(*ValidatorServiceGetInfoRequest)(nil),  // 1: moose.plugin.v1.ValidatorServiceGetInfoRequest
 	(*ValidatorServiceGetInfoResponse)(nil), // 2: moose.plugin.v1.ValidatorServiceGetInfoResponse
 	(*ProjectCommands)(nil),                 // 3: moose.plugin.v1.ProjectCommands
 	(*ValidateRequest)(nil),                 // 4: moose.plugin.v1.ValidateRequest
-	(*DimensionScore)(nil),                  // 5: moose.plugin.v1.DimensionScore
-	(*TestResult)(nil),                      // 6: moose.plugin.v1.TestResult
-	(*TestCounts)(nil),                      // 7: moose.plugin.v1.TestCounts
-	(*ValidateResponse)(nil),                // 8: moose.plugin.v1.ValidateResponse
-	(*PluginInfo)(nil),                      // 9: moose.plugin.v1.PluginInfo
-	(*WorkOrder)(nil),                       // 10: moose.plugin.v1.WorkOrder
-	(*durationpb.Duration)(nil),             // 11: google.protobuf.Duration
-	(*Finding)(nil),                         // 12: moose.plugin.v1.Finding
+	(*SandboxLimits)(nil),                   // 5: moose.plugin.v1.SandboxLimits
+	(*DimensionScore)(nil),                  // 6: moose.plugin.v1.DimensionScore
+	(*TestResult)(nil),                      // 7: moose.plugin.v1.TestResult
+	(*TestCounts)(nil),                      // 8: moose.plugin.v1.TestCounts
+	(*ValidateResponse)(nil),                // 9: moose.plugin.v1.ValidateResponse
+	(*PluginInfo)(nil),                      // 10: moose.plugin.v1.PluginInfo
+	(*WorkOrder)(nil),                       // 11: moose.plugin.v1.WorkOrder
+	(*durationpb.Duration)(nil),             // 12: google.protobuf.Duration
+	(*Finding)(nil),                         // 13: moose.plugin.v1.Finding
 }
 var file_moose_plugin_v1_validator_proto_depIdxs = []int32{
-	9,  // 0: moose.plugin.v1.ValidatorServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
-	10, // 1: moose.plugin.v1.ValidateRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
+	10, // 0: moose.plugin.v1.ValidatorServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
+	11, // 1: moose.plugin.v1.ValidateRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
 	3,  // 2: moose.plugin.v1.ValidateRequest.project:type_name -> moose.plugin.v1.ProjectCommands
-	11, // 3: moose.plugin.v1.ValidateRequest.command_timeout:type_name -> google.protobuf.Duration
-	11, // 4: moose.plugin.v1.ValidateRequest.timeout:type_name -> google.protobuf.Duration
-	0,  // 5: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
-	11, // 6: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
-	12, // 7: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
-	5,  // 8: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
-	7,  // 9: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
-	6,  // 10: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
-	1,  // 11: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
-	4,  // 12: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
-	2,  // 13: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
-	8,  // 14: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	12, // 3: moose.plugin.v1.ValidateRequest.command_timeout:type_name -> google.protobuf.Duration
+	12, // 4: moose.plugin.v1.ValidateRequest.timeout:type_name -> google.protobuf.Duration
+	5,  // 5: moose.plugin.v1.ValidateRequest.limits:type_name -> moose.plugin.v1.SandboxLimits
+	12, // 6: moose.plugin.v1.SandboxLimits.cpu_time:type_name -> google.protobuf.Duration
+	0,  // 7: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
+	12, // 8: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
+	13, // 9: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
+	6,  // 10: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
+	8,  // 11: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
+	7,  // 12: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
+	1,  // 13: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
+	4,  // 14: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
+	2,  // 15: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
+	9,  // 16: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
+	15, // [15:17] is the sub-list for method output_type
+	13, // [13:15] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_moose_plugin_v1_validator_proto_init() }
@@ -845,7 +997,7 @@ func file_moose_plugin_v1_validator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_plugin_v1_validator_proto_rawDesc), len(file_moose_plugin_v1_validator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
