@@ -38,12 +38,29 @@ const maxSymlinks = 40
 // cannot be opened. Filesystem errors on single files are CategoryIO
 // findings.
 func Apply(root string, edits []Edit) (Result, []Finding, error) {
+	return ApplyWith(root, edits, Policy{})
+}
+
+// Policy says which otherwise valid paths a proposal may change.
+type Policy struct {
+	// AllowGitMetadata lets edits change .gitattributes, .gitmodules and
+	// .lfsconfig. Off by default: attributes select filters and diff drivers,
+	// submodules and LFS configuration point git at other repositories and
+	// programs, and a proposal asked to change code has no business there.
+	AllowGitMetadata bool
+}
+
+// gitMetadata are the file names, in any directory, the default policy refuses.
+var gitMetadata = map[string]bool{".gitattributes": true, ".gitmodules": true, ".lfsconfig": true}
+
+// ApplyWith is Apply under a policy.
+func ApplyWith(root string, edits []Edit, policy Policy) (Result, []Finding, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("open worktree root: %w", err)
 	}
 	defer r.Close()
-	a := &applier{root: r, files: map[string]*fileState{}}
+	a := &applier{root: r, files: map[string]*fileState{}, policy: policy}
 	for _, e := range edits {
 		a.apply(e)
 	}
@@ -64,6 +81,7 @@ type fileState struct {
 }
 
 type applier struct {
+	policy   Policy
 	root     *os.Root
 	files    map[string]*fileState
 	order    []*fileState
@@ -107,6 +125,10 @@ func (a *applier) load(e Edit) (*fileState, bool) {
 	clean, err := CleanPath(e.Path)
 	if err != nil {
 		a.find(e, CategoryUnsafePath, "%s: refused: %v.", describe(e), err)
+		return nil, false
+	}
+	if base := path.Base(clean); gitMetadata[base] && !a.policy.AllowGitMetadata {
+		a.find(e, CategoryRefusedPath, "%s: refused: proposals may not change %s (git acts on it); the work order must allow git metadata changes.", describe(e), base)
 		return nil, false
 	}
 	real, category, err := a.resolve(clean)

@@ -296,3 +296,27 @@ func TestApplyMissingRoot(t *testing.T) {
 	_, _, err := edit.Apply(filepath.Join(t.TempDir(), "absent"), nil)
 	require.Error(t, err)
 }
+
+func TestPolicyRefusesGitMetadata(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{".gitattributes", "sub/dir/.gitattributes", ".gitmodules", ".lfsconfig"} {
+		root := t.TempDir()
+		edits := []edit.Edit{
+			{Format: edit.FormatWholeFile, Path: p, Content: "* filter=x\n"},
+			{Format: edit.FormatWholeFile, Path: "ok.txt", Content: "fine\n"},
+		}
+		res, findings, err := edit.Apply(root, edits)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Applied, p)
+		require.Len(t, findings, 1, p)
+		require.Equal(t, edit.CategoryRefusedPath, findings[0].Category)
+		require.Contains(t, findings[0].Message, "may not change")
+		_, statErr := os.Stat(filepath.Join(root, p))
+		require.ErrorIs(t, statErr, os.ErrNotExist, p)
+
+		res, findings, err = edit.ApplyWith(t.TempDir(), edits, edit.Policy{AllowGitMetadata: true})
+		require.NoError(t, err)
+		require.Empty(t, findings, p)
+		require.Equal(t, 2, res.Applied)
+	}
+}

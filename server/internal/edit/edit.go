@@ -106,6 +106,10 @@ const (
 	// CategoryUnsafePath: a path that is absolute, climbs out with "..",
 	// points into .git, or goes through or at a symbolic link.
 	CategoryUnsafePath = "unsafe_path"
+	// CategoryRefusedPath: a file the policy keeps proposals from changing
+	// (.gitattributes, .gitmodules, .lfsconfig), because git and its tools
+	// act on what those files say.
+	CategoryRefusedPath = "refused_path"
 	// CategoryNoEdits: the response contains nothing recognisable as an edit.
 	CategoryNoEdits = "no_edits"
 	// CategoryFileNotFound: an edit of existing text in a file that does not

@@ -190,7 +190,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 			continue
 		}
 		edits, _ := edit.Parse(c.Proposal.Text)
-		if _, _, err := edit.Apply(ws.Dir(), edits); err != nil {
+		if _, _, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(wo)); err != nil {
 			return fmt.Errorf("replay cycle %d: %w", c.N, err)
 		}
 	}
@@ -316,6 +316,14 @@ func (e *Engine) fallback(ctx context.Context, wo *workorder.WorkOrder, from uui
 	return to, true
 }
 
+// MetadataAllowGitMetadata is the work-order metadata key that lets its
+// proposals change .gitattributes, .gitmodules and .lfsconfig ("true").
+const MetadataAllowGitMetadata = "moose.allow_git_metadata"
+
+func editPolicy(wo *workorder.WorkOrder) edit.Policy {
+	return edit.Policy{AllowGitMetadata: wo.Metadata[MetadataAllowGitMetadata] == "true"}
+}
+
 // apply parses the proposal into edits and applies them; every problem is a finding.
 func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	ws := r.ws
@@ -329,7 +337,7 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	}
 	edits, pf := edit.Parse(c.Proposal.Text)
 	c.Edits = edits
-	res, af, err := edit.Apply(ws.Dir(), edits)
+	res, af, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(r.wo))
 	for _, f := range append(pf, af...) {
 		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.Line, Category: f.Category, Severity: "error", Message: f.Message})
 	}
