@@ -81,8 +81,8 @@ type Cluster struct {
 	port      int
 	pid       int
 	password  string
-	logger  *slog.Logger
-	reused  bool
+	logger    *slog.Logger
+	reused    bool
 	// exited is closed when our child exits; nil when we attached to a server
 	// some other process launched (then we poll the pid).
 	exited <-chan struct{}
