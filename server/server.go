@@ -47,9 +47,9 @@ import (
 
 // Server is a configured moosed, listening but not yet serving until Run.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	pool    *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
 
 	// The embedded cluster, replaced by superviseDatabase when it restarts it.
 	dbMu        sync.Mutex
