@@ -29,7 +29,7 @@ func (s *Server) startEmbedded(ctx context.Context) (string, error) {
 }
 
 // superviseDatabase restarts the embedded cluster whenever its postmaster
-// exits without being asked to (killed, crashed), with backoff from 100ms to
+// exits without being asked to (killed, crashed), with backoff from 500ms to
 // 5s, until ctx ends. Meanwhile API calls answer Unavailable and /readyz 503;
 // the pool, the job client and the event hub reconnect on their own once the
 // socket answers again, and jobs the outage orphaned are re-queued.
@@ -51,7 +51,9 @@ func (s *Server) superviseDatabase(ctx context.Context) {
 		}
 		s.restarting.Store(true)
 		s.log.Error("embedded postgres exited unexpectedly; restarting it", "data_dir", c.DataDir(), "pid", c.PID())
-		backoff := 100 * time.Millisecond
+		// The first attempt waits a little: the dead postmaster's backends
+		// need a moment to notice and exit (pgembed reaps stragglers anyway).
+		backoff := 500 * time.Millisecond
 		for {
 			select {
 			case <-ctx.Done():
