@@ -12,9 +12,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,10 +47,19 @@ import (
 
 // Server is a configured moosed, listening but not yet serving until Run.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	cluster *pgembed.Cluster
-	pool    *pgxpool.Pool
+	cfg  Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+
+	// The embedded cluster, replaced by superviseDatabase when it restarts it.
+	dbMu        sync.Mutex
+	cluster     *pgembed.Cluster
+	clusterOpts pgembed.Options
+	restarting  atomic.Bool
+	restarts    atomic.Int64
+	// superviseStop ends superviseDatabase; superviseDone closes when it has.
+	superviseStop context.CancelFunc
+	superviseDone chan struct{}
 
 	grpcLis, httpLis net.Listener
 	grpcSrv          *grpc.Server
@@ -70,64 +80,69 @@ type Server struct {
 }
 
 // New starts the database (the embedded cluster when no URL is configured),
-// applies migrations, builds the services and opens both listeners.
-func New(ctx context.Context, cfg Config) (s *Server, err error) {
+// applies migrations, builds the services and opens both listeners. On any
+// failure it stops whatever it had started (listeners, the cluster, plugin
+// processes) and returns one line naming the cause and, where there is one,
+// the fix.
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
 	cfg.setDefaults()
-	s = &Server{cfg: cfg, log: cfg.Logger}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if err := s.open(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open does New's work; New undoes it on error.
+func (s *Server) open(ctx context.Context) (err error) {
+	cfg := s.cfg
+	// Listeners first: a port in use is the cheapest failure to find, and
+	// then nothing else was started.
+	if s.grpcLis, err = listen("grpc-addr", cfg.GRPCAddr); err != nil {
+		return err
+	}
+	if s.httpLis, err = listen("http-addr", cfg.HTTPAddr); err != nil {
+		return err
+	}
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return err
+	}
 
 	dsn := cfg.DatabaseURL
 	if dsn == "" {
-		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
+		if dsn, err = s.startEmbedded(ctx); err != nil {
+			return err
 		}
-		s.cluster, err = pgembed.Start(ctx, pgembed.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: s.log.With("component", "postgres"), Fsync: true})
-		if err != nil {
-			return nil, err
-		}
-		dsn = s.cluster.DSN("moose")
-		s.log.Info("embedded postgres ready", "data_dir", s.cluster.DataDir(), "port", s.cluster.Port(), "reused", s.cluster.Reused())
 	}
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse database url: %w", err)
+		return fmt.Errorf("parse database url: %w", err)
 	}
 	pcfg.MaxConns = cfg.MaxDBConns
 	s.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to database: %w", err)
+		return fmt.Errorf("connect to database: %w", err)
 	}
 	if err := s.pool.Ping(ctx); err != nil {
-		return nil, fmt.Errorf("connect to database: %w", err)
+		return fmt.Errorf("connect to database: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(s.pool)
 	err = migrations.Up(ctx, db)
 	db.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	s.workorders = workorder.NewService(s.pool, s.log)
 	s.hub = workorder.NewHub(s.pool)
 	if err := s.startExecution(ctx); err != nil {
-		return nil, err
+		return err
 	}
 
-	s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen grpc: %w", err)
-	}
-	s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen http: %w", err)
-	}
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log)), grpc.ChainStreamInterceptor(recoverStream(s.log)))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
@@ -144,10 +159,45 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 
 	handler, err := s.gateway(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.httpSrv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	return s, nil
+	return nil
+}
+
+// listen opens a TCP listener, saying which flag to change when the address
+// is taken or unusable.
+func listen(flag, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s (--%s): address already in use; stop the process holding it or choose another --%s", addr, flag, flag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (--%s): %w; choose another --%s", addr, flag, err, flag)
+	}
+	return l, nil
+}
+
+// prepareDataDir creates the data directory and checks that moosed can write
+// in it, naming the directory and the fix when not.
+func prepareDataDir(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("data dir %s is a file, not a directory; remove it or choose another --data-dir", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && errors.Is(err, syscall.ENOTDIR) {
+			return fmt.Errorf("data dir %s: %s is not a directory; choose another --data-dir", dir, pe.Path)
+		}
+		return fmt.Errorf("create data dir %s: %w; choose another --data-dir or fix its parent's permissions", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".moosed-write-check-")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable by uid %d: %w; run chown or chmod u+w on it, or choose another --data-dir", dir, os.Geteuid(), errors.Unwrap(err))
+	}
+	probe.Close()
+	_ = os.Remove(probe.Name())
+	return nil
 }
 
 // gateway builds the REST handler: grpc-gateway over a real gRPC connection to
@@ -184,6 +234,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(mooseproto.OpenAPI)
 	})
+	root.HandleFunc("GET /readyz", s.readyz)
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.pool.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
@@ -220,6 +271,11 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}()
 	go func() { defer wg.Done(); _ = s.hub.Run(ctx) }()
+	if s.cluster != nil {
+		sctx, scancel := context.WithCancel(context.Background())
+		s.superviseStop, s.superviseDone = scancel, make(chan struct{})
+		go func() { defer close(s.superviseDone); s.superviseDatabase(sctx) }()
+	}
 	if err := s.engine.Start(ctx); err != nil {
 		cancel()
 		s.grpcSrv.Stop()
@@ -281,10 +337,18 @@ func (s *Server) Close() {
 		if s.pool != nil {
 			s.pool.Close()
 		}
-		if s.cluster != nil {
+		// The supervisor goes first, or it would restart the cluster we stop.
+		if s.superviseStop != nil {
+			s.superviseStop()
+			<-s.superviseDone
+		}
+		s.dbMu.Lock()
+		c := s.cluster
+		s.dbMu.Unlock()
+		if c != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
-			if err := s.cluster.Stop(ctx); err != nil {
+			if err := c.Stop(ctx); err != nil {
 				s.log.Warn("stop embedded postgres", "err", err)
 			}
 		}

@@ -50,6 +50,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
+	// Others may run it: the start-up tests run it as nobody.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	moosedBin = filepath.Join(dir, "moosed")
 	// A directory of its own, not the shared tmp/: several engineers' test
 	// runs must not overwrite each other's binary.
@@ -86,6 +92,8 @@ type node struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 	conn *grpc.ClientConn
+	// httpAddr is the REST listener of the running moosed.
+	httpAddr string
 
 	projects moosev1.ProjectServiceClient
 	wos      moosev1.WorkOrderServiceClient
@@ -97,6 +105,10 @@ type nodeOption func(*node)
 
 func withArgs(args ...string) nodeOption { return func(n *node) { n.args = append(n.args, args...) } }
 func withEnv(kv ...string) nodeOption    { return func(n *node) { n.env = append(n.env, kv...) } }
+
+// withEmbeddedDatabase runs moosed on its own embedded cluster under its data
+// directory instead of a test database.
+func withEmbeddedDatabase() nodeOption { return func(n *node) { n.dsn = "" } }
 
 // newNode prepares a moosed with a fresh database and data directory; start
 // runs it. Whatever runs when the test ends is killed.
@@ -189,9 +201,12 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 	fmt.Fprintf(logf, "\n===== e2e: starting moosed at %s =====\n", time.Now().Format(time.RFC3339Nano))
 	args := append([]string{
 		"--grpc-addr", grpcAddr, "--http-addr", httpAddr,
-		"--data-dir", n.dataDir, "--database-url", n.dsn, "--plugin-dir", n.pluginDir,
+		"--data-dir", n.dataDir, "--plugin-dir", n.pluginDir,
 		"--log-level", "debug", "--build-cache-seed", servertest.TestBuildCacheSeed(),
 	}, n.args...)
+	if n.dsn != "" {
+		args = append(args, "--database-url", n.dsn)
+	}
 	cmd := exec.Command(moosedBin, args...)
 	cmd.Env = append(cleanEnv(), n.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -231,6 +246,7 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	n.conn = conn
+	n.httpAddr = httpAddr
 	n.projects = moosev1.NewProjectServiceClient(conn)
 	n.wos = moosev1.NewWorkOrderServiceClient(conn)
 	n.variants = moosev1.NewVariantServiceClient(conn)

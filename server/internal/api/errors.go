@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/pgfault"
 )
 
 // StatusFromError maps a domain error to a gRPC status. It is the only place
@@ -23,6 +24,8 @@ func StatusFromError(ctx context.Context, log *slog.Logger, err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	orig := err
+	err = pgfault.Translate(err)
 	var ve *fault.ValidationError
 	var pe *fault.PreconditionError
 	switch {
@@ -45,6 +48,9 @@ func StatusFromError(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.Is(err, fault.ErrConflict):
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, fault.ErrUnavailable):
+		if log != nil && pgfault.IsOutage(err) {
+			log.WarnContext(ctx, "database unavailable", "err", orig)
+		}
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "request cancelled")

@@ -11,14 +11,16 @@
 // Which server: if MOOSE_TEST_DATABASE_URL is set (a postgres:// URL of a role
 // that may create roles and databases), tests use it. Otherwise the first test
 // binary that needs a database starts a private PostgreSQL with package pgembed
-// in <TMPDIR>/moose-testpg-<uid>/data, and every other test binary, in this
+// in <TMPDIR>/moose-testpg-private-<uid>/data, and every other test binary, in this
 // `go test` run and later ones, attaches to it. A file lock next to the data
 // directory serializes that start across the test binaries `go test` runs in
 // parallel. The server is started Shared (no Pdeathsig, own session), so it
 // outlives the binary that started it: `make test` leaves it running and the
 // next run starts in milliseconds. A killed test binary cannot break later
 // runs: the flock dies with it, and pgembed handles a dead server's leftovers.
-// To stop it: kill -INT $(head -1 <TMPDIR>/moose-testpg-<uid>/data/postmaster.pid);
+// Like every pgembed cluster it is reachable only over its socket, with the
+// password in its data directory (see package pgembed).
+// To stop it: kill -INT $(head -1 <TMPDIR>/moose-testpg-private-<uid>/data/postmaster.pid);
 // deleting the directory afterwards resets everything.
 package dbtest
 
@@ -123,11 +125,18 @@ func configFromURL(raw string) (pgtestdb.Config, error) {
 		Options:    u.RawQuery,
 	}
 	conf.Password, _ = u.User.Password()
-	if conf.Host == "" {
-		conf.Host = "localhost"
+	q := u.Query()
+	if conf.Port == "" {
+		conf.Port = q.Get("port")
 	}
 	if conf.Port == "" {
 		conf.Port = "5432"
+	}
+	// A socket directory (host=/path in the query, as pgembed's DSN has it)
+	// stays in Options, which pgtestdb appends to every URL it builds; the
+	// URL's host part is then empty.
+	if conf.Host == "" && !strings.HasPrefix(q.Get("host"), "/") {
+		conf.Host = "localhost"
 	}
 	if conf.Database == "" {
 		conf.Database = "postgres"
@@ -163,7 +172,9 @@ func sharedCluster() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("moose-testpg-%d", os.Getuid()))
+	// Not the moose-testpg-<uid> of earlier versions: a cluster of theirs
+	// (trust, TCP) may be in use by another checkout's tests right now.
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("moose-testpg-private-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}

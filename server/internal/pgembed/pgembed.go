@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -49,8 +48,14 @@ var (
 type Options struct {
 	// DataDir holds the cluster; it is created (and initdb run) if it has none.
 	DataDir string
-	// Port is the TCP port on 127.0.0.1; 0 picks a free one.
+	// Port names the server's socket (.s.PGSQL.<port>); 0 means 5432. The
+	// server opens no TCP port at all, so ports never collide.
 	Port int
+	// SocketDir is where the socket lives. Empty means the data directory
+	// (mode 0700, owned by the server's user) unless that path is too long
+	// for a socket address; then a fresh private directory under the system
+	// temporary directory is made.
+	SocketDir string
 	// Logger receives lifecycle messages; nil discards them.
 	Logger *slog.Logger
 	// BinDir overrides where postgres and initdb are looked for.
@@ -71,11 +76,13 @@ type Options struct {
 
 // Cluster is a running PostgreSQL server.
 type Cluster struct {
-	dataDir string
-	port    int
-	pid     int
-	logger  *slog.Logger
-	reused  bool
+	dataDir   string
+	socketDir string
+	port      int
+	pid       int
+	password  string
+	logger    *slog.Logger
+	reused    bool
 	// exited is closed when our child exits; nil when we attached to a server
 	// some other process launched (then we poll the pid).
 	exited <-chan struct{}
@@ -123,12 +130,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 
+	if opts.Port == 0 {
+		opts.Port = defaultPort
+	}
 	c, err := takeOverPrevious(ctx, dataDir, opts, logger)
 	if err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	if c == nil {
-		c, err = launchServer(ctx, binDir, dataDir, as, opts, logger)
+		password, err := makePrivate(ctx, binDir, dataDir, as, logger)
+		if err != nil {
+			return nil, fmt.Errorf("start postgres: make %s private: %w", dataDir, err)
+		}
+		c, err = launchServer(ctx, binDir, dataDir, password, as, opts, logger)
 		if err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
@@ -140,20 +154,31 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// DSN returns a postgres:// URL for dbname on this cluster, as the superuser.
+// DSN returns a postgres:// URL for dbname on this cluster, as the superuser
+// with its password, over the socket: postgres://moose:PW@/DB?host=DIR&port=N.
 func (c *Cluster) DSN(dbname string) string {
+	q := url.Values{}
+	q.Set("host", c.socketDir)
+	q.Set("port", strconv.Itoa(c.port))
+	q.Set("sslmode", "disable")
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.User(Superuser),
-		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)),
+		User:     url.UserPassword(Superuser, c.password),
 		Path:     "/" + dbname,
-		RawQuery: "sslmode=disable",
+		RawQuery: q.Encode(),
 	}
 	return u.String()
 }
 
-// Port is the TCP port the server listens on at 127.0.0.1.
+// Port is the number in the socket's name (.s.PGSQL.<port>); no TCP port is open.
 func (c *Cluster) Port() int { return c.port }
+
+// SocketDir is the private directory holding the server's socket.
+func (c *Cluster) SocketDir() string { return c.socketDir }
+
+// Exited returns a channel closed when the server process has exited, for
+// whatever reason (Stop, a crash, a kill).
+func (c *Cluster) Exited() <-chan struct{} { return c.waitExit() }
 
 // DataDir is the absolute path of the cluster's data directory.
 func (c *Cluster) DataDir() string { return c.dataDir }
@@ -290,17 +315,6 @@ func hasServerBinaries(dir string) bool {
 		}
 	}
 	return true
-}
-
-// freePort asks the kernel for a free port on 127.0.0.1. Another process can
-// take it before postgres binds it; launchServer retries in that case.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logTail returns the last lines of the server log, for error messages.

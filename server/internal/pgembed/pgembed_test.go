@@ -106,8 +106,8 @@ func TestStartStopStartKeepsData(t *testing.T) {
 
 	c := start(t, pgembed.Options{DataDir: dir})
 	require.False(t, c.Reused())
-	require.NotZero(t, c.Port())
-	require.Contains(t, c.DSN("moose"), fmt.Sprintf("127.0.0.1:%d/moose", c.Port()))
+	require.Equal(t, dir, c.SocketDir(), "the socket lives in the private data directory")
+	require.NotContains(t, c.DSN("moose"), "127.0.0.1")
 	require.NoError(t, exec1(ctx, c.DSN("moose"), "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('survives')"))
 	require.Equal(t, "UTF8", queryString(t, c.DSN("moose"), "SHOW server_encoding"))
 	require.Equal(t, "off", queryString(t, c.DSN("moose"), "SHOW fsync"))
@@ -165,7 +165,7 @@ func TestTwoClustersInParallel(t *testing.T) {
 		require.NoError(t, errs[i])
 		t.Cleanup(func() { _ = clusters[i].Stop(context.Background()) })
 	}
-	require.NotEqual(t, clusters[0].Port(), clusters[1].Port())
+	require.NotEqual(t, clusters[0].SocketDir(), clusters[1].SocketDir())
 
 	for i, c := range clusters {
 		require.NoError(t, exec1(ctx, c.DSN("moose"), "CREATE TABLE who (v text)", fmt.Sprintf("INSERT INTO who VALUES ('cluster %d')", i)))
@@ -253,4 +253,147 @@ func TestOrphanedServerIsReplaced(t *testing.T) {
 	require.NotEqual(t, orphanPID, c.PID())
 	require.True(t, gone(orphanPID))
 	require.Equal(t, "from helper", queryString(t, c.DSN("moose"), "SELECT v FROM t"))
+}
+
+// asNobody runs a command as the unprivileged user nobody and returns its
+// combined output and error. Only root can switch users.
+func asNobody(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "PGCONNECT_TIMEOUT=5", "LC_ALL=C"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// tcpListeners returns the TCP sockets pid listens on (from /proc/net/tcp*).
+func tcpListeners(t *testing.T, pid int) []string {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	require.NoError(t, err)
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(link, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
+		}
+	}
+	var found []string
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 9 && f[3] == "0A" && inodes[f[9]] { // 0A: LISTEN
+				found = append(found, table+" "+f[1])
+			}
+		}
+	}
+	return found
+}
+
+func TestClusterIsPrivate(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	c := start(t, pgembed.Options{DataDir: dir})
+
+	require.Empty(t, tcpListeners(t, c.PID()), "the server listens on TCP")
+	require.Equal(t, "", queryString(t, c.DSN("moose"), "SHOW listen_addresses"))
+	require.Equal(t, "scram-sha-256", queryString(t, c.DSN("moose"), "SHOW password_encryption"))
+	hba, err := os.ReadFile(filepath.Join(dir, "pg_hba.conf"))
+	require.NoError(t, err)
+	require.NotContains(t, string(hba), "trust")
+	require.NotRegexp(t, `(?m)^\s*host`, string(hba))
+	fi, err := os.Stat(filepath.Join(dir, pgembed.PasswordFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	fi, err = os.Stat(c.SocketDir())
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "socket directory")
+
+	// Even moosed's own user gets nowhere without the password.
+	_, err = pgx.Connect(context.Background(), strings.Replace(c.DSN("moose"), "moose:", "moose:wrong", 1))
+	require.ErrorContains(t, err, "password authentication failed")
+
+	if os.Geteuid() != 0 {
+		t.Skip("the rest runs psql as nobody, which needs root")
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("no psql client")
+	}
+	marker := filepath.Join(t.TempDir(), "pwned")
+	require.NoError(t, os.Chmod(filepath.Dir(marker), 0o777))
+	copyToProgram := "COPY (SELECT 1) TO PROGRAM 'touch " + marker + "'"
+	for _, target := range [][]string{
+		{"-h", "127.0.0.1", "-p", strconv.Itoa(c.Port())},
+		{"-h", "localhost", "-p", strconv.Itoa(c.Port())},
+		{"-h", c.SocketDir(), "-p", strconv.Itoa(c.Port())},
+	} {
+		args := append(append([]string{"-w", "-X"}, target...), "-U", pgembed.Superuser, "-d", "postgres", "-c", copyToProgram)
+		out, err := asNobody(t, psql, args...)
+		require.Error(t, err, "nobody connected with %v: %s", target, out)
+		t.Logf("nobody, %v: %s", target, strings.TrimSpace(out))
+	}
+	// The socket itself is out of reach, not merely password protected.
+	out, _ := asNobody(t, psql, "-w", "-X", "-h", c.SocketDir(), "-p", strconv.Itoa(c.Port()), "-U", pgembed.Superuser, "-d", "postgres")
+	require.Contains(t, out, "Permission denied")
+	require.NoFileExists(t, marker, "COPY TO PROGRAM ran for nobody")
+}
+
+func TestClusterOfEarlierVersionIsMadePrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := dataDir(t)
+	c := start(t, pgembed.Options{DataDir: dir})
+	require.NoError(t, exec1(ctx, c.DSN("moose"), "CREATE TABLE kept (v text)", "INSERT INTO kept VALUES ('survives')"))
+	oldDSN := c.DSN("moose")
+	require.NoError(t, c.Stop(ctx))
+
+	// Turn it into what earlier versions left: trust for everyone, loopback
+	// TCP, no password file, listening settings in postgresql.auto.conf.
+	hba := filepath.Join(dir, "pg_hba.conf")
+	st, err := os.Stat(hba)
+	require.NoError(t, err)
+	uid, gid := int(st.Sys().(*syscall.Stat_t).Uid), int(st.Sys().(*syscall.Stat_t).Gid)
+	require.NoError(t, os.WriteFile(hba, []byte("local all all trust\nhost all all 127.0.0.1/32 trust\n"), 0o600))
+	auto := filepath.Join(dir, "postgresql.auto.conf")
+	b, err := os.ReadFile(auto)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(auto, append(b, "listen_addresses = '*'\nwork_mem = '8MB'\n"...), 0o600))
+	for _, p := range []string{hba, auto} {
+		require.NoError(t, os.Chown(p, uid, gid))
+	}
+	require.NoError(t, os.Remove(filepath.Join(dir, pgembed.PasswordFile)))
+
+	c2 := start(t, pgembed.Options{DataDir: dir})
+	require.Equal(t, "survives", queryString(t, c2.DSN("moose"), "SELECT v FROM kept"), "the data was kept")
+	require.NotEqual(t, oldDSN, c2.DSN("moose"), "a new password was set")
+	_, err = pgx.Connect(ctx, oldDSN)
+	require.ErrorContains(t, err, "password authentication failed", "the old password still works")
+	require.Empty(t, tcpListeners(t, c2.PID()))
+	b, err = os.ReadFile(hba)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "trust")
+	b, err = os.ReadFile(auto)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "listen_addresses")
+	require.Contains(t, string(b), "work_mem", "other ALTER SYSTEM settings are kept")
+	fi, err := os.Stat(filepath.Join(dir, pgembed.PasswordFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+func TestLongDataDirGetsPrivateSocketDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(dataDir(t), strings.Repeat("d", 60), "data")
+	c := start(t, pgembed.Options{DataDir: dir})
+	require.NotEqual(t, dir, c.SocketDir())
+	fi, err := os.Stat(c.SocketDir())
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	require.Equal(t, "1", queryString(t, c.DSN("moose"), "SELECT '1'"))
 }

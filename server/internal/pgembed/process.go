@@ -20,21 +20,34 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// errPortTaken marks a start that failed because the port was taken between
-// picking it and postgres binding it.
-var errPortTaken = errors.New("port already in use")
-
-// hbaConf allows only the private socket and loopback. Trust is acceptable
-// because nothing else can reach the server.
-const hbaConf = `# Written by moose (pgembed): only the socket in the data directory and loopback.
-local all all trust
-host  all all 127.0.0.1/32 trust
-host  all all ::1/128 trust
-`
-
-// initCluster runs initdb in dataDir as the server user.
+// initCluster runs initdb in dataDir as the server user, with scram-sha-256
+// for every connection and a generated password for the superuser, which it
+// keeps in the data directory (see makePrivate).
 func initCluster(ctx context.Context, binDir, dataDir string, as *serverUser, fsync bool) error {
-	args := []string{"-D", dataDir, "--username=" + Superuser, "--auth=trust", "--encoding=UTF8", "--locale=C"}
+	password, err := newPassword()
+	if err != nil {
+		return err
+	}
+	// initdb reads the password from a file the server user can read; it
+	// cannot live in the data directory, which initdb wants empty.
+	pwFile, err := os.CreateTemp("", "moose-initdb-pw-")
+	if err != nil {
+		return fmt.Errorf("write initdb password file: %w", err)
+	}
+	defer os.Remove(pwFile.Name())
+	_, err = pwFile.WriteString(password + "\n")
+	if cerr := pwFile.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && as != nil {
+		err = os.Chown(pwFile.Name(), int(as.uid), int(as.gid))
+	}
+	if err != nil {
+		return fmt.Errorf("write initdb password file: %w", err)
+	}
+
+	args := []string{"-D", dataDir, "--username=" + Superuser, "--auth=scram-sha-256", "--pwfile=" + pwFile.Name(),
+		"--encoding=UTF8", "--locale=C"}
 	if !fsync {
 		args = append(args, "--no-sync")
 	}
@@ -55,16 +68,9 @@ func initCluster(ctx context.Context, binDir, dataDir string, as *serverUser, fs
 	if !cmd.ProcessState.Success() {
 		return fmt.Errorf("initdb: %s: %s", cmd.ProcessState, lastLines(out.String(), 15))
 	}
-	hba := filepath.Join(dataDir, "pg_hba.conf")
-	if err := os.WriteFile(hba, []byte(hbaConf), 0o600); err != nil {
-		return fmt.Errorf("write pg_hba.conf: %w", err)
-	}
-	if as != nil {
-		if err := os.Chown(hba, int(as.uid), int(as.gid)); err != nil {
-			return fmt.Errorf("chown pg_hba.conf: %w", err)
-		}
-	}
-	return nil
+	// The password file is written last: one that exists always matches the
+	// role's password (makePrivate sets a new one when it is missing).
+	return writePassword(dataDir, password)
 }
 
 // serverEnv is the environment for initdb and postgres: ours without PG*
@@ -99,19 +105,21 @@ func takeOverPrevious(ctx context.Context, dataDir string, opts Options, logger 
 		// The server is gone. PostgreSQL would ignore the file unless its pid
 		// now belongs to another process of the same user, where it would
 		// refuse to start; no server runs here, so the file can go.
-		if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("remove stale postmaster.pid: %w", err)
+		if err := removeStaleLocks(pidFile, lines); err != nil {
+			return nil, err
 		}
 		logger.Info("removed stale postmaster.pid", "data_dir", dataDir, "pid", pid)
 		return nil, reapLeftovers(dataDir)
 	}
 
-	if opts.Shared {
-		port := 0
-		if len(lines) > 3 {
+	if password, err := readPassword(dataDir); opts.Shared && err == nil {
+		// postmaster.pid: pid, data directory, start time, port, socket directory, ...
+		port, socketDir := 0, ""
+		if len(lines) > 4 {
 			port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
+			socketDir = strings.TrimSpace(lines[4])
 		}
-		c := &Cluster{dataDir: dataDir, port: port, pid: pid, logger: logger, reused: true}
+		c := &Cluster{dataDir: dataDir, socketDir: socketDir, port: port, password: password, pid: pid, logger: logger, reused: true}
 		err := c.waitReady(ctx, opts.StartTimeout)
 		if err == nil {
 			logger.Info("attached to running postgres", "data_dir", dataDir, "pid", pid, "port", port)
@@ -123,6 +131,8 @@ func takeOverPrevious(ctx context.Context, dataDir string, opts Options, logger 
 		return nil, nil // it shut down while we waited: start a fresh one
 	}
 
+	// A shared server without a password file predates private clusters
+	// (trust, TCP): its launcher is gone, so it is replaced like an orphan.
 	if !isOrphan(pid, dataDir) {
 		return nil, fmt.Errorf("%w: %s (postgres pid %d, started by pid %d)", ErrInUse, dataDir, pid, parentOf(pid))
 	}
@@ -138,10 +148,30 @@ func takeOverPrevious(ctx context.Context, dataDir string, opts Options, logger 
 	}
 	// The killed postmaster may linger as a zombie if its new parent does not
 	// reap, and PostgreSQL would take the zombie's pid for a live server.
-	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove postmaster.pid of killed server: %w", err)
+	if err := removeStaleLocks(pidFile, lines); err != nil {
+		return nil, err
 	}
 	return nil, reapLeftovers(dataDir)
+}
+
+// removeStaleLocks removes the postmaster.pid of a server that is gone, and
+// the lock file of its socket (PostgreSQL would take a zombie's or a reused
+// pid in either for a live server and refuse to start).
+func removeStaleLocks(pidFile string, lines []string) error {
+	if len(lines) > 4 {
+		if dir := strings.TrimSpace(lines[4]); dir != "" {
+			port := strings.TrimSpace(lines[3])
+			lock := filepath.Join(dir, ".s.PGSQL."+port+".lock")
+			if err := os.Remove(lock); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove stale socket lock: %w", err)
+			}
+			_ = os.Remove(filepath.Join(dir, ".s.PGSQL."+port))
+		}
+	}
+	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale postmaster.pid: %w", err)
+	}
+	return nil
 }
 
 // reapLeftovers kills backends that outlived their postmaster on dataDir and
@@ -184,29 +214,13 @@ func serversOf(dataDir string) []int {
 	return pids
 }
 
-// launchServer starts postgres, retrying on a port race when it picked the port.
-func launchServer(ctx context.Context, binDir, dataDir string, as *serverUser, opts Options, logger *slog.Logger) (*Cluster, error) {
-	for attempt := 0; ; attempt++ {
-		port := opts.Port
-		if port == 0 {
-			p, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			port = p
-		}
-		c, err := launchOnce(ctx, binDir, dataDir, port, as, opts, logger)
-		if err == nil {
-			return c, nil
-		}
-		if opts.Port != 0 || attempt >= 3 || !errors.Is(err, errPortTaken) {
-			return nil, err
-		}
-		logger.Info("port taken, retrying", "port", port)
+// launchServer starts postgres on its private socket and waits until it
+// accepts connections.
+func launchServer(ctx context.Context, binDir, dataDir, password string, as *serverUser, opts Options, logger *slog.Logger) (*Cluster, error) {
+	socketDir, err := prepareSocketDir(dataDir, opts.SocketDir, as)
+	if err != nil {
+		return nil, err
 	}
-}
-
-func launchOnce(ctx context.Context, binDir, dataDir string, port int, as *serverUser, opts Options, logger *slog.Logger) (*Cluster, error) {
 	logPath := filepath.Join(dataDir, logName)
 	_ = os.Rename(logPath, logPath+".1") // keep one previous log for diagnosis
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
@@ -220,7 +234,7 @@ func launchOnce(ctx context.Context, binDir, dataDir string, port int, as *serve
 		}
 	}
 
-	cmd := exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dataDir, port, opts)...)
+	cmd := exec.Command(filepath.Join(binDir, "postgres"), serverArgs(dataDir, socketDir, opts)...)
 	cmd.Dir = "/"
 	cmd.Env = serverEnv()
 	cmd.Stdout = logFile
@@ -237,7 +251,8 @@ func launchOnce(ctx context.Context, binDir, dataDir string, port int, as *serve
 	if err != nil {
 		return nil, fmt.Errorf("run postgres: %w", err)
 	}
-	c := &Cluster{dataDir: dataDir, port: port, pid: cmd.Process.Pid, logger: logger, exited: exited}
+	c := &Cluster{dataDir: dataDir, socketDir: socketDir, port: opts.Port, password: password,
+		pid: cmd.Process.Pid, logger: logger, exited: exited}
 	if err := os.WriteFile(filepath.Join(dataDir, ownerName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		c.killGroup()
 		<-exited
@@ -247,18 +262,17 @@ func launchOnce(ctx context.Context, binDir, dataDir string, port int, as *serve
 	if err := c.waitReady(ctx, opts.StartTimeout); err != nil {
 		c.killGroup()
 		<-exited
-		tail := logTail(dataDir)
-		if strings.Contains(tail, "could not bind") || strings.Contains(tail, "already in use") {
-			err = fmt.Errorf("%w: %w", errPortTaken, err)
-		}
-		return nil, fmt.Errorf("%w; server log %s ends with:\n%s", err, logPath, tail)
+		return nil, fmt.Errorf("%w; server log %s ends with:\n%s", err, logPath, logTail(dataDir))
 	}
-	logger.Info("postgres started", "data_dir", dataDir, "port", port, "pid", c.pid)
+	logger.Info("postgres started", "data_dir", dataDir, "socket_dir", socketDir, "pid", c.pid)
 	return c, nil
 }
 
-// serverArgs builds the postgres command line; opts.Settings win over defaults.
-func serverArgs(dataDir string, port int, opts Options) []string {
+// serverArgs builds the postgres command line; opts.Settings win over
+// defaults, except for what keeps the server private: no TCP listener
+// (listen_addresses empty) and only the socket in socketDir, whatever
+// postgresql.conf or ALTER SYSTEM say (the command line wins over both).
+func serverArgs(dataDir, socketDir string, opts Options) []string {
 	settings := map[string]string{
 		"max_connections":   "200",
 		"shared_buffers":    "64MB",
@@ -274,19 +288,19 @@ func serverArgs(dataDir string, port int, opts Options) []string {
 	for k, v := range opts.Settings {
 		settings[k] = v
 	}
-	// The socket lives in the data directory so it is private; a path too
-	// long for sun_path disables it (we connect over TCP anyway).
-	socketDir := dataDir
-	if len(dataDir)+len("/.s.PGSQL.65535.lock") >= 107 {
-		socketDir = ""
-	}
-	args := []string{"-D", dataDir, "-p", strconv.Itoa(port), "-h", "127.0.0.1", "-k", socketDir}
+	settings["password_encryption"] = "scram-sha-256"
+	settings["unix_socket_permissions"] = "0700"
+	args := []string{"-D", dataDir, "-p", strconv.Itoa(opts.Port), "-h", "", "-k", socketDir}
 	keys := make([]string, 0, len(settings))
 	for k := range settings {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		switch k {
+		case "listen_addresses", "unix_socket_directories", "port", "unix_socket_group":
+			continue
+		}
 		args = append(args, "-c", k+"="+settings[k])
 	}
 	return args
@@ -359,7 +373,7 @@ func (c *Cluster) probe(ctx context.Context) error {
 		return err
 	}
 	if !sameDir(dir, c.dataDir) {
-		return fmt.Errorf("port %d is served by the cluster in %s", c.port, dir)
+		return fmt.Errorf("socket %s is served by the cluster in %s", c.socketDir, dir)
 	}
 	return nil
 }

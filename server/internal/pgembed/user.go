@@ -83,6 +83,11 @@ func prepareDataDir(dataDir string, as *serverUser) error {
 	if err := os.Mkdir(dataDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create data directory: %w", err)
 	}
+	if fi, err := os.Stat(dataDir); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory; remove it or choose another data dir", dataDir)
+	}
 	if as == nil {
 		return nil
 	}
@@ -92,8 +97,8 @@ func prepareDataDir(dataDir string, as *serverUser) error {
 			return fmt.Errorf("stat %s: %w", p, err)
 		}
 		if !as.canSearch(&st) {
-			return fmt.Errorf("%w: user %s cannot enter %s (mode %#o, owner uid %d); choose a data directory outside it, e.g. /var/lib/moose",
-				ErrDirNotReachable, as.name, p, st.Mode&0o7777, st.Uid)
+			return fmt.Errorf("%w: user %s cannot enter %s (mode %#o, owner uid %d), a parent of %s; choose a data dir under /var/lib or run chmod o+x %s",
+				ErrDirNotReachable, as.name, p, st.Mode&0o7777, st.Uid, dataDir, p)
 		}
 		if p == filepath.Dir(p) {
 			break

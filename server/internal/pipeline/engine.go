@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -106,6 +107,10 @@ type Engine struct {
 	deps   Deps
 	log    *slog.Logger
 	client *river.Client[pgx.Tx]
+
+	// running holds the ids of the execute jobs this node's workers run now.
+	runningMu sync.Mutex
+	running   map[int64]struct{}
 }
 
 // executeArgs is the job: one execution of one work order.
@@ -131,7 +136,7 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, deps: deps, log: log}
+	e := &Engine{cfg: cfg, deps: deps, log: log, running: map[int64]struct{}{}}
 	workers := river.NewWorkers()
 	if err := errors.Join(
 		river.AddWorkerSafely(workers, &executeWorker{e: e}),
@@ -188,6 +193,42 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
+// RequeueOrphaned makes executions available again whose job is marked
+// running under this node's client although no worker here runs it: a
+// database outage can swallow the completion of a job that ended meanwhile,
+// and the rescuer would only notice after RescueAfter. It returns how many
+// jobs it re-queued.
+func (e *Engine) RequeueOrphaned(ctx context.Context) (int64, error) {
+	if e.cfg.InsertOnly || e.cfg.ClientID == "" {
+		return 0, nil
+	}
+	e.runningMu.Lock()
+	running := make([]int64, 0, len(e.running))
+	for id := range e.running {
+		running = append(running, id)
+	}
+	e.runningMu.Unlock()
+	tag, err := e.deps.Pool.Exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = now()
+		WHERE state = 'running' AND kind = $1 AND attempted_by[array_length(attempted_by, 1)] = $2 AND NOT (id = ANY($3))`,
+		executeArgs{}.Kind(), e.cfg.ClientID, running)
+	if err != nil {
+		return 0, fmt.Errorf("re-queue orphaned jobs: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// track records that this node works job id until the returned func runs.
+func (e *Engine) track(id int64) func() {
+	e.runningMu.Lock()
+	e.running[id] = struct{}{}
+	e.runningMu.Unlock()
+	return func() {
+		e.runningMu.Lock()
+		delete(e.running, id)
+		e.runningMu.Unlock()
+	}
+}
+
 // Stop stops taking jobs and waits for running ones until ctx ends, then
 // cancels them; they resume on the next start.
 func (e *Engine) Stop(ctx context.Context) error {
@@ -242,6 +283,7 @@ func (e *Engine) CancelTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrde
 // last attempt the work order fails with the cause.
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
 	e := w.e
+	defer e.track(job.ID)()
 	err := e.execute(ctx, job.Args, job.Attempt)
 	switch {
 	case err == nil, errors.Is(err, errStale):

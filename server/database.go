@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/moosehq/moose/server/internal/pgembed"
+)
+
+// startEmbedded starts the private cluster under the data directory and
+// returns its DSN. Restarts (see superviseDatabase) reuse the same options,
+// socket directory included, so the DSN the pool holds stays valid.
+func (s *Server) startEmbedded(ctx context.Context) (string, error) {
+	opts := pgembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "pg"), Logger: s.log.With("component", "postgres"), Fsync: true}
+	c, err := pgembed.Start(ctx, opts)
+	if err != nil {
+		return "", err
+	}
+	opts.SocketDir = c.SocketDir()
+	s.dbMu.Lock()
+	s.cluster, s.clusterOpts = c, opts
+	s.dbMu.Unlock()
+	s.log.Info("embedded postgres ready", "data_dir", c.DataDir(), "socket_dir", c.SocketDir(), "reused", c.Reused())
+	return c.DSN(pgembed.DefaultDatabase), nil
+}
+
+// superviseDatabase restarts the embedded cluster whenever its postmaster
+// exits without being asked to (killed, crashed), with backoff from 500ms to
+// 5s, until ctx ends. Meanwhile API calls answer Unavailable and /readyz 503;
+// the pool, the job client and the event hub reconnect on their own once the
+// socket answers again, and jobs the outage orphaned are re-queued.
+func (s *Server) superviseDatabase(ctx context.Context) {
+	for {
+		s.dbMu.Lock()
+		c := s.cluster
+		s.dbMu.Unlock()
+		if c == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.Exited():
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.restarting.Store(true)
+		s.log.Error("embedded postgres exited unexpectedly; restarting it", "data_dir", c.DataDir(), "pid", c.PID())
+		// The first attempt waits a little: the dead postmaster's backends
+		// need a moment to notice and exit (pgembed reaps stragglers anyway).
+		backoff := 500 * time.Millisecond
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			nc, err := pgembed.Start(ctx, s.clusterOpts)
+			if err == nil {
+				s.dbMu.Lock()
+				s.cluster = nc
+				s.dbMu.Unlock()
+				s.restarts.Add(1)
+				s.restarting.Store(false)
+				s.log.Info("embedded postgres restarted", "pid", nc.PID(), "restarts", s.restarts.Load())
+				s.afterDatabaseRestart(ctx)
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("restart embedded postgres", "err", err, "retry_in", backoff)
+			backoff = min(2*backoff, 5*time.Second)
+		}
+	}
+}
+
+// afterDatabaseRestart re-queues executions whose job the outage left marked
+// running although no worker of this node runs it any more (its completion
+// could not be recorded while the database was down).
+func (s *Server) afterDatabaseRestart(ctx context.Context) {
+	if s.engine == nil {
+		return
+	}
+	for attempt := 0; attempt < 20 && ctx.Err() == nil; attempt++ {
+		n, err := s.engine.RequeueOrphaned(ctx)
+		if err == nil {
+			if n > 0 {
+				s.log.Info("re-queued executions orphaned by the database outage", "count", n)
+			}
+			return
+		}
+		s.log.Warn("re-queue orphaned executions", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// readiness is /readyz's body.
+type readiness struct {
+	Status   string `json:"status"`   // "ready" or "unavailable"
+	Database string `json:"database"` // "up", "down" or "restarting"
+	Embedded bool   `json:"embedded"`
+	Restarts int64  `json:"embedded_restarts"`
+}
+
+// readyz answers 200 when the database answers a ping within 2s, else 503.
+// Its body says why, without error text (it is unauthenticated).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := readiness{Status: "ready", Database: "up", Embedded: s.cfg.DatabaseURL == "", Restarts: s.restarts.Load()}
+	code := http.StatusOK
+	if err := s.pool.Ping(ctx); err != nil {
+		code = http.StatusServiceUnavailable
+		body.Status, body.Database = "unavailable", "down"
+		if s.restarting.Load() {
+			body.Database = "restarting"
+		}
+		if !errors.Is(err, context.Canceled) {
+			s.log.Debug("readiness check failed", "err", err)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
