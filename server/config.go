@@ -70,8 +70,11 @@ type Config struct {
 	BuildCacheSeed string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
-	// ShutdownTimeout bounds graceful shutdown (default 10s).
+	// ShutdownTimeout bounds graceful shutdown of the listeners (default 10s).
 	ShutdownTimeout time.Duration
+	// DrainTimeout is how long running executions may finish after a
+	// shutdown signal before they are cancelled and re-queued (default 60s).
+	DrainTimeout time.Duration
 	// Logger receives structured logs (default: text to stderr).
 	Logger *slog.Logger
 }
@@ -98,6 +101,7 @@ var Env = map[string]string{
 	"sandbox-tmp-mib":   "MOOSE_SANDBOX_TMP_MIB",
 	"sandbox-cpu":       "MOOSE_SANDBOX_CPU",
 	"build-cache-seed":  "MOOSE_BUILD_CACHE_SEED",
+	"drain-timeout":     "MOOSE_DRAIN_TIMEOUT",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -138,6 +142,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 60 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

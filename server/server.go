@@ -276,7 +276,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.superviseStop, s.superviseDone = scancel, make(chan struct{})
 		go func() { defer close(s.superviseDone); s.superviseDatabase(sctx) }()
 	}
-	if err := s.engine.Start(ctx); err != nil {
+	// The job client outlives the signal: a shutdown drains it (Stop below)
+	// instead of cancelling running executions the moment the signal lands.
+	if err := s.engine.Start(context.WithoutCancel(ctx)); err != nil {
 		cancel()
 		s.grpcSrv.Stop()
 		_ = s.httpSrv.Close()
@@ -304,9 +306,10 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-sctx.Done():
 		s.grpcSrv.Stop()
 	}
-	// Running executions get the shutdown timeout to finish; what remains is
-	// cancelled and resumes on the next start.
-	ectx, ecancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	// Running executions get the drain timeout to finish; what remains is
+	// cancelled, re-queued without spending an attempt, and resumes from its
+	// stored cycles on the next start (or on another node).
+	ectx, ecancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	if err := s.engine.Stop(ectx); err != nil {
 		s.log.Warn("stop executions", "err", err)
 	}

@@ -81,6 +81,7 @@ func baseConfig(t testing.TB) server.Config {
 		DataDir:         t.TempDir(),
 		BuildCacheSeed:  TestBuildCacheSeed(),
 		ShutdownTimeout: 5 * time.Second,
+		DrainTimeout:    5 * time.Second,
 		Logger:          testLogger(),
 	}
 }

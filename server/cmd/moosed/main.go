@@ -20,10 +20,12 @@ import (
 )
 
 // durationEnv parses a duration from the environment, falling back to 5m.
-func durationEnv(v string) time.Duration {
+func durationEnv(v string) time.Duration { return durationEnvOr(v, 5*time.Minute) }
+
+func durationEnvOr(v string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 5 * time.Minute
+		return def
 	}
 	return d
 }
@@ -60,6 +62,7 @@ func main() {
 	num(&cfg.SandboxWriteMiB, "sandbox-write-mib", 1024, "MiB one validation may write into its worktree")
 	num(&cfg.SandboxTmpMiB, "sandbox-tmp-mib", 512, "MiB of /tmp one validation gets")
 	fs.DurationVar(&cfg.SandboxCPUTime, "sandbox-cpu", durationEnv(env("sandbox-cpu", "5m")), usage("sandbox-cpu", "CPU time one sandboxed process may use"))
+	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", durationEnvOr(env("drain-timeout", "60s"), time.Minute), usage("drain-timeout", "how long running executions may finish after SIGTERM before they are re-queued"))
 	str(&cfg.BuildCacheSeed, "build-cache-seed", "", "directory of the seed new projects' build caches start from (default: DATA-DIR/caches/seed)")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")

@@ -284,16 +284,25 @@ func (e *Engine) CancelTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrde
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
 	e := w.e
 	defer e.track(job.ID)()
-	err := e.execute(ctx, job.Args, job.Attempt)
+	err := e.executeRecovered(ctx, job.Args, job.Attempt)
 	switch {
 	case err == nil, errors.Is(err, errStale):
 		return nil
 	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
 		return river.JobCancel(fmt.Errorf("work order cancelled"))
-	case ctx.Err() != nil:
-		// Shutdown or job timeout: the job is retried (or re-queued at the
-		// next start) and resumes from its stored cycles.
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The job timeout: that costs an attempt, and the last one fails the
+		// work order instead of leaving it in progress with no job.
+		if job.Attempt >= job.MaxAttempts {
+			e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, fmt.Errorf("execution timed out after %s on its last attempt: %w", e.cfg.JobTimeout, err))
+			return river.JobCancel(err)
+		}
 		return err
+	case ctx.Err() != nil:
+		// Shutdown: re-queued without spending an attempt (a snooze does not
+		// count), it resumes from its stored cycles here or on another node.
+		e.log.Info("execution interrupted by shutdown; re-queued", "work_order", job.Args.WorkOrderID)
+		return river.JobSnooze(0)
 	case errors.Is(err, fault.ErrFailedPrecondition), errors.Is(err, fault.ErrNotFound):
 		// Retrying cannot help (a plugin refused the request, a variant is
 		// missing): fail now with the cause.
@@ -310,6 +319,19 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// executeRecovered is execute with a panic turned into an error, so that a
+// bug on any path still ends in the retry-or-fail logic of Work rather than
+// in a discarded job and a work order left in progress.
+func (e *Engine) executeRecovered(ctx context.Context, args executeArgs, attempt int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("execution panicked", "work_order", args.WorkOrderID, "panic", r)
+			err = fmt.Errorf("execution panicked: %v", r)
+		}
+	}()
+	return e.execute(ctx, args, attempt)
 }
 
 // Timeout lets a single execution run as long as the configuration allows.
