@@ -68,6 +68,10 @@ type Config struct {
 	// BuildCacheSeed is where the seed of new projects' build caches is kept
 	// (default DataDir/caches/seed); tests share one across servers.
 	BuildCacheSeed string
+	// GitConfig is an operator-written git configuration file read by every
+	// git command of moosed in place of the global one (url.insteadOf to a
+	// mirror, http.proxy); moosed's safety settings still win over it.
+	GitConfig string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown of the listeners (default 10s).
@@ -102,6 +106,7 @@ var Env = map[string]string{
 	"sandbox-cpu":       "MOOSE_SANDBOX_CPU",
 	"build-cache-seed":  "MOOSE_BUILD_CACHE_SEED",
 	"drain-timeout":     "MOOSE_DRAIN_TIMEOUT",
+	"git-config":        "MOOSE_GIT_CONFIG",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -180,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
 		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))
+	}
+	if c.GitConfig != "" && !filepath.IsAbs(c.GitConfig) {
+		errs = append(errs, fmt.Errorf("git-config: %q must be an absolute path", c.GitConfig))
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))

@@ -35,6 +35,7 @@ import (
 	"github.com/moosehq/moose/server/internal/api"
 	"github.com/moosehq/moose/server/internal/dataset"
 	"github.com/moosehq/moose/server/internal/experiment"
+	"github.com/moosehq/moose/server/internal/gitcmd"
 	"github.com/moosehq/moose/server/internal/pgembed"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -110,6 +111,11 @@ func (s *Server) open(ctx context.Context) (err error) {
 	}
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
+	}
+	if cfg.GitConfig != "" {
+		if err := gitcmd.SetOperatorConfig(cfg.GitConfig); err != nil {
+			return err
+		}
 	}
 
 	dsn := cfg.DatabaseURL

@@ -69,8 +69,8 @@ func TestPullRequestCreateCrashWindow(t *testing.T) {
 	require.NoError(t, os.WriteFile(gitconfig, []byte(fmt.Sprintf("[url %q]\n\tinsteadOf = https://%s/\n", gitRoot+"/", ghHost)), 0o644))
 
 	n := newNode(t,
-		withArgs("--github-base-url", fake.URL(), "--github-hosts", ghHost),
-		withEnv("GITHUB_TOKEN="+ghToken, "GIT_CONFIG_GLOBAL="+gitconfig),
+		withArgs("--github-base-url", fake.URL(), "--github-hosts", ghHost, "--git-config", gitconfig),
+		withEnv("GITHUB_TOKEN="+ghToken),
 	)
 	n.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)

@@ -81,8 +81,8 @@ func newLifecycle(t *testing.T, ctx context.Context) *lifecycle {
 	require.NoError(t, os.WriteFile(gitconfig, []byte(fmt.Sprintf("[url %q]\n\tinsteadOf = https://%s/\n", gitRoot+"/", ghHost)), 0o644))
 
 	lc.n = newNode(t,
-		withArgs("--github-base-url", lc.fake.URL(), "--github-hosts", ghHost),
-		withEnv("GITHUB_TOKEN="+ghToken, "GIT_CONFIG_GLOBAL="+gitconfig),
+		withArgs("--github-base-url", lc.fake.URL(), "--github-hosts", ghHost, "--git-config", gitconfig),
+		withEnv("GITHUB_TOKEN="+ghToken),
 	)
 	lc.n.start()
 

@@ -64,6 +64,7 @@ func main() {
 	fs.DurationVar(&cfg.SandboxCPUTime, "sandbox-cpu", durationEnv(env("sandbox-cpu", "5m")), usage("sandbox-cpu", "CPU time one sandboxed process may use"))
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", durationEnvOr(env("drain-timeout", "60s"), time.Minute), usage("drain-timeout", "how long running executions may finish after SIGTERM before they are re-queued"))
 	str(&cfg.BuildCacheSeed, "build-cache-seed", "", "directory of the seed new projects' build caches start from (default: DATA-DIR/caches/seed)")
+	str(&cfg.GitConfig, "git-config", "", "git configuration file read by moosed's git commands (url.insteadOf, http.proxy); hooks, filters and helpers stay off")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")

@@ -16,6 +16,11 @@
 //     GIT_TERMINAL_PROMPT=0, plus exactly the variables its caller passes (a push
 //     gets its credential this way and no other command sees it).
 //
+// The operator may name one configuration file of their own (moosed
+// --git-config: url.<base>.insteadOf rewrites to a mirror, http.proxy, a CA
+// bundle); it is read in place of the global file, and the settings above
+// still win over it.
+//
 // Repository configuration (.git/config) is still read: moosed writes it itself
 // when it clones, and sandboxed code never sees a git directory (validation runs
 // on a view of the tree without .git; see package workspace).
@@ -30,7 +35,41 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
+
+// operatorConfig is the operator's configuration file, read as git's global
+// file; empty means none (/dev/null).
+var operatorConfig atomic.Value // string
+
+// SetOperatorConfig makes path, an operator-written git configuration file,
+// the global configuration of every later git command of this process; ""
+// removes it. The file must be a readable regular file.
+func SetOperatorConfig(path string) error {
+	if path != "" {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("git-config: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("git-config: %s is not a regular file", path)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("git-config: %w", err)
+		}
+		_ = f.Close()
+	}
+	operatorConfig.Store(path)
+	return nil
+}
+
+func globalConfig() string {
+	if p, _ := operatorConfig.Load().(string); p != "" {
+		return p
+	}
+	return "/dev/null"
+}
 
 // safeConfig is passed on every command line. `-c` is protected configuration
 // to git: it wins over the repository's own file.
@@ -74,7 +113,7 @@ func Env(extra ...string) []string {
 		"LC_ALL=C",
 		"GIT_TERMINAL_PROMPT=0",
 		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_CONFIG_GLOBAL=" + globalConfig(),
 		"GIT_ATTR_NOSYSTEM=1",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
