@@ -52,15 +52,19 @@ check-generated: generate
 	@git diff --exit-code --stat -- proto/gen || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- proto/gen)" || (git status --porcelain -- proto/gen; echo "generated code is stale: run make generate and commit" >&2; exit 1)
 
-# Each plugins/<name> main package becomes bin/moose-plugin-<name>, which moosed
-# registers as a built-in at start; plugins/internal/... (test and helper
-# programs) and plugins/sdk are not plugins.
+# Each plugins/<name> main package becomes bin/moose-plugin-<name>;
+# plugins/internal/... (test and helper programs) and plugins/sdk are not
+# plugins. The manifest bin/moose-plugins.manifest.json then records every
+# built-in with its sha256: moosed registers only what it lists, pinned to
+# those hashes. bin/ must not be writable by group or others (moosed checks).
 PLUGIN_MAINS = $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./plugins/... | grep -v /internal/)
 
 build:
 	@mkdir -p $(BIN)
+	@chmod go-w $(BIN)
 	$(GO) build -o $(BIN)/ ./server/cmd/... ./clients/cmd/...
 	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
+	$(GO) run ./server/internal/cmd/pluginmanifest $(BIN) $(foreach p,$(PLUGIN_MAINS),moose-plugin-$(notdir $(p)))
 
 test: deps build check-generated breaking
 	$(GO) vet ./...
