@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps test test-short bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps test test-short test-orphans bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -69,6 +69,12 @@ build:
 test: deps build check-generated breaking
 	$(GO) vet ./...
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
+
+# test-orphans kills moosed with SIGKILL during sandboxed validations 10 times
+# and checks after every restart that no plugin, bwrap or sandboxed process of
+# the killed instance survives (make test runs 3 rounds of the same test).
+test-orphans: build
+	MOOSE_PLUGIN_DIR=$(BIN) MOOSE_E2E_ORPHAN_ITERATIONS=10 $(GO) test -race -count=1 -timeout 15m -run 'TestNoSandboxSurvivesKill9' -v ./server/e2e/
 
 test-short:
 	$(GO) test -short -count=1 ./...
