@@ -142,14 +142,14 @@ func CheckDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("plugin dir %s: %w", dir, err)
 	}
-	real, err := filepath.EvalSymlinks(abs)
+	resolved, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return fmt.Errorf("plugin dir %s: %w", abs, err)
 	}
-	if err := checkOwnerAndMode(real, "plugin dir"); err != nil {
+	if err := checkOwnerAndMode(resolved, "plugin dir"); err != nil {
 		return err
 	}
-	manifest := filepath.Join(real, ManifestFile)
+	manifest := filepath.Join(resolved, ManifestFile)
 	if _, err := os.Lstat(manifest); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
