@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps test test-short bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps test test-short test-orphans bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -52,19 +52,29 @@ check-generated: generate
 	@git diff --exit-code --stat -- proto/gen || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- proto/gen)" || (git status --porcelain -- proto/gen; echo "generated code is stale: run make generate and commit" >&2; exit 1)
 
-# Each plugins/<name> main package becomes bin/moose-plugin-<name>, which moosed
-# registers as a built-in at start; plugins/internal/... (test and helper
-# programs) and plugins/sdk are not plugins.
+# Each plugins/<name> main package becomes bin/moose-plugin-<name>;
+# plugins/internal/... (test and helper programs) and plugins/sdk are not
+# plugins. The manifest bin/moose-plugins.manifest.json then records every
+# built-in with its sha256: moosed registers only what it lists, pinned to
+# those hashes. bin/ must not be writable by group or others (moosed checks).
 PLUGIN_MAINS = $(shell $(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./plugins/... | grep -v /internal/)
 
 build:
 	@mkdir -p $(BIN)
+	@chmod go-w $(BIN)
 	$(GO) build -o $(BIN)/ ./server/cmd/... ./clients/cmd/...
 	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
+	$(GO) run ./server/internal/cmd/pluginmanifest $(BIN) $(foreach p,$(PLUGIN_MAINS),moose-plugin-$(notdir $(p)))
 
 test: deps build check-generated breaking
 	$(GO) vet ./...
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
+
+# test-orphans kills moosed with SIGKILL during sandboxed validations 10 times
+# and checks after every restart that no plugin, bwrap or sandboxed process of
+# the killed instance survives (make test runs 3 rounds of the same test).
+test-orphans: build
+	MOOSE_PLUGIN_DIR=$(BIN) MOOSE_E2E_ORPHAN_ITERATIONS=10 $(GO) test -race -count=1 -timeout 15m -run 'TestNoSandboxSurvivesKill9' -v ./server/e2e/
 
 test-short:
 	$(GO) test -short -count=1 ./...

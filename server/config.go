@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/moosehq/moose/server/internal/pluginhost"
 )
 
 // Config is everything moosed needs to start. Zero values take the defaults
@@ -24,7 +26,9 @@ type Config struct {
 	// DatabaseURL points at an existing PostgreSQL; empty starts the embedded one.
 	DatabaseURL string
 	// PluginDir is where plugin binaries must live (default: the directory of
-	// the moosed binary).
+	// the moosed binary). Its manifest (pluginhost.ManifestFile, written by
+	// make build) names the built-ins. It and the manifest must not be
+	// writable by group or others, and must be owned by root or moosed's user.
 	PluginDir string
 	// Concurrency is how many work orders this node executes at once (default 15).
 	Concurrency int
@@ -191,6 +195,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))
+	}
+	// A plugin directory another user can write would let them swap the
+	// binaries moosed launches: refuse to start, naming the fix.
+	if err := pluginhost.CheckDir(c.PluginDir); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

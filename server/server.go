@@ -150,7 +150,8 @@ func (s *Server) open(ctx context.Context) (err error) {
 	}
 
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log)), grpc.ChainStreamInterceptor(recoverStream(s.log)))
+		grpc.ForceServerCodecV2(newLenientCodec()),
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), inputUnary()), grpc.ChainStreamInterceptor(recoverStream(s.log), inputStream()))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
 	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log))
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))

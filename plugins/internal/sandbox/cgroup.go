@@ -134,10 +134,16 @@ func hasOpt(m mountInfo, opt string) bool {
 	return false
 }
 
+// randomName names a per-run group after its creator ("<pid>-<start>"), so a
+// later run can tell the groups of a dead validator from those of a live one.
 func randomName() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return "moose-sandbox-" + hex.EncodeToString(b[:])
+	self, err := selfIdentity()
+	if err != nil {
+		self = "0-0"
+	}
+	return cgroupPrefix + self + "-" + hex.EncodeToString(b[:])
 }
 
 func writeFile(path, value string) error {
@@ -174,6 +180,7 @@ func newCgroupV2(mounts []mountInfo, self map[string]string, memBytes int64, max
 		if err != nil || !containsWord(string(ctrl), "memory") {
 			continue
 		}
+		reapStaleCgroups(parent, 2)
 		dir := filepath.Join(parent, randomName())
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
@@ -224,6 +231,10 @@ func newCgroupV1(mounts []mountInfo, self map[string]string, memBytes int64, max
 		return nil, errNoCgroup
 	}
 	name := randomName()
+	reapStaleCgroups(hostPath(*memMount, self["memory"]), 1)
+	if pidsMount != nil {
+		reapStaleCgroups(hostPath(*pidsMount, self["pids"]), 1)
+	}
 	memDir := filepath.Join(hostPath(*memMount, self["memory"]), name)
 	if err := os.Mkdir(memDir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoCgroup, err)

@@ -14,7 +14,15 @@
 //   - all capabilities are dropped and the command runs in its own session, so it cannot
 //     push keystrokes into a terminal (TIOCSTI);
 //   - bwrap dies with the validator (--die-with-parent, and PR_SET_PDEATHSIG on bwrap itself),
-//     and because the command is PID 1 of its namespace, killing it takes every descendant.
+//     and because bwrap's init is PID 1 of the namespace, killing it takes every descendant.
+//     bwrap arms --die-with-parent in that init only after building the new root, so a
+//     validator killed in that moment could leave it running; three things cover it: bwrap
+//     and its sh/prlimit wrappers carry the plugin host's markers (MOOSE_PLUGIN_HOST,
+//     MOOSE_PLUGIN_HOST_OWNER, plus MOOSE_SANDBOX) in their own environment, never the
+//     command's, so a restarted moosed finds and SIGKILLs them; the command runs under
+//     timeout(1) inside the sandbox, so it cannot outlive its wall-time limit by more than a
+//     few seconds; and per-run cgroups are named after their creator, so the next run kills
+//     and removes those of a dead validator.
 //
 // Resource limits:
 //

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -124,8 +125,31 @@ func (r Result) Output() string {
 	return r.Stdout + "\n" + r.Stderr
 }
 
-// Available reports whether a working sandbox exists, by running `true` in one.
+// available caches a successful probe: every validation asks, and each probe
+// is one more bwrap start (a few milliseconds, and one more moment in which a
+// dying validator could leave a half-started sandbox behind).
+var available struct {
+	sync.Mutex
+	ok bool
+}
+
+// Available reports whether a working sandbox exists, by running `true` in
+// one. A success is remembered for the life of the process; a failure is
+// probed again next time.
 func Available(ctx context.Context) error {
+	available.Lock()
+	defer available.Unlock()
+	if available.ok {
+		return nil
+	}
+	if err := probe(ctx); err != nil {
+		return err
+	}
+	available.ok = true
+	return nil
+}
+
+func probe(ctx context.Context) error {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		return fmt.Errorf("%w: bwrap not found: %w", ErrUnavailable, err)
 	}
@@ -243,8 +267,10 @@ func run(ctx context.Context, s Spec, noCgroup bool) (Result, error) {
 	if s.Unsandboxed {
 		cmd.Env = envList(env)
 	} else {
-		// bwrap itself gets only a PATH; the command's environment is set by --setenv.
-		cmd.Env = []string{"PATH=" + DefaultPath}
+		// bwrap itself gets only a PATH and the markers that let a restarted
+		// host find it (see markerEnv); the command's environment is set by
+		// --setenv after --clearenv.
+		cmd.Env = markerEnv()
 	}
 	stdout := newCapture(s.OutputLimit)
 	cmd.Stdout = stdout
@@ -525,8 +551,21 @@ func bwrapArgs(s Spec, env map[string]string) []string {
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		a = append(a, "--setenv", k, env[k])
 	}
-	return append(append(a, "--"), s.Args...)
+	a = append(a, "--")
+	// A backstop for the wall-time limit that lives inside the sandbox: should
+	// the validator die in the moment before bwrap's namespace init has armed
+	// --die-with-parent (bwrap sets it only after building the new root), the
+	// command still cannot outlive Timeout by more than orphanGrace. Run's own
+	// timer fires first in every other case.
+	if timeout, err := lookPathIn("timeout", DefaultPath); err == nil {
+		secs := int64((s.Timeout + orphanGrace + time.Second - 1) / time.Second)
+		a = append(a, timeout, "--signal=KILL", strconv.FormatInt(secs, 10))
+	}
+	return append(a, s.Args...)
 }
+
+// orphanGrace is how long past Spec.Timeout the in-sandbox backstop waits.
+const orphanGrace = 10 * time.Second
 
 // String renders a spec for logs, leaving out environment values.
 func (s Spec) String() string {

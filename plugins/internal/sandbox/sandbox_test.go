@@ -22,6 +22,9 @@ const secretValue = "hunter2-do-not-leak"
 func TestMain(m *testing.M) {
 	// A credential in the validator's environment that sandboxed code must never see.
 	os.Setenv("MOOSE_TEST_SECRET", secretValue)
+	// The markers moosed gives a plugin process, which bwrap must carry on.
+	os.Setenv("MOOSE_PLUGIN_HOST", hostMarker)
+	os.Setenv("MOOSE_PLUGIN_HOST_OWNER", "1-1")
 	os.Exit(m.Run())
 }
 

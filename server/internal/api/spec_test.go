@@ -28,6 +28,7 @@ func TestSpecHandler(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "moose-plugin-architect-replay"),
 		"github.com/moosehq/moose/plugins/architect-replay").CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	require.NoError(t, pluginhost.WriteManifest(dir, "moose-plugin-architect-replay"))
 	host, err := pluginhost.New(pluginhost.Config{Dir: dir, DataDir: t.TempDir()})
 	require.NoError(t, err)
 	require.NoError(t, host.Start(ctx))

@@ -102,6 +102,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("plugin dir: %w", err))
 	} else if !fi.IsDir() {
 		errs = append(errs, fmt.Errorf("plugin dir %s is not a directory", c.Dir))
+	} else if err := CheckDir(c.Dir); err != nil {
+		errs = append(errs, err)
 	}
 	for name, d := range map[string]time.Duration{
 		"start timeout": c.StartTimeout, "propose timeout": c.ProposeTimeout, "validate timeout": c.ValidateTimeout,

@@ -14,11 +14,17 @@
 // version. A version is immutable: the same version with another sha256 is
 // refused (fault.ErrConflict), an identical registration is a no-op. With a
 // Store the catalog survives restarts (table plugins); Start relaunches it.
-// RegisterBuiltins registers the server's own moose-plugin-* binaries, which are
-// trusted, taken at their reported identity and kept in memory only; a
-// built-in proposer or architect gets the env allowlist Config.BuiltinEnv
-// names for it (default: OPENAI_API_KEY for openai and openai-architect,
-// ANTHROPIC_API_KEY for anthropic and anthropic-architect).
+// RegisterBuiltins registers the server's own moose-plugin-* binaries that the
+// plugin directory's manifest (ManifestFile, written by `make build` through
+// WriteManifest) lists, each pinned to the manifest's sha256: a binary whose
+// hash differs is refused and logged. They are taken at their reported
+// identity and kept in memory only. Any other moose-plugin-* file is ignored
+// with a log line until registered explicitly; no manifest means no
+// built-ins. A built-in proposer or architect gets the env allowlist
+// Config.BuiltinEnv names for it (default: OPENAI_API_KEY for openai and
+// openai-architect, ANTHROPIC_API_KEY for anthropic and anthropic-architect).
+// CheckDir (run by Config.Validate) refuses a plugin directory or manifest
+// writable by group or others, or owned by another user than root or the host's.
 //
 // Architects (kind "architect", proto ArchitectService) split a spec into
 // work orders; Decompose calls one, bounded by Config.ProposeTimeout. They are
@@ -57,9 +63,10 @@
 //
 // Every plugin process and its children carry MOOSE_PLUGIN_HOST (derived from
 // Config.DataDir) and MOOSE_PLUGIN_HOST_OWNER (host pid and start time) in
-// their environment. Start scans /proc and SIGKILLs every process with this
-// host's id whose owner is no longer alive, then removes socket folders of dead
-// owners. Processes of a live host (another moosed, or another Host in this
+// their environment; the validators' sandboxes pass both on to bwrap itself
+// (not to the sandboxed command). Start scans /proc and SIGKILLs every process
+// with this host's id whose owner is no longer alive, and the process group of
+// each that leads one, then removes socket folders of dead owners. Processes of a live host (another moosed, or another Host in this
 // process) are never touched, and a reused pid is not mistaken for the owner.
 //
 // go-plugin keeps a global list of managed clients that only grows; Host never

@@ -49,6 +49,7 @@ func providers(t *testing.T) string {
 				return
 			}
 		}
+		providersErr = pluginhost.WriteManifest(dir, "moose-plugin-openai", "moose-plugin-architect-replay")
 		providersDir = dir
 	})
 	require.NoError(t, providersErr)

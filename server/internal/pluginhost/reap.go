@@ -56,30 +56,48 @@ func (o owner) alive() bool {
 
 // procStat returns a process's start time (clock ticks since boot) and state.
 func procStat(pid int) (uint64, byte, error) {
+	st, state, _, err := procStatGroup(pid)
+	return st, state, err
+}
+
+// procStatGroup is procStat plus the process group id.
+func procStatGroup(pid int) (uint64, byte, int, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	// The command name may contain spaces and parentheses: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, 0, errors.New("malformed stat")
+		return 0, 0, 0, errors.New("malformed stat")
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state); starttime is field 22.
+	// f[0] is field 3 (state), f[2] field 5 (pgrp); starttime is field 22.
 	if len(f) < 20 {
-		return 0, 0, errors.New("malformed stat")
+		return 0, 0, 0, errors.New("malformed stat")
 	}
 	st, err := strconv.ParseUint(f[19], 10, 64)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return st, f[0][0], nil
+	pgid, err := strconv.Atoi(f[2])
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return st, f[0][0], pgid, nil
 }
 
 // reapOrphans kills every process that carries hostID but whose owner host is
 // gone, and returns their pids. Processes of a live host (another Host in this
 // process, or another moosed sharing the data directory) are left alone.
+//
+// Besides plugin processes, that is every sandbox a validator started: bwrap
+// (both its outer process and the init of its PID namespace) and the sh and
+// prlimit wrappers in front of it carry the markers too (plugins/internal/
+// sandbox sets them), and killing the namespace's init kills everything the
+// sandboxed command started, whatever session it is in. A marked process that
+// leads a process group takes its group with it (an unsandboxed command's
+// children).
 func reapOrphans(hostID string) ([]int, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -109,11 +127,15 @@ func reapOrphans(hostID string) ([]int, error) {
 		if o, ok := parseOwner(own); ok && o.alive() {
 			continue
 		}
-		if _, state, err := procStat(pid); err != nil || state == 'Z' {
+		_, state, pgid, err := procStatGroup(pid)
+		if err != nil || state == 'Z' {
 			continue
 		}
 		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
 			killed = append(killed, pid)
+		}
+		if pgid == pid {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		}
 	}
 	return killed, nil

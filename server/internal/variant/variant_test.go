@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build replay: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	if err := pluginhost.WriteManifest(dir, "moose-plugin-replay"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

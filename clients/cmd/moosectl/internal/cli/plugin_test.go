@@ -20,8 +20,8 @@ import (
 )
 
 // replayBuild holds the replay proposer, built once per test binary on first
-// use, in two plugin directories: builtinDir names it moose-plugin-replay so
-// the server registers it at start; plainDir names it replay-proposer so
+// use, in two plugin directories: builtinDir names it moose-plugin-replay and
+// lists it in the manifest so the server registers it at start; plainDir names it replay-proposer so
 // nothing is registered until a test does it by CLI.
 var replayBuild struct {
 	once                 sync.Once
@@ -56,6 +56,9 @@ func buildReplay(t *testing.T) {
 		out, err := exec.Command("go", "build", "-o", bin, "github.com/moosehq/moose/plugins/replay").CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("build replay: %w: %s", err, out)
+			return
+		}
+		if b.err = servertest.WritePluginManifest(b.builtinDir, "moose-plugin-replay"); b.err != nil {
 			return
 		}
 		data, err := os.ReadFile(bin)
