@@ -18,8 +18,18 @@
 //
 // # Overall score and passing
 //
-//	overall = Σ weightᵢ · scoreᵢ / Σ weightᵢ    over the five reported (rounded) scores
-//	passed  = every hard gate holds  AND  overall ≥ PassThreshold (default 7)
+//	weighted = Σ weightᵢ · scoreᵢ / Σ weightᵢ    over the five reported (rounded) scores
+//	overall  = weighted                          when every hard gate holds
+//	         = min(weighted, 5.9)                when any hard gate failed (GateCap)
+//	passed   = every hard gate holds  AND  overall ≥ PassThreshold (default 7)
+//
+// The cap is what makes the overall score honest: experiments, rollbacks,
+// dataset filters, PR bodies and suite tables all read Overall, and the A/B
+// floor is 6.0, so an attempt that failed a gate always reads as a failure
+// (below 6) and a passing attempt always reads at least PassThreshold (7 by
+// default). Between them lies a gap no attempt can land in: 5.9 < x < 7 only
+// for an attempt that held every gate but whose weighted mean fell short.
+// Result.Weighted keeps the uncapped mean for the reviewer.
 //
 // Default weights: build_success 0.25, test_coverage 0.20, completeness 0.25,
 // architecture 0.15, readability 0.15. Building and being complete are what

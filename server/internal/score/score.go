@@ -36,8 +36,12 @@ type Dimension struct {
 type Result struct {
 	// Overall is the weighted mean of the dimension scores as reported
 	// (already rounded), rounded to one decimal, so it can be recomputed by
-	// hand from what is shown.
+	// hand from what is shown, and capped at GateCap when a hard gate failed:
+	// an attempt that did not prove itself never reads as a pass.
 	Overall float64 `json:"overall"`
+	// Weighted is the weighted mean before the gate cap (equal to Overall
+	// when every gate held), kept so a reviewer sees what the cap took.
+	Weighted float64 `json:"weighted"`
 	// Passed: every hard gate held and Overall reached the pass threshold.
 	Passed bool `json:"passed"`
 	// Dimensions are the five dimensions in DimensionNames order.
@@ -92,16 +96,26 @@ func Compute(cfg Config, in Input) Result {
 		overall += d.Score * d.Weight
 		res.Dimensions = append(res.Dimensions, d)
 	}
-	res.Overall = round1(clamp(overall))
+	res.Weighted = round1(clamp(overall))
+	res.Overall = res.Weighted
 
 	gates := hardGates(in)
 	if c, _ := res.Dimension(DimCompleteness); cfg.MinCompleteness > 0 && c.Score < cfg.MinCompleteness {
 		gates = append(gates, fmt.Sprintf("completeness %.1f is below the minimum %g", c.Score, cfg.MinCompleteness))
 	}
 	res.Gate = strings.Join(gates, "; ")
+	if len(gates) > 0 {
+		res.Overall = math.Min(res.Overall, GateCap)
+	}
 	res.Passed = len(gates) == 0 && res.Overall >= cfg.PassThreshold
 	return res
 }
+
+// GateCap is the highest overall score an attempt that failed a hard gate
+// can have: below the 6.0 floor experiments and rollbacks judge variants by,
+// so a variant whose attempts fail gates can never look better than one
+// whose attempts pass them.
+const GateCap = 5.9
 
 // hardGates are the conditions no weighting can outvote: a change that does
 // not build, whose tests fail, or that changes nothing is never accepted.

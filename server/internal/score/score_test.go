@@ -210,10 +210,17 @@ func TestComputeScenarios(t *testing.T) {
 			t.Parallel()
 			r := score.Compute(score.DefaultConfig(), tt.in)
 			require.Equal(t, tt.scores, scores(t, r))
-			require.InDelta(t, tt.overall, r.Overall, 1e-9)
+			require.InDelta(t, tt.overall, r.Weighted, 1e-9, "weighted mean before the gate cap")
 			require.Equal(t, tt.passed, r.Passed)
 			if len(tt.gate) == 0 {
 				require.Empty(t, r.Gate)
+				require.InDelta(t, r.Weighted, r.Overall, 1e-9)
+			} else {
+				require.InDelta(t, math.Min(tt.overall, score.GateCap), r.Overall, 1e-9, "a failed gate caps overall")
+				require.Less(t, r.Overall, 6.0)
+			}
+			if r.Passed {
+				require.GreaterOrEqual(t, r.Overall, 7.0)
 			}
 			for _, g := range tt.gate {
 				require.Contains(t, r.Gate, g)
@@ -323,7 +330,9 @@ func TestWeightsAreHonoured(t *testing.T) {
 	cfg.Weights = score.Weights{Completeness: 1}
 	require.Zero(t, score.Compute(cfg, in).Overall)
 	cfg.Weights = score.Weights{Architecture: 3, Readability: 1}
-	require.InDelta(t, 10, score.Compute(cfg, in).Overall, 1e-9)
+	r = score.Compute(cfg, in)
+	require.InDelta(t, 10, r.Weighted, 1e-9)
+	require.InDelta(t, score.GateCap, r.Overall, 1e-9, "no weighting lifts a failed gate over the cap")
 
 	// Default weights: normalised shares sum to 1 and match the documented values.
 	r = score.Compute(score.DefaultConfig(), in)
@@ -333,7 +342,7 @@ func TestWeightsAreHonoured(t *testing.T) {
 		hand += d.Weight * d.Score
 	}
 	require.InDelta(t, 1, sum, 1e-9)
-	require.InDelta(t, math.Round(hand*10)/10, r.Overall, 1e-9)
+	require.InDelta(t, math.Round(hand*10)/10, r.Weighted, 1e-9)
 	require.InDelta(t, 0.25, dim(t, r, score.DimCompleteness).Weight, 1e-9)
 }
 
