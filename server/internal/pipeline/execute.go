@@ -51,6 +51,8 @@ type cycle struct {
 	Reports      []Report
 	Score        score.Result
 	Duration     time.Duration
+	// TestsOptional is the work order's waiver of the tests gate.
+	TestsOptional bool
 	// LinesAdded and LinesRemoved are relative to the base commit, cumulative.
 	LinesAdded, LinesRemoved int
 }
@@ -180,7 +182,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow)
+	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow, wo.TestsOptional)
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		if err != nil {
 			return fmt.Errorf("propose (cycle %d): %w", n, err)
 		}
-		c := &cycle{N: n, Proposal: resp}
+		c := &cycle{N: n, Proposal: resp, TestsOptional: wo.TestsOptional}
 		e.apply(ctx, wo.ID, r, c)
 		if err := e.validate(ctx, wo.ID, r, c, info, pinfo); err != nil {
 			return err
@@ -537,7 +539,7 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	return nil
 }
 
-func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]*cycle, error) {
+func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool) ([]*cycle, error) {
 	rows, err := e.deps.Pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
 			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
 		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
@@ -547,7 +549,7 @@ func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, sh
 	defer rows.Close()
 	var out []*cycle
 	for rows.Next() {
-		c := &cycle{}
+		c := &cycle{TestsOptional: testsOptional}
 		var ef, changed, reports []byte
 		var ms int64
 		if err := rows.Scan(&c.N, &c.Proposal.Model, &c.Proposal.Text, &ef, &changed, &c.TreeHash, &reports,

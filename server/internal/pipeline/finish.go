@@ -19,7 +19,8 @@ import (
 // scoreInput turns the last cycle's validator reports into the scoring
 // function's input.
 func scoreInput(c *cycle) score.Input {
-	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved}
+	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved,
+		TestsOptional: c.TestsOptional}
 	for _, f := range c.EditFindings {
 		in.EditFindings = append(in.EditFindings, scoreFinding(f))
 	}

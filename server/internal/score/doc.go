@@ -48,6 +48,10 @@
 //	the build ran and passed      code that does not build is never accepted
 //	the typecheck passed, if run  a TypeScript type error is a broken build in all but name
 //	the tests ran and passed      no failed test, the test command succeeded, at least one test ran
+//	tests added (the tests gate)  a change to non-test source code must add or change a test file,
+//	                              unless the work order says tests_required: false
+//	                              (Input.TestsOptional); a change touching only documentation or
+//	                              configuration (no source code) is exempt and its reason says so
 //	completeness ≥ MinCompleteness (default 5; 0 disables)
 //	                              one not-implemented stub, an emptied file, three TODOs or
 //	                              two empty bodies is skeletal code, however cleanly it builds

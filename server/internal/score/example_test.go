@@ -37,5 +37,5 @@ func ExampleCompute() {
 	// architecture   9.0  1 debug print left: src/index.ts:4 (-1)
 	// readability   10.0  no long lines, long functions or lint findings
 	// overall 5.9 (weighted 6.0), passed false
-	// gate: completeness 0.0 is below the minimum 5
+	// gate: the change modifies source code (src/cart.ts, src/index.ts) but adds or changes no test; completeness 0.0 is below the minimum 5
 }

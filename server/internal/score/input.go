@@ -107,6 +107,9 @@ type Input struct {
 	CoverageMeasured bool
 	// TestsAdded reports that the change added or changed test files.
 	TestsAdded bool
+	// TestsOptional is the work order's waiver of the tests gate
+	// (tests_required: false). The zero value requires tests.
+	TestsOptional bool
 
 	// StaticFindings are the static checks over changed code; the categories
 	// that score are the Category* constants.

@@ -62,9 +62,15 @@ func testCoverage(in Input) *sheet {
 	if in.TestsFailed == 0 && in.TestsSucceeded {
 		s.note("%d of %d tests passed", in.TestsPassed, in.TestsTotal)
 	}
-	if in.TestsAdded {
+	source, testFiles := sourceChanges(in.ChangedFiles)
+	switch {
+	case in.TestsAdded || testFiles:
 		s.note("tests added or changed")
-	} else {
+	case len(source) == 0 && len(in.ChangedFiles) > 0:
+		s.note("only documentation or configuration changed (no source code): no new test is required")
+	case in.TestsOptional:
+		s.cap(noTestsCap, "no tests added or changed (the work order does not require them)")
+	default:
 		s.cap(noTestsCap, "no tests added or changed")
 	}
 	switch {

@@ -142,7 +142,20 @@ func hardGates(in Input) []string {
 	case in.TestsTotal == 0:
 		g = append(g, "no tests ran")
 	}
+	if why := testsGate(in); why != "" {
+		g = append(g, why)
+	}
 	return g
+}
+
+// testsGate is the tests gate: a change to source code must add or change a
+// test, unless the work order waived it. Empty when it holds.
+func testsGate(in Input) string {
+	source, tests := sourceChanges(in.ChangedFiles)
+	if len(source) == 0 || tests || in.TestsAdded || in.TestsOptional {
+		return ""
+	}
+	return fmt.Sprintf("the change modifies source code (%s) but adds or changes no test", list(source, 3))
 }
 
 func changed(in Input) bool { return in.EditsApplied > 0 || len(in.ChangedFiles) > 0 }

@@ -267,7 +267,9 @@ func TestRules(t *testing.T) {
 		}, score.DimBuildSuccess, 7, "7 build warnings: a.go:1, a.go:1, a.go:1 and 4 more (-3)"},
 		{"coverage scales to 80 percent", func(in *score.Input) { in.Coverage = 60 }, score.DimTestCoverage, 7.5, "coverage 60.0% of the changed code (80% earns 10)"},
 		{"unmeasured coverage with added tests", func(in *score.Input) { in.CoverageMeasured = false }, score.DimTestCoverage, 6, "coverage not measured (scored 6)"},
-		{"no tests added caps test coverage", func(in *score.Input) { in.TestsAdded = false }, score.DimTestCoverage, 3, "no tests added or changed: capped at 3"},
+		{"no tests added caps test coverage", func(in *score.Input) {
+			in.TestsAdded, in.ChangedFiles = false, []string{"calc/calc.go"}
+		}, score.DimTestCoverage, 3, "no tests added or changed: capped at 3"},
 		{"empty bodies", func(in *score.Input) {
 			in.StaticFindings = []score.Finding{{File: "x.go", Line: 3, Category: score.CategoryEmptyBody}}
 		}, score.DimCompleteness, 7, "1 empty function body: x.go:3 (-3)"},
@@ -489,5 +491,34 @@ func TestReasonsGolden(t *testing.T) {
 		score.DimArchitecture: {"1 file, 24 lines added, 0 removed; no debug prints"},
 		score.DimReadability:  {"no long lines, long functions or lint findings"},
 	}, got)
-	require.Equal(t, "completeness 0.0 is below the minimum 5", r.Gate)
+	require.Equal(t, "the change modifies source code (calc/calc.go) but adds or changes no test; completeness 0.0 is below the minimum 5", r.Gate)
+}
+
+func TestTestsGate(t *testing.T) {
+	t.Parallel()
+	cfg := score.DefaultConfig()
+	noTests := with(complete(), func(in *score.Input) {
+		in.TestsAdded = false
+		in.ChangedFiles = []string{"calc/calc.go", "cmd/calc/main.go"}
+	})
+	r := score.Compute(cfg, noTests)
+	require.False(t, r.Passed)
+	require.Contains(t, r.Gate, "the change modifies source code (calc/calc.go, cmd/calc/main.go) but adds or changes no test")
+	require.Less(t, r.Overall, 6.0)
+
+	waived := with(noTests, func(in *score.Input) { in.TestsOptional = true })
+	r = score.Compute(cfg, waived)
+	require.True(t, r.Passed, r.Gate)
+	require.Empty(t, r.Gate)
+	require.GreaterOrEqual(t, r.Overall, 7.0)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "no tests added or changed (the work order does not require them): capped at 3")
+
+	docs := with(noTests, func(in *score.Input) { in.ChangedFiles = []string{"README.md", "config/app.yaml", "go.mod"} })
+	r = score.Compute(cfg, docs)
+	require.True(t, r.Passed, r.Gate)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "only documentation or configuration changed (no source code): no new test is required")
+	require.InDelta(t, 10, dim(t, r, score.DimTestCoverage).Score, 1e-9, "a docs-only change is not capped for lacking tests")
+
+	testsOnly := with(noTests, func(in *score.Input) { in.ChangedFiles = []string{"calc/calc.go", "src/__tests__/calc.ts"} })
+	require.True(t, score.Compute(cfg, testsOnly).Passed, "a test file among the changes holds the gate")
 }
