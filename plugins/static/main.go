@@ -1,7 +1,8 @@
-// Command static is the built-in "static" validator: it reads the lines the
-// change added (never running them) and reports TODO/FIXME/XXX markers, "not
-// implemented" stubs, empty function bodies, debug prints and files the change
-// emptied. It passes when it could read the change; its findings feed the
+// Command static is the built-in "static" validator: it reads the functions the
+// change touched and the functions the work order names (never running them)
+// and reports TODO/FIXME/XXX markers, "not implemented" stubs, bodies that only
+// return zero values, empty function bodies, debug prints and files the change
+// emptied (see static.Scan). It passes when it could read the change; its findings feed the
 // completeness score and the refinement prompt.
 package main
 
@@ -9,6 +10,7 @@ import (
 	"context"
 	"os/exec"
 	"slices"
+	"strings"
 
 	"github.com/moosehq/moose/plugins/internal/check/static"
 	"github.com/moosehq/moose/plugins/internal/validate"
@@ -39,7 +41,9 @@ func (staticCheck) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk
 			files = append(files, static.Whole(p)...)
 		}
 	}
-	findings, err := static.Check(dir, files)
+	wo := req.GetWorkOrder()
+	text := strings.Join(append([]string{wo.GetTitle(), wo.GetDescription()}, wo.GetAcceptanceCriteria()...), "\n")
+	findings, err := static.Scan(dir, files, text)
 	if err != nil {
 		return validate.Refuse(err), nil
 	}
