@@ -210,11 +210,15 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	}
 	s := o.spec(dir, args...)
 	s.ReadWrite = append(s.ReadWrite, outDir)
+	if s.Env["NODE_OPTIONS"], err = writeAssertPreload(outDir, s.Env["NODE_OPTIONS"]); err != nil {
+		return rep, err
+	}
 	res, err := o.Runner.Run(ctx, s)
 	if err != nil {
 		return rep, err
 	}
 	rep.ApplyResult(res)
+	asserts := assertionFindings(res.Output())
 
 	rep.Tests = &check.Tests{}
 	if data, err := os.ReadFile(results); err == nil {
@@ -233,6 +237,11 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Coverage = check.NewCoverage(files, touchedFiles(o.Changed))
 	}
 	rep.OK = res.Success() && rep.Tests.Failed == 0
+	if rep.OK && len(asserts) > 0 {
+		// The runner reported success, but an assertion failed: not proven.
+		rep.OK = false
+	}
+	rep.Findings = append(rep.Findings, asserts...)
 	if runner != RunnerNpmTest && rep.Tests.Total() == 0 && res.Success() {
 		rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryNoTests,
 			Severity: check.SeverityWarning, Message: "no tests ran"})
