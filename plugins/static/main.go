@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"slices"
 	"strings"
 
 	"github.com/moosehq/moose/plugins/internal/check/static"
@@ -25,22 +23,9 @@ func (staticCheck) Info() sdk.Info {
 
 func (staticCheck) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
 	dir := req.GetWorktreePath()
-	// Only the added lines of tracked files count: an old TODO is not the
-	// change's fault. New (untracked) files count whole.
-	diff, err := exec.CommandContext(ctx, "git", "-C", dir, "diff", "-U0", "--no-color", "--no-ext-diff", "HEAD").Output()
-	if err != nil {
-		return validate.Refuse(err), nil
-	}
-	files := static.AddedLines(string(diff))
-	var seen []string
-	for _, f := range files {
-		seen = append(seen, f.Path)
-	}
-	for _, p := range req.GetChangedFiles() {
-		if !slices.Contains(seen, p) {
-			files = append(files, static.Whole(p)...)
-		}
-	}
+	// Changed lines of tracked files (widened to their functions by Scan);
+	// new files count whole.
+	files := static.Changes(ctx, dir, req.GetChangedFiles())
 	wo := req.GetWorkOrder()
 	text := strings.Join(append([]string{wo.GetTitle(), wo.GetDescription()}, wo.GetAcceptanceCriteria()...), "\n")
 	findings, err := static.Scan(dir, files, text)

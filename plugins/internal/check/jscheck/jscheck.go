@@ -30,6 +30,9 @@ type Options struct {
 	// Changed lists the worktree-relative paths the change touched; it scopes coverage and
 	// TestsChanged. Empty means the whole project.
 	Changed []string
+	// Mutation, when set, makes Test measure test strength after a passing
+	// run (see package mutate).
+	Mutation *check.MutationOptions
 }
 
 // ErrNoPackageJSON means the worktree is not an npm project.
@@ -249,6 +252,14 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	if !rep.OK && len(rep.Findings) == 0 {
 		rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryTestFailure, Severity: check.SeverityError,
 			Message: "tests failed: " + check.TrimLog(strings.TrimSpace(rep.Log), 2048)})
+	}
+	if rep.OK && o.Mutation != nil && rep.Tests.Total() > 0 {
+		m, survivors, err := o.mutation(ctx, dir, runner, s, rep.Coverage, res.Duration)
+		if err != nil {
+			return rep, fmt.Errorf("mutation testing: %w", err)
+		}
+		rep.Mutation = m
+		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
 }

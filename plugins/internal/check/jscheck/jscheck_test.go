@@ -332,3 +332,5 @@ describe("fine", () => {
 	require.NoError(t, err)
 	require.True(t, rep.OK, rep.Log)
 }
+
+func readFile(dir, rel string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, rel)) }

@@ -1,6 +1,9 @@
 package static
 
 import (
+	"context"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -73,4 +76,29 @@ func rangeOf(s string) (start, count int) {
 	}
 	count, _ = strconv.Atoi(b)
 	return start, count
+}
+
+// Changes are the changed files of a worktree with their added lines, from
+// `git diff -U0 HEAD` (tracked files) plus the changed paths git does not
+// know (new files, counted whole). Without a usable git (a copy of the tree
+// without its git directory), every changed path counts whole.
+func Changes(ctx context.Context, dir string, changed []string) []File {
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+		"diff", "-U0", "--no-color", "--no-ext-diff", "--no-textconv", "HEAD")
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	diff, err := cmd.Output()
+	if err != nil {
+		return Whole(changed...)
+	}
+	files := AddedLines(string(diff))
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f.Path] = true
+	}
+	for _, p := range changed {
+		if !seen[p] {
+			files = append(files, Whole(p)...)
+		}
+	}
+	return files
 }
