@@ -83,6 +83,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		MaxRefinements: cfg.MaxRefinements,
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
+		Mutation:       pipeline.MutationBudget{Disabled: cfg.MaxMutants < 0, MaxMutants: max(cfg.MaxMutants, 0), Time: cfg.MutationTime},
 		ClientID:       clientID(cfg.DataDir),
 		InsertOnly:     cfg.APIOnly,
 	})

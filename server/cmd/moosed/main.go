@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/moosehq/moose/server"
 )
@@ -47,6 +48,9 @@ func main() {
 	num(&cfg.WorkspacePoolSize, "workspace-pool", 4, "warm worktrees kept per project")
 	num(&cfg.WorkspaceMaxPerProject, "workspace-max", 16, "worktrees of one project checked out at once")
 	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal (-1: none)")
+	num(&cfg.MaxMutants, "max-mutants", 20, "test-strength mutants per attempt (-1: no mutation testing)")
+	var mutationSecs int
+	num(&mutationSecs, "mutation-time", 30, "seconds of test-strength mutants per attempt")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
@@ -54,6 +58,7 @@ func main() {
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
 	_ = fs.Parse(os.Args[1:])
+	cfg.MutationTime = time.Duration(mutationSecs) * time.Second
 	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
 	for _, h := range strings.Split(githubHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {

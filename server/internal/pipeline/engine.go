@@ -48,6 +48,9 @@ type Config struct {
 	Score score.Config
 	// ContextBudget caps the project context sent to proposers, in bytes (default 64 KiB).
 	ContextBudget int
+	// Mutation is the test-strength budget sent to validators (zero: their
+	// defaults, 20 mutants and 30 s).
+	Mutation MutationBudget
 }
 
 func (c *Config) setDefaults() {

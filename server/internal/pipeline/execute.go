@@ -377,7 +377,7 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		return nil
 	}
 	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
-	req := ValidateRequest{Dir: ws.Dir(), ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout}
+	req := ValidateRequest{Dir: ws.Dir(), ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout, Mutation: e.cfg.Mutation}
 	buildFailed := false
 	for _, name := range e.cfg.Validators {
 		if name == "test" && buildFailed {
@@ -445,6 +445,12 @@ func feedback(c *cycle) string {
 	if c.Applied == 0 && len(c.EditFindings) == 0 {
 		b.WriteString("No edits were found in your answer. Reply with complete files in the requested edit format.\n")
 	}
+	if c.Score.Gate != "" && c.Applied > 0 {
+		b.WriteString("## Not accepted yet\n")
+		for _, g := range strings.Split(c.Score.Gate, "; ") {
+			fmt.Fprintf(&b, "- %s\n", g)
+		}
+	}
 	if len(c.EditFindings) > 0 {
 		b.WriteString("## Edits that could not be applied\n")
 		for _, f := range c.EditFindings {
@@ -465,6 +471,21 @@ func feedback(c *cycle) string {
 		}
 		if r.Log != "" {
 			fmt.Fprintf(&b, "```\n%s\n```\n", trimLog(r.Log, 6000))
+		}
+	}
+	// Surviving mutants: the tests passed, but would also pass on broken code.
+	var survivors []Finding
+	for _, r := range c.Reports {
+		for _, f := range r.Findings {
+			if f.Category == score.CategorySurvivingMutant {
+				survivors = append(survivors, f)
+			}
+		}
+	}
+	if len(survivors) > 0 {
+		b.WriteString("## Tests that do not prove the change\nThe tests still pass on these broken versions of your code; add assertions that fail on them:\n")
+		for _, f := range survivors {
+			fmt.Fprintf(&b, "- %s:%d %s\n", f.File, f.Line, f.Message)
 		}
 	}
 	// Static findings matter even when the build passed: stubs are not done.

@@ -103,6 +103,7 @@ func Compute(cfg Config, in Input) Result {
 	if c, _ := res.Dimension(DimCompleteness); cfg.MinCompleteness > 0 && c.Score < cfg.MinCompleteness {
 		gates = append(gates, fmt.Sprintf("completeness %.1f is below the minimum %g", c.Score, cfg.MinCompleteness))
 	}
+	gates = append(gates, mutationGates(cfg, in.Mutation)...)
 	res.Gate = strings.Join(gates, "; ")
 	if len(gates) > 0 {
 		res.Overall = math.Min(res.Overall, GateCap)
@@ -146,6 +147,38 @@ func hardGates(in Input) []string {
 		g = append(g, why)
 	}
 	return g
+}
+
+// mutationGates are the test-strength gates: every changed function the
+// tests reach must have its zero-value and panic mutants killed, and the
+// mutation score must reach cfg.MinMutationScore.
+func mutationGates(cfg Config, m *Mutation) []string {
+	if m == nil || !m.Measured {
+		return nil
+	}
+	var g, weak []string
+	for _, f := range m.Functions {
+		if f.Reached && f.GateMeasured && !f.GateKilled {
+			weak = append(weak, f.Name)
+		}
+	}
+	if len(weak) > 0 {
+		g = append(g, fmt.Sprintf("the tests still pass when %s returns zero values or panics: they do not check %s",
+			list(weak, 3), map[bool]string{true: "it", false: "them"}[len(weak) == 1]))
+	}
+	if ms, ok := m.score(); ok && cfg.MinMutationScore > 0 && ms < cfg.MinMutationScore {
+		g = append(g, fmt.Sprintf("mutation score %.2f (%d of %d mutants killed) is below the minimum %g",
+			ms, m.Killed, m.Run, cfg.MinMutationScore))
+	}
+	return g
+}
+
+// score is killed/run, when any viable mutant ran.
+func (m *Mutation) score() (float64, bool) {
+	if m == nil || !m.Measured || m.Run <= 0 {
+		return 0, false
+	}
+	return float64(m.Killed) / float64(m.Run), true
 }
 
 // testsGate is the tests gate: a change to source code must add or change a

@@ -522,3 +522,45 @@ func TestTestsGate(t *testing.T) {
 	testsOnly := with(noTests, func(in *score.Input) { in.ChangedFiles = []string{"calc/calc.go", "src/__tests__/calc.ts"} })
 	require.True(t, score.Compute(cfg, testsOnly).Passed, "a test file among the changes holds the gate")
 }
+
+func TestMutationFeedsTestCoverageAndGates(t *testing.T) {
+	t.Parallel()
+	cfg := score.DefaultConfig()
+	strong := with(complete(), func(in *score.Input) {
+		in.Coverage = 80
+		in.Mutation = &score.Mutation{Measured: true, Run: 10, Killed: 8,
+			Functions: []score.MutatedFunction{{File: "calc/calc.go", Name: "Add", Reached: true, GateMeasured: true, GateKilled: true}}}
+	})
+	r := score.Compute(cfg, strong)
+	require.True(t, r.Passed, r.Gate)
+	require.InDelta(t, 9, dim(t, r, score.DimTestCoverage).Score, 1e-9, "(10 coverage + 10·0.8) / 2")
+
+	weak := with(strong, func(in *score.Input) {
+		in.Mutation = &score.Mutation{Measured: true, Run: 10, Killed: 2,
+			Functions: []score.MutatedFunction{{File: "calc/calc.go", Name: "Add", Reached: true, GateMeasured: true}},
+			Survivors: []score.Finding{{File: "calc/calc.go", Line: 12, Category: score.CategorySurvivingMutant, Message: "tests still pass when Add returns zero values"}}}
+	})
+	r = score.Compute(cfg, weak)
+	require.False(t, r.Passed)
+	require.Contains(t, r.Gate, "the tests still pass when Add returns zero values or panics")
+	require.Contains(t, r.Gate, "mutation score 0.20 (2 of 10 mutants killed) is below the minimum 0.6")
+	require.Less(t, r.Overall, 6.0)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "1 surviving mutant: calc/calc.go:12")
+
+	unreached := with(weak, func(in *score.Input) {
+		in.Mutation.Functions[0].Reached = false
+		in.Mutation.Run, in.Mutation.Killed = 0, 0
+	})
+	require.True(t, score.Compute(cfg, unreached).Passed, "a function no test reaches is left to diff coverage")
+
+	cfg.MinMutationScore = 0.1
+	lowBar := with(weak, func(in *score.Input) { in.Mutation.Functions[0].GateKilled = true })
+	require.True(t, score.Compute(cfg, lowBar).Passed, "the threshold is configurable")
+
+	notMeasured := with(complete(), func(in *score.Input) {
+		in.Mutation = &score.Mutation{Reason: "the project's own test command runs the tests"}
+	})
+	r = score.Compute(score.DefaultConfig(), notMeasured)
+	require.True(t, r.Passed)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "test strength not measured: the project's own test command runs the tests")
+}
