@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"gopkg.in/yaml.v3"
 
-	"github.com/moosehq/moose/server"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server"
 	"github.com/moosehq/moose/server/servertest"
 )
 
