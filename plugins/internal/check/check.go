@@ -288,12 +288,14 @@ func IsTestFile(p string) bool {
 			return isCode(base)
 		}
 	}
-	return strings.HasPrefix(base, "test_") && strings.HasSuffix(base, ".py")
+	stem := strings.TrimSuffix(base, path.Ext(base))
+	return isCode(base) && (stem == "test" || stem == "tests" || strings.HasPrefix(stem, "test_") ||
+		strings.HasSuffix(stem, "_test") || strings.HasSuffix(stem, "_spec")) // test.sh, test_parse.py, parse_test.rb
 }
 
 func isCode(base string) bool {
 	switch path.Ext(base) {
-	case ".go", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py":
+	case ".go", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py", ".sh", ".rb", ".rs", ".java", ".kt":
 		return true
 	}
 	return false

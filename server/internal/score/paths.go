@@ -29,8 +29,9 @@ func isTestPath(p string) bool {
 	if strings.HasSuffix(base, "_test.go") || strings.Contains(base, ".test.") || strings.Contains(base, ".spec.") {
 		return true
 	}
-	if strings.HasPrefix(base, "test_") && strings.HasSuffix(base, ".py") {
-		return true
+	if stem := strings.TrimSuffix(base, path.Ext(base)); isCode(base) && (stem == "test" || stem == "tests" ||
+		strings.HasPrefix(stem, "test_") || strings.HasSuffix(stem, "_test") || strings.HasSuffix(stem, "_spec")) {
+		return true // test.sh, test_parse.py, parse_test.rb
 	}
 	for _, seg := range strings.Split(path.Dir(p), "/") {
 		if seg == "__tests__" || seg == "test" || seg == "tests" {
