@@ -46,6 +46,12 @@ type Config struct {
 	// ContextBudget caps the project context sent to a proposer, in bytes
 	// (default 64 KiB).
 	ContextBudget int
+	// MaxMutants bounds test-strength mutants per attempt (0: the
+	// validators' default, 20; -1: no mutation testing).
+	MaxMutants int
+	// MutationTime bounds the wall time of those mutants per attempt (0: the
+	// validators' default, 30 s).
+	MutationTime time.Duration
 	// WorkspacePoolSize is how many warm worktrees are kept per project (default 4).
 	WorkspacePoolSize int
 	// WorkspaceMaxPerProject bounds the worktrees of one project checked out
@@ -111,6 +117,8 @@ var Env = map[string]string{
 	"build-cache-seed":  "MOOSE_BUILD_CACHE_SEED",
 	"drain-timeout":     "MOOSE_DRAIN_TIMEOUT",
 	"git-config":        "MOOSE_GIT_CONFIG",
+	"max-mutants":       "MOOSE_MAX_MUTANTS",
+	"mutation-time":     "MOOSE_MUTATION_TIME",
 }
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
@@ -177,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
 		errs = append(errs, fmt.Errorf("concurrency must be between 1 and 1000, got %d", c.Concurrency))
+	}
+	if c.MaxMutants < -1 || c.MutationTime < 0 {
+		errs = append(errs, fmt.Errorf("max-mutants must be -1 (none) or more and mutation-time not negative, got %d and %s", c.MaxMutants, c.MutationTime))
 	}
 	if c.MaxRefinements < -1 || c.MaxRefinements > 10 {
 		errs = append(errs, fmt.Errorf("max-refinements must be between -1 (none) and 10, got %d", c.MaxRefinements))

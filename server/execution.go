@@ -100,6 +100,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		MaxRefinements: cfg.MaxRefinements,
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
+		Mutation:       pipeline.MutationBudget{Disabled: cfg.MaxMutants < 0, MaxMutants: max(cfg.MaxMutants, 0), Time: cfg.MutationTime},
 		ClientID:       clientID(cfg.DataDir),
 		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,
 			CPUTime: cfg.SandboxCPUTime},

@@ -227,7 +227,7 @@ func TestPipelineProvesRefinesAndScores(t *testing.T) {
 	for _, d := range s.GetResult().GetDimensions() {
 		reasons = append(reasons, d.GetReasons()...)
 	}
-	require.Contains(t, strings.Join(reasons, "\n"), "TODO")
+	require.Contains(t, strings.Join(reasons, "\n"), "not-implemented stub")
 
 	// The cheap model repeats itself: cycles 2 and 3 produce the tree cycle 1
 	// did, and its validation is reused instead of rebuilt.

@@ -107,6 +107,10 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 		Limits: &pluginv1.SandboxLimits{WriteBytes: req.Limits.WriteBytes, TmpBytes: req.Limits.TmpBytes,
 			CpuTime: durationpb.New(req.Limits.CPUTime), OpenFiles: int32(req.Limits.OpenFiles),
 			MemoryBytes: req.Limits.MemoryBytes, MaxProcs: int32(req.Limits.MaxProcs)},
+		Mutation: &pluginv1.MutationBudget{Disabled: req.Mutation.Disabled, MaxMutants: int32(req.Mutation.MaxMutants)},
+	}
+	if req.Mutation.Time > 0 {
+		pbreq.Mutation.TimeBudget = durationpb.New(req.Mutation.Time)
 	}
 	resp, err := a.host.Validate(ctx, name, "", pbreq)
 	if err != nil {
@@ -128,6 +132,14 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 	for _, f := range resp.GetFindings() {
 		r.Findings = append(r.Findings, pipeline.Finding{Source: name, File: f.GetFile(), Line: int(f.GetLine()), Column: int(f.GetColumn()),
 			Category: f.GetCategory(), Severity: severityFromPlugin(f.GetSeverity()), Message: f.GetMessage()})
+	}
+	if m := resp.GetMutation(); m != nil {
+		r.Mutation = &pipeline.Mutation{Measured: m.GetMeasured(), Reason: m.GetNotMeasuredReason(), Run: int(m.GetMutantsRun()),
+			Killed: int(m.GetMutantsKilled()), NotViable: int(m.GetMutantsNotViable()), Exhausted: m.GetBudgetExhausted()}
+		for _, f := range m.GetFunctions() {
+			r.Mutation.Functions = append(r.Mutation.Functions, pipeline.MutatedFunction{File: f.GetFile(), Name: f.GetName(),
+				Line: int(f.GetLine()), Reached: f.GetReached(), GateMeasured: f.GetGateMeasured(), GateKilled: f.GetGateKilled()})
+		}
 	}
 	for _, s := range resp.GetScores() {
 		r.Contributions = append(r.Contributions, pipeline.Contribution{Dimension: s.GetDimension(), Score: s.GetScore(), Weight: s.GetWeight(), Reasons: s.GetReasons()})

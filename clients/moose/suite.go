@@ -40,6 +40,8 @@ type SuiteWorkOrder struct {
 	AcceptanceCriteria []string          `yaml:"acceptance_criteria"`
 	Complexity         int32             `yaml:"complexity"`
 	Metadata           map[string]string `yaml:"metadata"`
+	// TestsRequired is nil when absent: tests are then required.
+	TestsRequired *bool `yaml:"tests_required"`
 }
 
 // LoadSuite reads and checks a suite file; unknown fields are errors.
@@ -78,7 +80,8 @@ func (s *Suite) Request(projectID, variant string, i int) *moosev1.CreateWorkOrd
 	return &moosev1.CreateWorkOrderRequest{
 		ProjectId: projectID, Title: w.Title, Description: w.Description, AcceptanceCriteria: w.AcceptanceCriteria,
 		Complexity: w.Complexity, Metadata: meta, VariantId: variant,
-		RequestId: fmt.Sprintf("suite-%s-%s-%d", s.Hash, variant, i),
+		RequestId:     fmt.Sprintf("suite-%s-%s-%d", s.Hash, variant, i),
+		TestsRequired: w.TestsRequired,
 	}
 }
 

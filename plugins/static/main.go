@@ -1,13 +1,14 @@
-// Command static is the built-in "static" validator: it reads the lines the
-// change added (never running them) and reports TODO/FIXME/XXX markers, "not
-// implemented" stubs, empty function bodies, debug prints and files the change
-// emptied. It passes when it could read the change; its findings feed the
+// Command static is the built-in "static" validator: it reads the functions the
+// change touched and the functions the work order names (never running them)
+// and reports TODO/FIXME/XXX markers, "not implemented" stubs, bodies that only
+// return zero values, empty function bodies, debug prints and files the change
+// emptied (see static.Scan). It passes when it could read the change; its findings feed the
 // completeness score and the refinement prompt.
 package main
 
 import (
 	"context"
-	"slices"
+	"strings"
 
 	"github.com/moosehq/moose/plugins/internal/check/static"
 	"github.com/moosehq/moose/plugins/internal/validate"
@@ -22,21 +23,14 @@ func (staticCheck) Info() sdk.Info {
 
 func (staticCheck) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.ValidateResponse, error) {
 	dir := req.GetWorktreePath()
-	// Only the added lines of tracked files count: an old TODO is not the
-	// change's fault. New (untracked) files count whole. The host sends the
-	// diff: the worktree is a view without .git, and git must never run where
-	// generated code may have written.
-	files := static.AddedLines(req.GetDiff())
-	var seen []string
-	for _, f := range files {
-		seen = append(seen, f.Path)
-	}
-	for _, p := range req.GetChangedFiles() {
-		if !slices.Contains(seen, p) {
-			files = append(files, static.Whole(p)...)
-		}
-	}
-	findings, err := static.Check(dir, files)
+	// Changed lines of tracked files (widened to their functions by Scan);
+	// new files count whole. The host sends the diff: the worktree is a view
+	// without .git, and git must never run where generated code may have
+	// written.
+	files := static.Changes(req.GetDiff(), req.GetChangedFiles())
+	wo := req.GetWorkOrder()
+	text := strings.Join(append([]string{wo.GetTitle(), wo.GetDescription()}, wo.GetAcceptanceCriteria()...), "\n")
+	findings, err := static.Scan(dir, files, text)
 	if err != nil {
 		return validate.Refuse(err), nil
 	}

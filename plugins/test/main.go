@@ -1,6 +1,8 @@
 // Command test is the built-in "test" validator: the project's tests, run in
 // the sandbox: pass/fail per test, coverage of the code the change touched,
-// and whether the change added or changed tests. Presets: Go (go test -json
+// whether the change added or changed tests, and test strength: after a
+// passing run, mutants of the changed functions run against the tests that
+// reach them (package mutate). Presets: Go (go test -json
 // with coverage) and TypeScript/JavaScript (vitest or jest with JSON and
 // coverage reporters); a project's own test_command replaces the preset, for
 // any language.
@@ -29,6 +31,7 @@ func (tests) Validate(ctx context.Context, req *sdk.ValidateRequest) (*sdk.Valid
 		Field:    "test_command",
 		Go:       gocheck.Test,
 		Node:     jscheck.Test,
+		Mutation: true,
 	}), nil
 }
 

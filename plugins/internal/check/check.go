@@ -42,6 +42,9 @@ const (
 	CategoryEmptyBody         = "empty_body"
 	CategoryDebugPrint        = "debug_print"
 	CategoryEmptiedFile       = "emptied_file"
+	// CategorySurvivingMutant: a mutant of the changed code that no test
+	// failed on (see package mutate).
+	CategorySurvivingMutant = "surviving_mutant"
 )
 
 // Severities.
@@ -175,6 +178,9 @@ type Report struct {
 	Coverage *Coverage
 	// TestsChanged is true when the change added or modified test files.
 	TestsChanged bool
+	// Mutation is test strength, measured by test steps after a passing run
+	// (nil when not attempted).
+	Mutation *Mutation
 	// Log is the commands' output, trimmed to LogLimit.
 	Log      string
 	TimedOut bool
@@ -314,12 +320,14 @@ func IsTestFile(p string) bool {
 			return isCode(base)
 		}
 	}
-	return strings.HasPrefix(base, "test_") && strings.HasSuffix(base, ".py")
+	stem := strings.TrimSuffix(base, path.Ext(base))
+	return isCode(base) && (stem == "test" || stem == "tests" || strings.HasPrefix(stem, "test_") ||
+		strings.HasSuffix(stem, "_test") || strings.HasSuffix(stem, "_spec")) // test.sh, test_parse.py, parse_test.rb
 }
 
 func isCode(base string) bool {
 	switch path.Ext(base) {
-	case ".go", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py":
+	case ".go", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts", ".py", ".sh", ".rb", ".rs", ".java", ".kt":
 		return true
 	}
 	return false
@@ -328,4 +336,52 @@ func isCode(base string) bool {
 // TouchesTests reports whether any changed path is a test file.
 func TouchesTests(changed []string) bool {
 	return slices.ContainsFunc(changed, IsTestFile)
+}
+
+// Mutation is the test-strength measurement of one test step: mutants of the
+// changed functions, run against the tests that reach them.
+type Mutation struct {
+	// Measured is false when the step could not measure it (a project's own
+	// test command, an unsupported language); Reason says why.
+	Measured bool
+	Reason   string
+	// Run counts the viable mutants that ran; Killed those a test failed on.
+	// NotViable mutants did not compile and count in neither.
+	Run, Killed, NotViable int
+	// Exhausted: the budget (mutant count or wall time) stopped the run early.
+	Exhausted bool
+	Functions []MutatedFunc
+	Duration  time.Duration
+}
+
+// MutatedFunc is one changed or added function under mutation.
+type MutatedFunc struct {
+	File string
+	Name string
+	Line int
+	// Reached: the tests execute the function (from coverage; true when
+	// coverage is not known).
+	Reached bool
+	// GateRun: its zero-value and panic mutants ran (or were equivalent);
+	// GateKilled: the tests failed on every one of them.
+	GateRun, GateKilled bool
+}
+
+// MutationOptions ask a test step to measure test strength after a passing
+// run.
+type MutationOptions struct {
+	// MaxMutants and Time are the budget (0: package mutate's defaults).
+	MaxMutants int
+	Time       time.Duration
+	// Lines are the changed line numbers of each changed file (new version);
+	// a changed file absent from the map, or with nil lines, counts whole.
+	Lines map[string][]int
+}
+
+// LinesOf returns the changed lines of rel (nil: the whole file).
+func (o *MutationOptions) LinesOf(rel string) []int {
+	if o == nil || o.Lines == nil {
+		return nil
+	}
+	return o.Lines[rel]
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/moosehq/moose/plugins/internal/check/custom"
 	"github.com/moosehq/moose/plugins/internal/check/gocheck"
 	"github.com/moosehq/moose/plugins/internal/check/jscheck"
+	"github.com/moosehq/moose/plugins/internal/check/static"
 	"github.com/moosehq/moose/plugins/internal/sandbox"
 	"github.com/moosehq/moose/plugins/sdk"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
@@ -130,6 +131,16 @@ func Response(rep check.Report, maxLog int) *sdk.ValidateResponse {
 	if c := rep.Coverage; c != nil && c.Total > 0 {
 		out.CoveragePercent, out.CoverageMeasured = c.Percent, true
 	}
+	if m := rep.Mutation; m != nil {
+		mr := &pluginv1.MutationResult{Measured: m.Measured, NotMeasuredReason: m.Reason, MutantsRun: int32(m.Run),
+			MutantsKilled: int32(m.Killed), MutantsNotViable: int32(m.NotViable), BudgetExhausted: m.Exhausted,
+			Duration: durationpb.New(m.Duration)}
+		for _, f := range m.Functions {
+			mr.Functions = append(mr.Functions, &pluginv1.MutatedFunction{File: f.File, Name: f.Name, Line: int32(f.Line),
+				Reached: f.Reached, GateMeasured: f.GateRun, GateKilled: f.GateKilled})
+		}
+		out.Mutation = mr
+	}
 	return out
 }
 
@@ -229,6 +240,9 @@ type Step struct {
 	// Go and Node run the presets.
 	Go   func(ctx context.Context, dir string, o gocheck.Options) (check.Report, error)
 	Node func(ctx context.Context, dir string, o jscheck.Options) (check.Report, error)
+	// Mutation: the step measures test strength after a passing run, within
+	// the request's mutation budget (the test step).
+	Mutation bool
 }
 
 // Validate runs step for req in the sandbox and answers in the plugin
@@ -248,22 +262,47 @@ func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.Val
 			return Refuse(fmt.Errorf("%w: no preset for this language; set the project's %s", err, step.Field))
 		}
 		dir, changed := req.GetWorktreePath(), req.GetChangedFiles()
+		mut := mutationOptions(ctx, req, step)
 		if lang == check.LangGo {
 			goCache, cleanup, cerr := GoCache(req)
 			if cerr != nil {
 				return Refuse(cerr)
 			}
-			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache})
+			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache, Mutation: mut})
 			cleanup()
 		} else {
-			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed})
+			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed, Mutation: mut})
 		}
 	}
 	if err != nil {
 		return Refuse(err)
 	}
+	if step.Mutation && rep.OK && rep.Mutation == nil && !req.GetMutation().GetDisabled() {
+		reason := "no tests ran in the preset, so no mutant could be judged"
+		if hasCommand(step.Commands) {
+			reason = "the project's own test command runs the tests; test strength is measured for the Go and TypeScript/JavaScript presets only"
+		}
+		rep.Mutation = &check.Mutation{Reason: reason}
+	}
 	rep.TestsChanged = rep.TestsChanged || check.TouchesTests(req.GetChangedFiles())
 	return Response(rep, int(req.GetMaxLogBytes()))
+}
+
+// mutationOptions is the step's mutation budget with the change's lines, or
+// nil when the step does not mutate.
+func mutationOptions(ctx context.Context, req *sdk.ValidateRequest, step Step) *check.MutationOptions {
+	b := req.GetMutation()
+	if !step.Mutation || b.GetDisabled() {
+		return nil
+	}
+	o := &check.MutationOptions{MaxMutants: int(b.GetMaxMutants()), Lines: map[string][]int{}}
+	if d := b.GetTimeBudget(); d != nil {
+		o.Time = d.AsDuration()
+	}
+	for _, f := range static.Changes(req.GetDiff(), req.GetChangedFiles()) {
+		o.Lines[f.Path] = f.Lines
+	}
+	return o
 }
 
 func hasCommand(cmds []string) bool {

@@ -65,6 +65,9 @@ func main() {
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", durationEnvOr(env("drain-timeout", "60s"), time.Minute), usage("drain-timeout", "how long running executions may finish after SIGTERM before they are re-queued"))
 	str(&cfg.BuildCacheSeed, "build-cache-seed", "", "directory of the seed new projects' build caches start from (default: DATA-DIR/caches/seed)")
 	str(&cfg.GitConfig, "git-config", "", "git configuration file read by moosed's git commands (url.insteadOf, http.proxy); hooks, filters and helpers stay off")
+	num(&cfg.MaxMutants, "max-mutants", 20, "test-strength mutants per attempt (-1: no mutation testing)")
+	var mutationSecs int
+	num(&mutationSecs, "mutation-time", 30, "seconds of test-strength mutants per attempt")
 	str(&cfg.PublishRemote, "publish-remote", "", "git URL finished changes are pushed to for projects not on GitHub (default: the project's repository)")
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
@@ -72,6 +75,7 @@ func main() {
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
 	_ = fs.Parse(os.Args[1:])
+	cfg.MutationTime = time.Duration(mutationSecs) * time.Second
 	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
 	for _, h := range strings.Split(githubHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {

@@ -45,6 +45,7 @@ func workOrderToProto(w *workorder.WorkOrder) *moosev1.WorkOrder {
 		RequestId:          w.RequestID,
 		Metadata:           w.Metadata,
 		VariantId:          w.VariantID,
+		TestsRequired:      !w.TestsOptional,
 		CreateTime:         timestamppb.New(w.CreatedAt),
 		UpdateTime:         timestamppb.New(w.UpdatedAt),
 	}

@@ -54,6 +54,8 @@ func (h *WorkOrderHandler) CreateWorkOrder(ctx context.Context, req *moosev1.Cre
 		AcceptanceCriteria: req.GetAcceptanceCriteria(),
 		Complexity:         int(req.GetComplexity()),
 		Metadata:           req.GetMetadata(),
+		// Absent means required: only an explicit false waives the gate.
+		TestsOptional: req.TestsRequired != nil && !req.GetTestsRequired(),
 	})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)

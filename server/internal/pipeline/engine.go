@@ -52,6 +52,9 @@ type Config struct {
 	ContextBudget int
 	// Limits bound what validation of generated code may use.
 	Limits Limits
+	// Mutation is the test-strength budget sent to validators (zero: their
+	// defaults, 20 mutants and 30 s).
+	Mutation MutationBudget
 }
 
 func (c *Config) setDefaults() {

@@ -51,6 +51,8 @@ type cycle struct {
 	Reports      []Report
 	Score        score.Result
 	Duration     time.Duration
+	// TestsOptional is the work order's waiver of the tests gate.
+	TestsOptional bool
 	// LinesAdded and LinesRemoved are relative to the base commit, cumulative.
 	LinesAdded, LinesRemoved int
 }
@@ -180,7 +182,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow)
+	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow, wo.TestsOptional)
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		if err != nil {
 			return fmt.Errorf("propose (cycle %d): %w", n, err)
 		}
-		c := &cycle{N: n, Proposal: resp}
+		c := &cycle{N: n, Proposal: resp, TestsOptional: wo.TestsOptional}
 		e.apply(ctx, wo.ID, r, c)
 		if err := e.validate(ctx, wo.ID, r, c, info, pinfo); err != nil {
 			return err
@@ -408,7 +410,7 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		}
 	}
 	req := ValidateRequest{Dir: view.Dir, ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout,
-		TempDir: view.TmpDir, CacheDir: cacheDir, Diff: diff, Limits: lim}
+		TempDir: view.TmpDir, CacheDir: cacheDir, Diff: diff, Limits: lim, Mutation: e.cfg.Mutation}
 	buildFailed := false
 	var treeFull, tmpFull bool
 	for _, name := range e.cfg.Validators {
@@ -502,6 +504,12 @@ func feedback(c *cycle) string {
 	if c.Applied == 0 && len(c.EditFindings) == 0 {
 		b.WriteString("No edits were found in your answer. Reply with complete files in the requested edit format.\n")
 	}
+	if c.Score.Gate != "" && c.Applied > 0 {
+		b.WriteString("## Not accepted yet\n")
+		for _, g := range strings.Split(c.Score.Gate, "; ") {
+			fmt.Fprintf(&b, "- %s\n", g)
+		}
+	}
 	if len(c.EditFindings) > 0 {
 		b.WriteString("## Edits that could not be applied\n")
 		for _, f := range c.EditFindings {
@@ -522,6 +530,21 @@ func feedback(c *cycle) string {
 		}
 		if r.Log != "" {
 			fmt.Fprintf(&b, "```\n%s\n```\n", trimLog(r.Log, 6000))
+		}
+	}
+	// Surviving mutants: the tests passed, but would also pass on broken code.
+	var survivors []Finding
+	for _, r := range c.Reports {
+		for _, f := range r.Findings {
+			if f.Category == score.CategorySurvivingMutant {
+				survivors = append(survivors, f)
+			}
+		}
+	}
+	if len(survivors) > 0 {
+		b.WriteString("## Tests that do not prove the change\nThe tests still pass on these broken versions of your code; add assertions that fail on them:\n")
+		for _, f := range survivors {
+			fmt.Fprintf(&b, "- %s:%d %s\n", f.File, f.Line, f.Message)
 		}
 	}
 	// Static findings matter even when the build passed: stubs are not done.
@@ -596,7 +619,7 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	return nil
 }
 
-func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]*cycle, error) {
+func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool) ([]*cycle, error) {
 	rows, err := e.deps.Pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
 			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
 		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
@@ -606,7 +629,7 @@ func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, sh
 	defer rows.Close()
 	var out []*cycle
 	for rows.Next() {
-		c := &cycle{}
+		c := &cycle{TestsOptional: testsOptional}
 		var ef, changed, reports []byte
 		var ms int64
 		if err := rows.Scan(&c.N, &c.Proposal.Model, &c.Proposal.Text, &ef, &changed, &c.TreeHash, &reports,

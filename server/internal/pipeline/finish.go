@@ -19,7 +19,8 @@ import (
 // scoreInput turns the last cycle's validator reports into the scoring
 // function's input.
 func scoreInput(c *cycle) score.Input {
-	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved}
+	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved,
+		TestsOptional: c.TestsOptional}
 	for _, f := range c.EditFindings {
 		in.EditFindings = append(in.EditFindings, scoreFinding(f))
 	}
@@ -42,8 +43,21 @@ func scoreInput(c *cycle) score.Input {
 				in.Coverage, in.CoverageMeasured = r.Coverage, true
 			}
 			in.TestsAdded = r.TestsAdded
+			var survivors []score.Finding
 			for _, f := range r.Findings {
+				if f.Category == score.CategorySurvivingMutant {
+					survivors = append(survivors, scoreFinding(f))
+					continue
+				}
 				in.TestFindings = append(in.TestFindings, scoreFinding(f))
+			}
+			if m := r.Mutation; m != nil && !r.Skipped {
+				in.Mutation = &score.Mutation{Measured: m.Measured, Reason: m.Reason, Run: m.Run, Killed: m.Killed,
+					Exhausted: m.Exhausted, Survivors: survivors}
+				for _, f := range m.Functions {
+					in.Mutation.Functions = append(in.Mutation.Functions, score.MutatedFunction{File: f.File, Name: f.Name, Line: f.Line,
+						Reached: f.Reached, GateMeasured: f.GateMeasured, GateKilled: f.GateKilled})
+				}
 			}
 		case "static":
 			for _, f := range r.Findings {

@@ -85,7 +85,8 @@ type ValidateRequest struct {
 	// Diff is the change against the base commit (git diff -U0).
 	Diff string
 	// Limits bound every command the validator runs.
-	Limits Limits
+	Limits   Limits
+	Mutation MutationBudget
 }
 
 // Limits bound what the commands of one validation may use; zero fields take
@@ -103,6 +104,35 @@ type Limits struct {
 	OpenFiles int
 	// MaxProcs bounds processes and threads of one command (validator default 1024).
 	MaxProcs int
+}
+
+// MutationBudget bounds test-strength measurement per validation.
+type MutationBudget struct {
+	Disabled   bool
+	MaxMutants int
+	Time       time.Duration
+}
+
+// Mutation is a test validator's test-strength measurement (surviving mutants
+// are among its findings, category surviving_mutant).
+type Mutation struct {
+	Measured  bool              `json:"measured"`
+	Reason    string            `json:"reason,omitempty"`
+	Run       int               `json:"run"`
+	Killed    int               `json:"killed"`
+	NotViable int               `json:"not_viable,omitempty"`
+	Exhausted bool              `json:"exhausted,omitempty"`
+	Functions []MutatedFunction `json:"functions,omitempty"`
+}
+
+// MutatedFunction is one changed function under mutation.
+type MutatedFunction struct {
+	File         string `json:"file"`
+	Name         string `json:"name"`
+	Line         int    `json:"line,omitempty"`
+	Reached      bool   `json:"reached"`
+	GateMeasured bool   `json:"gate_measured"`
+	GateKilled   bool   `json:"gate_killed"`
 }
 
 // Contribution is a validator's score for one dimension.
@@ -127,8 +157,10 @@ type Report struct {
 	Coverage      float64        `json:"coverage"` // percent of touched code; -1 unknown
 	TestsAdded    bool           `json:"tests_added,omitempty"`
 	Contributions []Contribution `json:"contributions,omitempty"`
-	Log           string         `json:"log,omitempty"`
-	DurationMS    int64          `json:"duration_ms"`
+	// Mutation is test strength, from the test validator (nil: not reported).
+	Mutation   *Mutation `json:"mutation,omitempty"`
+	Log        string    `json:"log,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
 }
 
 // Validator runs the named validator plugin.

@@ -57,14 +57,20 @@ type Config struct {
 	// not-implemented stub or a trail of TODOs is exactly the skeletal code
 	// the weights alone could let through next to a clean build. 0 disables it.
 	MinCompleteness float64 `json:"min_completeness"`
+	// MinMutationScore is a hard gate on test strength: where mutation
+	// testing ran, the share of viable mutants the tests killed (0–1) must
+	// reach it. 0 disables this part of the gate; the zero-value/panic gate
+	// per function always applies. See doc.go on equivalent mutants.
+	MinMutationScore float64 `json:"min_mutation_score"`
 }
 
 // DefaultConfig is the configuration Moose scores with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Weights:         DefaultWeights(),
-		PassThreshold:   7,
-		MinCompleteness: 5,
+		Weights:          DefaultWeights(),
+		PassThreshold:    7,
+		MinCompleteness:  5,
+		MinMutationScore: 0.6,
 	}
 }
 
@@ -92,6 +98,9 @@ func (c Config) Validate() error {
 	}
 	if !inRange(c.MinCompleteness) {
 		v.Add("min_completeness", "must be between 0 and 10, got %g", c.MinCompleteness)
+	}
+	if !(c.MinMutationScore >= 0 && c.MinMutationScore <= 1) {
+		v.Add("min_mutation_score", "must be between 0 and 1, got %g", c.MinMutationScore)
 	}
 	return v.Err()
 }
@@ -123,5 +132,9 @@ func (c Config) sanitized() Config {
 	}
 	c.PassThreshold = thresh(c.PassThreshold, d.PassThreshold)
 	c.MinCompleteness = thresh(c.MinCompleteness, d.MinCompleteness)
+	if !(c.MinMutationScore >= 0) {
+		c.MinMutationScore = d.MinMutationScore
+	}
+	c.MinMutationScore = math.Min(c.MinMutationScore, 1)
 	return c
 }

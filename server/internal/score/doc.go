@@ -18,8 +18,18 @@
 //
 // # Overall score and passing
 //
-//	overall = Σ weightᵢ · scoreᵢ / Σ weightᵢ    over the five reported (rounded) scores
-//	passed  = every hard gate holds  AND  overall ≥ PassThreshold (default 7)
+//	weighted = Σ weightᵢ · scoreᵢ / Σ weightᵢ    over the five reported (rounded) scores
+//	overall  = weighted                          when every hard gate holds
+//	         = min(weighted, 5.9)                when any hard gate failed (GateCap)
+//	passed   = every hard gate holds  AND  overall ≥ PassThreshold (default 7)
+//
+// The cap is what makes the overall score honest: experiments, rollbacks,
+// dataset filters, PR bodies and suite tables all read Overall, and the A/B
+// floor is 6.0, so an attempt that failed a gate always reads as a failure
+// (below 6) and a passing attempt always reads at least PassThreshold (7 by
+// default). Between them lies a gap no attempt can land in: 5.9 < x < 7 only
+// for an attempt that held every gate but whose weighted mean fell short.
+// Result.Weighted keeps the uncapped mean for the reviewer.
 //
 // Default weights: build_success 0.25, test_coverage 0.20, completeness 0.25,
 // architecture 0.15, readability 0.15. Building and being complete are what
@@ -38,6 +48,14 @@
 //	the build ran and passed      code that does not build is never accepted
 //	the typecheck passed, if run  a TypeScript type error is a broken build in all but name
 //	the tests ran and passed      no failed test, the test command succeeded, at least one test ran
+//	tests added (the tests gate)  a change to non-test source code must add or change a test file,
+//	                              unless the work order says tests_required: false
+//	                              (Input.TestsOptional); a change touching only documentation or
+//	                              configuration (no source code) is exempt and its reason says so
+//	test strength, if measured    every changed function the tests reach must have its zero-value
+//	                              and panic mutants killed, and the mutation score (killed/run)
+//	                              must reach MinMutationScore (default 0.6; 0 disables the score
+//	                              part): tests that pass on a broken version do not prove the change
 //	completeness ≥ MinCompleteness (default 5; 0 disables)
 //	                              one not-implemented stub, an emptied file, three TODOs or
 //	                              two empty bodies is skeletal code, however cleanly it builds
@@ -68,8 +86,11 @@
 //	tests did not run / no test ran        0                nothing is proven
 //	coverage of changed code measured      coverage/8       80% (a common target) earns 10
 //	coverage not measured                  6                tests exist and pass, extent unknown
+//	mutation score ms measured             (above + 10·ms)/2  coverage says the tests run the code;
+//	                                                        mutants say they would notice it broken
 //	no tests added or changed              cap 3            existing tests rarely cover new code;
 //	                                                        "no tests written" is the failure to end
+//	only docs/config changed               no cap           nothing testable changed (reason says so)
 //	a test failed / test command failed    cap 2            a failing suite proves nothing
 //
 // completeness: is the work done, or stubbed out?
@@ -113,6 +134,32 @@
 // 10·0.15) even with perfect architecture and readability. A complete, tested
 // change scores 9 to 10. With a single stub and tests added the weighted mean
 // alone could reach 7; the completeness gate is what stops it.
+//
+// # Test strength (mutation testing)
+//
+// After a passing run the test validator mutates the functions the change
+// added or modified (never the rest of the module) and reruns only the tests
+// that reach them (Go: the package and the module's packages importing it;
+// TypeScript/JavaScript: vitest related / jest --findRelatedTests). Mutants:
+// the body replaced by a zero-value return and by a panic/throw (the gate
+// mutants), flipped comparisons, boundaries (< ↔ <=), && ↔ ||, dropped !,
+// +1 on integer constants, removed statements (Go) and swapped arithmetic.
+// A mutant is killed when a test fails, the run crashes or times out; one
+// that does not compile is not viable and counts nowhere. The budget
+// (default 20 mutants and 30 s per attempt; gate mutants first, then the
+// others spread across functions) bounds the cost. A project validated by
+// its own test command reports "not measured" and none of this applies.
+//
+// Equivalent mutants are the known limit: a mutant that behaves exactly like
+// the original (n <= lo → lo where n == lo returns lo either way) cannot be
+// killed by any test, and nothing mechanical tells it from a weak test. The
+// threshold accounts for them by sitting well below 1: 0.6 lets up to four
+// mutants in ten be equivalent or untested corners, while tests that only
+// check "does not panic" or "is not nil" kill the panic mutant and little
+// else (typically under 0.3). The per-function gate uses only the zero-value
+// and panic mutants, which are never equivalent for a function that does
+// anything: a zero-value mutant identical to the body is not generated, and
+// such a body is a stub the static checks report.
 //
 // # Contributions
 //

@@ -28,7 +28,7 @@ func ExampleCompute() {
 	for _, d := range r.Dimensions {
 		fmt.Printf("%-13s %4.1f  %s\n", d.Name, d.Score, strings.Join(d.Reasons, "; "))
 	}
-	fmt.Printf("overall %.1f, passed %v\n", r.Overall, r.Passed)
+	fmt.Printf("overall %.1f (weighted %.1f), passed %v\n", r.Overall, r.Weighted, r.Passed)
 	fmt.Println("gate:", r.Gate)
 	// Output:
 	// build_success 10.0  build and typecheck passed
@@ -36,6 +36,6 @@ func ExampleCompute() {
 	// completeness   0.0  1 not-implemented stub: src/cart.ts:17 (-8); 1 TODO marker: src/cart.ts:31 (-2.5)
 	// architecture   9.0  1 debug print left: src/index.ts:4 (-1)
 	// readability   10.0  no long lines, long functions or lint findings
-	// overall 6.0, passed false
-	// gate: completeness 0.0 is below the minimum 5
+	// overall 5.9 (weighted 6.0), passed false
+	// gate: the change modifies source code (src/cart.ts, src/index.ts) but adds or changes no test; completeness 0.0 is below the minimum 5
 }

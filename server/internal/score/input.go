@@ -107,6 +107,11 @@ type Input struct {
 	CoverageMeasured bool
 	// TestsAdded reports that the change added or changed test files.
 	TestsAdded bool
+	// Mutation is test strength (nil: not reported).
+	Mutation *Mutation
+	// TestsOptional is the work order's waiver of the tests gate
+	// (tests_required: false). The zero value requires tests.
+	TestsOptional bool
 
 	// StaticFindings are the static checks over changed code; the categories
 	// that score are the Category* constants.
@@ -121,4 +126,31 @@ type Input struct {
 
 	// Contributions are the dimension scores validator plugins reported.
 	Contributions []Contribution
+}
+
+// CategorySurvivingMutant is a mutant of the changed code no test failed on.
+const CategorySurvivingMutant = "surviving_mutant"
+
+// Mutation is test strength: mutants of the changed functions run against
+// the tests (see doc.go).
+type Mutation struct {
+	// Measured is false when the validator could not measure it; Reason says why.
+	Measured bool
+	Reason   string
+	// Run counts viable mutants run, Killed those a test failed on.
+	Run, Killed int
+	// Exhausted: the budget stopped the run early.
+	Exhausted bool
+	Functions []MutatedFunction
+	// Survivors are the surviving mutants (file, line, message).
+	Survivors []Finding
+}
+
+// MutatedFunction is one changed function under mutation.
+type MutatedFunction struct {
+	File, Name string
+	Line       int
+	// Reached: the tests execute it. GateMeasured: its zero-value and panic
+	// mutants ran; GateKilled: the tests failed on all of them.
+	Reached, GateMeasured, GateKilled bool
 }

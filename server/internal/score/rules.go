@@ -62,9 +62,26 @@ func testCoverage(in Input) *sheet {
 	if in.TestsFailed == 0 && in.TestsSucceeded {
 		s.note("%d of %d tests passed", in.TestsPassed, in.TestsTotal)
 	}
-	if in.TestsAdded {
+	if m := in.Mutation; m != nil {
+		if ms, ok := m.score(); ok {
+			s.rules = (s.rules + 10*ms) / 2
+			s.note("mutation score %.2f: %d of %d mutants killed (averaged with coverage: %.1f)", ms, m.Killed, m.Run, s.rules)
+			if n := len(m.Survivors); n > 0 {
+				s.note("%s%s", plural(n, "surviving mutant"), colonList(m.Survivors, 3))
+			}
+		} else if !m.Measured && m.Reason != "" {
+			s.note("test strength not measured: %s", m.Reason)
+		}
+	}
+	source, testFiles := sourceChanges(in.ChangedFiles)
+	switch {
+	case in.TestsAdded || testFiles:
 		s.note("tests added or changed")
-	} else {
+	case len(source) == 0 && len(in.ChangedFiles) > 0:
+		s.note("only documentation or configuration changed (no source code): no new test is required")
+	case in.TestsOptional:
+		s.cap(noTestsCap, "no tests added or changed (the work order does not require them)")
+	default:
 		s.cap(noTestsCap, "no tests added or changed")
 	}
 	switch {

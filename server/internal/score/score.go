@@ -36,8 +36,12 @@ type Dimension struct {
 type Result struct {
 	// Overall is the weighted mean of the dimension scores as reported
 	// (already rounded), rounded to one decimal, so it can be recomputed by
-	// hand from what is shown.
+	// hand from what is shown, and capped at GateCap when a hard gate failed:
+	// an attempt that did not prove itself never reads as a pass.
 	Overall float64 `json:"overall"`
+	// Weighted is the weighted mean before the gate cap (equal to Overall
+	// when every gate held), kept so a reviewer sees what the cap took.
+	Weighted float64 `json:"weighted"`
 	// Passed: every hard gate held and Overall reached the pass threshold.
 	Passed bool `json:"passed"`
 	// Dimensions are the five dimensions in DimensionNames order.
@@ -92,16 +96,27 @@ func Compute(cfg Config, in Input) Result {
 		overall += d.Score * d.Weight
 		res.Dimensions = append(res.Dimensions, d)
 	}
-	res.Overall = round1(clamp(overall))
+	res.Weighted = round1(clamp(overall))
+	res.Overall = res.Weighted
 
 	gates := hardGates(in)
 	if c, _ := res.Dimension(DimCompleteness); cfg.MinCompleteness > 0 && c.Score < cfg.MinCompleteness {
 		gates = append(gates, fmt.Sprintf("completeness %.1f is below the minimum %g", c.Score, cfg.MinCompleteness))
 	}
+	gates = append(gates, mutationGates(cfg, in.Mutation)...)
 	res.Gate = strings.Join(gates, "; ")
+	if len(gates) > 0 {
+		res.Overall = math.Min(res.Overall, GateCap)
+	}
 	res.Passed = len(gates) == 0 && res.Overall >= cfg.PassThreshold
 	return res
 }
+
+// GateCap is the highest overall score an attempt that failed a hard gate
+// can have: below the 6.0 floor experiments and rollbacks judge variants by,
+// so a variant whose attempts fail gates can never look better than one
+// whose attempts pass them.
+const GateCap = 5.9
 
 // hardGates are the conditions no weighting can outvote: a change that does
 // not build, whose tests fail, or that changes nothing is never accepted.
@@ -128,7 +143,52 @@ func hardGates(in Input) []string {
 	case in.TestsTotal == 0:
 		g = append(g, "no tests ran")
 	}
+	if why := testsGate(in); why != "" {
+		g = append(g, why)
+	}
 	return g
+}
+
+// mutationGates are the test-strength gates: every changed function the
+// tests reach must have its zero-value and panic mutants killed, and the
+// mutation score must reach cfg.MinMutationScore.
+func mutationGates(cfg Config, m *Mutation) []string {
+	if m == nil || !m.Measured {
+		return nil
+	}
+	var g, weak []string
+	for _, f := range m.Functions {
+		if f.Reached && f.GateMeasured && !f.GateKilled {
+			weak = append(weak, f.Name)
+		}
+	}
+	if len(weak) > 0 {
+		g = append(g, fmt.Sprintf("the tests still pass when %s returns zero values or panics: they do not check %s",
+			list(weak, 3), map[bool]string{true: "it", false: "them"}[len(weak) == 1]))
+	}
+	if ms, ok := m.score(); ok && cfg.MinMutationScore > 0 && ms < cfg.MinMutationScore {
+		g = append(g, fmt.Sprintf("mutation score %.2f (%d of %d mutants killed) is below the minimum %g",
+			ms, m.Killed, m.Run, cfg.MinMutationScore))
+	}
+	return g
+}
+
+// score is killed/run, when any viable mutant ran.
+func (m *Mutation) score() (float64, bool) {
+	if m == nil || !m.Measured || m.Run <= 0 {
+		return 0, false
+	}
+	return float64(m.Killed) / float64(m.Run), true
+}
+
+// testsGate is the tests gate: a change to source code must add or change a
+// test, unless the work order waived it. Empty when it holds.
+func testsGate(in Input) string {
+	source, tests := sourceChanges(in.ChangedFiles)
+	if len(source) == 0 || tests || in.TestsAdded || in.TestsOptional {
+		return ""
+	}
+	return fmt.Sprintf("the change modifies source code (%s) but adds or changes no test", list(source, 3))
 }
 
 func changed(in Input) bool { return in.EditsApplied > 0 || len(in.ChangedFiles) > 0 }

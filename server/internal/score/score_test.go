@@ -210,10 +210,17 @@ func TestComputeScenarios(t *testing.T) {
 			t.Parallel()
 			r := score.Compute(score.DefaultConfig(), tt.in)
 			require.Equal(t, tt.scores, scores(t, r))
-			require.InDelta(t, tt.overall, r.Overall, 1e-9)
+			require.InDelta(t, tt.overall, r.Weighted, 1e-9, "weighted mean before the gate cap")
 			require.Equal(t, tt.passed, r.Passed)
 			if len(tt.gate) == 0 {
 				require.Empty(t, r.Gate)
+				require.InDelta(t, r.Weighted, r.Overall, 1e-9)
+			} else {
+				require.InDelta(t, math.Min(tt.overall, score.GateCap), r.Overall, 1e-9, "a failed gate caps overall")
+				require.Less(t, r.Overall, 6.0)
+			}
+			if r.Passed {
+				require.GreaterOrEqual(t, r.Overall, 7.0)
 			}
 			for _, g := range tt.gate {
 				require.Contains(t, r.Gate, g)
@@ -260,7 +267,9 @@ func TestRules(t *testing.T) {
 		}, score.DimBuildSuccess, 7, "7 build warnings: a.go:1, a.go:1, a.go:1 and 4 more (-3)"},
 		{"coverage scales to 80 percent", func(in *score.Input) { in.Coverage = 60 }, score.DimTestCoverage, 7.5, "coverage 60.0% of the changed code (80% earns 10)"},
 		{"unmeasured coverage with added tests", func(in *score.Input) { in.CoverageMeasured = false }, score.DimTestCoverage, 6, "coverage not measured (scored 6)"},
-		{"no tests added caps test coverage", func(in *score.Input) { in.TestsAdded = false }, score.DimTestCoverage, 3, "no tests added or changed: capped at 3"},
+		{"no tests added caps test coverage", func(in *score.Input) {
+			in.TestsAdded, in.ChangedFiles = false, []string{"calc/calc.go"}
+		}, score.DimTestCoverage, 3, "no tests added or changed: capped at 3"},
 		{"empty bodies", func(in *score.Input) {
 			in.StaticFindings = []score.Finding{{File: "x.go", Line: 3, Category: score.CategoryEmptyBody}}
 		}, score.DimCompleteness, 7, "1 empty function body: x.go:3 (-3)"},
@@ -323,7 +332,9 @@ func TestWeightsAreHonoured(t *testing.T) {
 	cfg.Weights = score.Weights{Completeness: 1}
 	require.Zero(t, score.Compute(cfg, in).Overall)
 	cfg.Weights = score.Weights{Architecture: 3, Readability: 1}
-	require.InDelta(t, 10, score.Compute(cfg, in).Overall, 1e-9)
+	r = score.Compute(cfg, in)
+	require.InDelta(t, 10, r.Weighted, 1e-9)
+	require.InDelta(t, score.GateCap, r.Overall, 1e-9, "no weighting lifts a failed gate over the cap")
 
 	// Default weights: normalised shares sum to 1 and match the documented values.
 	r = score.Compute(score.DefaultConfig(), in)
@@ -333,7 +344,7 @@ func TestWeightsAreHonoured(t *testing.T) {
 		hand += d.Weight * d.Score
 	}
 	require.InDelta(t, 1, sum, 1e-9)
-	require.InDelta(t, math.Round(hand*10)/10, r.Overall, 1e-9)
+	require.InDelta(t, math.Round(hand*10)/10, r.Weighted, 1e-9)
 	require.InDelta(t, 0.25, dim(t, r, score.DimCompleteness).Weight, 1e-9)
 }
 
@@ -480,5 +491,76 @@ func TestReasonsGolden(t *testing.T) {
 		score.DimArchitecture: {"1 file, 24 lines added, 0 removed; no debug prints"},
 		score.DimReadability:  {"no long lines, long functions or lint findings"},
 	}, got)
-	require.Equal(t, "completeness 0.0 is below the minimum 5", r.Gate)
+	require.Equal(t, "the change modifies source code (calc/calc.go) but adds or changes no test; completeness 0.0 is below the minimum 5", r.Gate)
+}
+
+func TestTestsGate(t *testing.T) {
+	t.Parallel()
+	cfg := score.DefaultConfig()
+	noTests := with(complete(), func(in *score.Input) {
+		in.TestsAdded = false
+		in.ChangedFiles = []string{"calc/calc.go", "cmd/calc/main.go"}
+	})
+	r := score.Compute(cfg, noTests)
+	require.False(t, r.Passed)
+	require.Contains(t, r.Gate, "the change modifies source code (calc/calc.go, cmd/calc/main.go) but adds or changes no test")
+	require.Less(t, r.Overall, 6.0)
+
+	waived := with(noTests, func(in *score.Input) { in.TestsOptional = true })
+	r = score.Compute(cfg, waived)
+	require.True(t, r.Passed, r.Gate)
+	require.Empty(t, r.Gate)
+	require.GreaterOrEqual(t, r.Overall, 7.0)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "no tests added or changed (the work order does not require them): capped at 3")
+
+	docs := with(noTests, func(in *score.Input) { in.ChangedFiles = []string{"README.md", "config/app.yaml", "go.mod"} })
+	r = score.Compute(cfg, docs)
+	require.True(t, r.Passed, r.Gate)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "only documentation or configuration changed (no source code): no new test is required")
+	require.InDelta(t, 10, dim(t, r, score.DimTestCoverage).Score, 1e-9, "a docs-only change is not capped for lacking tests")
+
+	testsOnly := with(noTests, func(in *score.Input) { in.ChangedFiles = []string{"calc/calc.go", "src/__tests__/calc.ts"} })
+	require.True(t, score.Compute(cfg, testsOnly).Passed, "a test file among the changes holds the gate")
+}
+
+func TestMutationFeedsTestCoverageAndGates(t *testing.T) {
+	t.Parallel()
+	cfg := score.DefaultConfig()
+	strong := with(complete(), func(in *score.Input) {
+		in.Coverage = 80
+		in.Mutation = &score.Mutation{Measured: true, Run: 10, Killed: 8,
+			Functions: []score.MutatedFunction{{File: "calc/calc.go", Name: "Add", Reached: true, GateMeasured: true, GateKilled: true}}}
+	})
+	r := score.Compute(cfg, strong)
+	require.True(t, r.Passed, r.Gate)
+	require.InDelta(t, 9, dim(t, r, score.DimTestCoverage).Score, 1e-9, "(10 coverage + 10·0.8) / 2")
+
+	weak := with(strong, func(in *score.Input) {
+		in.Mutation = &score.Mutation{Measured: true, Run: 10, Killed: 2,
+			Functions: []score.MutatedFunction{{File: "calc/calc.go", Name: "Add", Reached: true, GateMeasured: true}},
+			Survivors: []score.Finding{{File: "calc/calc.go", Line: 12, Category: score.CategorySurvivingMutant, Message: "tests still pass when Add returns zero values"}}}
+	})
+	r = score.Compute(cfg, weak)
+	require.False(t, r.Passed)
+	require.Contains(t, r.Gate, "the tests still pass when Add returns zero values or panics")
+	require.Contains(t, r.Gate, "mutation score 0.20 (2 of 10 mutants killed) is below the minimum 0.6")
+	require.Less(t, r.Overall, 6.0)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "1 surviving mutant: calc/calc.go:12")
+
+	unreached := with(weak, func(in *score.Input) {
+		in.Mutation.Functions[0].Reached = false
+		in.Mutation.Run, in.Mutation.Killed = 0, 0
+	})
+	require.True(t, score.Compute(cfg, unreached).Passed, "a function no test reaches is left to diff coverage")
+
+	cfg.MinMutationScore = 0.1
+	lowBar := with(weak, func(in *score.Input) { in.Mutation.Functions[0].GateKilled = true })
+	require.True(t, score.Compute(cfg, lowBar).Passed, "the threshold is configurable")
+
+	notMeasured := with(complete(), func(in *score.Input) {
+		in.Mutation = &score.Mutation{Reason: "the project's own test command runs the tests"}
+	})
+	r = score.Compute(score.DefaultConfig(), notMeasured)
+	require.True(t, r.Passed)
+	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "test strength not measured: the project's own test command runs the tests")
 }

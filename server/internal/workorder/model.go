@@ -79,9 +79,12 @@ type WorkOrder struct {
 	Status             Status
 	Metadata           map[string]string
 	VariantID          string
-	Result             *Result
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// TestsOptional waives the tests gate: a change to source code may pass
+	// without adding or changing a test. The zero value requires tests.
+	TestsOptional bool
+	Result        *Result
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Result is the scored outcome of a work order's latest execution. The pipeline
@@ -123,6 +126,8 @@ type NewWorkOrder struct {
 	Metadata           map[string]string
 	// PinnedVariant, when set, bypasses routing (suite runs compare variants).
 	PinnedVariant uuid.UUID
+	// TestsOptional waives the tests gate (the API's tests_required: false).
+	TestsOptional bool
 }
 
 // Validate reports every problem at once; field names are the API's.

@@ -152,14 +152,14 @@ func (s *Service) ListProjects(ctx context.Context, pageSize int, pageToken stri
 
 // ---- work orders ----
 
-const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), result, created_at, updated_at`
+const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), tests_optional, result, created_at, updated_at`
 
 func scanWorkOrder(row pgx.Row) (*WorkOrder, error) {
 	w := &WorkOrder{}
 	var criteria, meta, result []byte
 	var status string
 	err := row.Scan(&w.ID, &w.ProjectID, &w.RequestID, &w.Title, &w.Description, &criteria, &w.Complexity,
-		&status, &meta, &w.VariantID, &result, &w.CreatedAt, &w.UpdatedAt)
+		&status, &meta, &w.VariantID, &w.TestsOptional, &result, &w.CreatedAt, &w.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -204,16 +204,17 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	// timestamps come back; the rest is what was sent.
 	id := uuid.New()
 	row := s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text)
+			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id, tests_optional)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text,$12)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
 			RETURNING id, status, created_at, updated_at),
 		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
 			SELECT id, $10, status, 'work order created' FROM ins)
 		SELECT created_at, updated_at FROM ins`,
-		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant))
+		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant), n.TestsOptional)
 	w := &WorkOrder{ID: id, ProjectID: projectID, RequestID: n.RequestID, Title: n.Title, Description: n.Description,
-		AcceptanceCriteria: n.AcceptanceCriteria, Complexity: n.Complexity, Status: StatusPending, Metadata: n.Metadata}
+		AcceptanceCriteria: n.AcceptanceCriteria, Complexity: n.Complexity, Status: StatusPending, Metadata: n.Metadata,
+		TestsOptional: n.TestsOptional}
 	if n.PinnedVariant != uuid.Nil {
 		w.VariantID = n.PinnedVariant.String()
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	GoModCache string
 	// GoRoot is the toolchain. Default: the host's `go env GOROOT`.
 	GoRoot string
+	// Mutation, when set, makes Test measure test strength after a passing
+	// run (see package mutate).
+	Mutation *check.MutationOptions
 }
 
 type goEnv struct{ root, modCache string }
@@ -212,6 +215,15 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	rep.OK = res.Success() && tests.Failed == 0
 	if !rep.OK {
 		ensureFinding(&rep, "go test failed")
+		return rep, nil
+	}
+	if o.Mutation != nil && tests.Total() > 0 {
+		m, survivors, err := o.mutation(ctx, dir, modulePath, outDir, profile, res.Duration)
+		if err != nil {
+			return rep, fmt.Errorf("mutation testing: %w", err)
+		}
+		rep.Mutation = m
+		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
 }

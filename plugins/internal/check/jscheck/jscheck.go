@@ -30,6 +30,9 @@ type Options struct {
 	// Changed lists the worktree-relative paths the change touched; it scopes coverage and
 	// TestsChanged. Empty means the whole project.
 	Changed []string
+	// Mutation, when set, makes Test measure test strength after a passing
+	// run (see package mutate).
+	Mutation *check.MutationOptions
 }
 
 // ErrNoPackageJSON means the worktree is not an npm project.
@@ -210,11 +213,15 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	}
 	s := o.spec(dir, args...)
 	s.ReadWrite = append(s.ReadWrite, outDir)
+	if s.Env["NODE_OPTIONS"], err = writeAssertPreload(outDir, s.Env["NODE_OPTIONS"]); err != nil {
+		return rep, err
+	}
 	res, err := o.Runner.Run(ctx, s)
 	if err != nil {
 		return rep, err
 	}
 	rep.ApplyResult(res)
+	asserts := assertionFindings(res.Output())
 
 	rep.Tests = &check.Tests{}
 	if data, err := os.ReadFile(results); err == nil {
@@ -233,6 +240,11 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Coverage = check.NewCoverage(files, touchedFiles(o.Changed))
 	}
 	rep.OK = res.Success() && rep.Tests.Failed == 0
+	if rep.OK && len(asserts) > 0 {
+		// The runner reported success, but an assertion failed: not proven.
+		rep.OK = false
+	}
+	rep.Findings = append(rep.Findings, asserts...)
 	if runner != RunnerNpmTest && rep.Tests.Total() == 0 && res.Success() {
 		rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryNoTests,
 			Severity: check.SeverityWarning, Message: "no tests ran"})
@@ -240,6 +252,14 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	if !rep.OK && len(rep.Findings) == 0 {
 		rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryTestFailure, Severity: check.SeverityError,
 			Message: "tests failed: " + check.TrimLog(strings.TrimSpace(rep.Log), 2048)})
+	}
+	if rep.OK && o.Mutation != nil && rep.Tests.Total() > 0 {
+		m, survivors, err := o.mutation(ctx, dir, runner, s, rep.Coverage, res.Duration)
+		if err != nil {
+			return rep, fmt.Errorf("mutation testing: %w", err)
+		}
+		rep.Mutation = m
+		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
 }

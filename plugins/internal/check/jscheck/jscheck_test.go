@@ -295,3 +295,42 @@ func TestParseCoverageSummary(t *testing.T) {
 	require.InDelta(t, 25.0, cov.Percent, 0.001)
 	require.InDelta(t, 70.0, cov.ProjectPercent, 0.001)
 }
+
+// A console.assert only prints under vitest, jest and node: the preset makes
+// it fail the run, and names it.
+func TestConsoleAssertFailsTheRun(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	appendTo(t, dir, "test/strings.test.ts", `
+describe("weak", () => {
+  it("asserts with console.assert", () => {
+    console.assert(capitalize("a") === "b", "capitalize is wrong");
+  });
+});
+`)
+	rep, err := jscheck.Test(context.Background(), dir, jscheck.Options{Changed: []string{"test/strings.test.ts"}})
+	require.NoError(t, err)
+	require.False(t, rep.OK, rep.Log)
+	require.Equal(t, 1, rep.Tests.Failed, "the preload makes the assertion throw inside the test")
+	var cats []string
+	for _, f := range rep.Findings {
+		cats = append(cats, f.Category)
+	}
+	require.Contains(t, cats, jscheck.CategoryFailedAssertion)
+	require.Contains(t, rep.Log, "capitalize is wrong")
+
+	// A passing console.assert changes nothing.
+	clean := sample(t)
+	appendTo(t, clean, "test/strings.test.ts", `
+describe("fine", () => {
+  it("asserts truthfully", () => {
+    console.assert(capitalize("a") === "A", "never printed");
+  });
+});
+`)
+	rep, err = jscheck.Test(context.Background(), clean, jscheck.Options{})
+	require.NoError(t, err)
+	require.True(t, rep.OK, rep.Log)
+}
+
+func readFile(dir, rel string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, rel)) }

@@ -74,3 +74,26 @@ func rangeOf(s string) (start, count int) {
 	count, _ = strconv.Atoi(b)
 	return start, count
 }
+
+// Changes are the changed files with their added lines: the tracked files
+// the host's diff (ValidateRequest.diff, `git diff -U0` against the base) names,
+// plus the changed paths it does not (new files, counted whole). Without a
+// diff every changed path counts whole. Validators never run git themselves:
+// the tree they see has no git directory, and generated code may have written
+// there.
+func Changes(diff string, changed []string) []File {
+	if strings.TrimSpace(diff) == "" {
+		return Whole(changed...)
+	}
+	files := AddedLines(diff)
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f.Path] = true
+	}
+	for _, p := range changed {
+		if !seen[p] {
+			files = append(files, Whole(p)...)
+		}
+	}
+	return files
+}

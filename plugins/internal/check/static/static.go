@@ -51,6 +51,8 @@ const MaxFileSize = 2 << 20
 var (
 	markerRe  = regexp.MustCompile(`\b(TODO|FIXME|XXX|HACK)\b`)
 	notImplRe = regexp.MustCompile(`(?i)\bnot\s+(yet\s+)?implemented\b|\bunimplemented\b`)
+	// "TODO: implement" admits the function is a stub, not a gap in it.
+	todoImplementRe = regexp.MustCompile(`(?i)\b(TODO|FIXME)\b[\s:(\-]*(\w+\)?[\s:]*)?implement\b`)
 	// A marker in a comment of a C-like, shell-like or SQL-like language.
 	commentMarkerRe = regexp.MustCompile(`(?://|/\*|^\s*\*|#|--|<!--).*?\b(TODO|FIXME|XXX|HACK)\b`)
 	consoleRe       = regexp.MustCompile(`\bconsole\.(log|debug|trace)\s*\(`)
@@ -133,7 +135,9 @@ func checkFile(rel string, data []byte, lines []int) []check.Finding {
 	for _, l := range lines {
 		changed[l] = true
 	}
-	return slices.DeleteFunc(fs, func(f check.Finding) bool { return !changed[f.Line] })
+	// A not-implemented stub anywhere in a touched file counts: editing
+	// around a panic("not implemented") does not do the work it stands for.
+	return slices.DeleteFunc(fs, func(f check.Finding) bool { return !changed[f.Line] && f.Category != check.CategoryStub })
 }
 
 var jsExts = map[string]bool{".ts": true, ".tsx": true, ".js": true, ".jsx": true, ".mjs": true, ".cjs": true, ".mts": true, ".cts": true}
@@ -167,6 +171,10 @@ func stubFinding(rel string, line int, text string) check.Finding {
 func checkLines(rel string, data []byte) []check.Finding {
 	var out []check.Finding
 	for i, line := range strings.Split(string(data), "\n") {
+		if todoImplementRe.MatchString(line) && commentMarkerRe.MatchString(line) {
+			out = append(out, stubFinding(rel, i+1, line))
+			continue
+		}
 		if commentMarkerRe.MatchString(line) {
 			out = append(out, markerFinding(rel, i+1, line))
 		}
@@ -245,6 +253,10 @@ func checkGo(rel string, data []byte) []check.Finding {
 		for _, c := range cg.List {
 			start := fset.Position(c.Pos()).Line
 			for i, l := range strings.Split(c.Text, "\n") {
+				if todoImplementRe.MatchString(l) {
+					out = append(out, stubFinding(rel, start+i, l))
+					continue
+				}
 				if markerRe.MatchString(l) {
 					out = append(out, markerFinding(rel, start+i, l))
 				}

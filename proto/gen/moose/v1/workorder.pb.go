@@ -106,7 +106,11 @@ type WorkOrder struct {
 	// Variant chosen by routing, once routed.
 	VariantId string `protobuf:"bytes,12,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
 	// Outcome of the latest execution, once scored.
-	Result        *WorkOrderResult `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	Result *WorkOrderResult `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	// Whether a change to source code must add or change a test to pass (the
+	// tests gate). True unless the work order was created with
+	// tests_required: false.
+	TestsRequired bool `protobuf:"varint,14,opt,name=tests_required,json=testsRequired,proto3" json:"tests_required,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -230,6 +234,13 @@ func (x *WorkOrder) GetResult() *WorkOrderResult {
 		return x.Result
 	}
 	return nil
+}
+
+func (x *WorkOrder) GetTestsRequired() bool {
+	if x != nil {
+		return x.TestsRequired
+	}
+	return false
 }
 
 // WorkOrderResult is the scored outcome of an execution.
@@ -581,7 +592,11 @@ type CreateWorkOrderRequest struct {
 	Metadata  map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Pins the work order to a variant (id or name), bypassing routing and
 	// experiments: for offline comparisons of variants on a suite.
-	VariantId     string `protobuf:"bytes,8,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	VariantId string `protobuf:"bytes,8,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	// Whether a change to source code must add or change a test to pass.
+	// Absent means true: tests are required unless the work order says
+	// otherwise (a refactor already covered by tests, a build fix).
+	TestsRequired *bool `protobuf:"varint,9,opt,name=tests_required,json=testsRequired,proto3,oneof" json:"tests_required,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -670,6 +685,13 @@ func (x *CreateWorkOrderRequest) GetVariantId() string {
 		return x.VariantId
 	}
 	return ""
+}
+
+func (x *CreateWorkOrderRequest) GetTestsRequired() bool {
+	if x != nil && x.TestsRequired != nil {
+		return *x.TestsRequired
+	}
+	return false
 }
 
 type CreateWorkOrderResponse struct {
@@ -1939,7 +1961,7 @@ var File_moose_v1_workorder_proto protoreflect.FileDescriptor
 
 const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\n" +
-	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x04\n" +
+	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x05\n" +
 	"\tWorkOrder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1961,7 +1983,8 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"updateTime\x12\x1d\n" +
 	"\n" +
 	"variant_id\x18\f \x01(\tR\tvariantId\x121\n" +
-	"\x06result\x18\r \x01(\v2\x19.moose.v1.WorkOrderResultR\x06result\x1a;\n" +
+	"\x06result\x18\r \x01(\v2\x19.moose.v1.WorkOrderResultR\x06result\x12%\n" +
+	"\x0etests_required\x18\x0e \x01(\bR\rtestsRequired\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x04\n" +
@@ -2004,7 +2027,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"createTime\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x87\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x03\n" +
 	"\x16CreateWorkOrderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
@@ -2018,10 +2041,12 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x12J\n" +
 	"\bmetadata\x18\a \x03(\v2..moose.v1.CreateWorkOrderRequest.MetadataEntryR\bmetadata\x12\x1d\n" +
 	"\n" +
-	"variant_id\x18\b \x01(\tR\tvariantId\x1a;\n" +
+	"variant_id\x18\b \x01(\tR\tvariantId\x12*\n" +
+	"\x0etests_required\x18\t \x01(\bH\x00R\rtestsRequired\x88\x01\x01\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
+	"\x0f_tests_required\"M\n" +
 	"\x17CreateWorkOrderResponse\x122\n" +
 	"\n" +
 	"work_order\x18\x01 \x01(\v2\x13.moose.v1.WorkOrderR\tworkOrder\"\x8a\x01\n" +
@@ -2249,6 +2274,7 @@ func file_moose_v1_workorder_proto_init() {
 	if File_moose_v1_workorder_proto != nil {
 		return
 	}
+	file_moose_v1_workorder_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -14,6 +14,7 @@ import (
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/wofile"
 	"github.com/moosehq/moose/clients/moose"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // Exit statuses of wo watch for work orders that ended other than completed.
@@ -53,9 +54,10 @@ func newWorkOrderCommand(a *App) *cobra.Command {
 
 func newWOCreateCommand(a *App) *cobra.Command {
 	var (
-		file     string
-		flagReq  moosev1.CreateWorkOrderRequest
-		metadata []string
+		file            string
+		flagReq         moosev1.CreateWorkOrderRequest
+		metadata        []string
+		noTestsRequired bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create (--project ID --title TITLE ... | -f workorder.yaml) [flags]",
@@ -77,6 +79,8 @@ A work-order file has these fields (unknown fields are an error):
   request_id: report-json  # idempotency key: repeating it returns the same work order
   metadata:
     ticket: MOO-12
+  tests_required: false    # optional: by default a change to source code
+                           # must add or change a test to pass
 
 Without a request id, one is generated for this invocation.`,
 		Example: `  moosectl wo create --project $PID --title "Add --json" --description "..." \
@@ -97,6 +101,9 @@ Without a request id, one is generated for this invocation.`,
 			if err := overrideWorkOrder(cmd, req, &flagReq, metadata); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("no-tests-required") {
+				req.TestsRequired = proto.Bool(!noTestsRequired)
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				wo, err := c.CreateWorkOrder(ctx, req)
 				if err != nil {
@@ -115,6 +122,7 @@ Without a request id, one is generated for this invocation.`,
 	f.Int32Var(&flagReq.Complexity, "complexity", 0, "1 (trivial) to 10 (hard); picks the routing tier")
 	f.StringVar(&flagReq.RequestId, "request-id", "", "idempotency key: repeating it returns the same work order")
 	f.StringArrayVar(&metadata, "metadata", nil, "metadata KEY=VALUE (repeat for several)")
+	f.BoolVar(&noTestsRequired, "no-tests-required", false, "waive the tests gate: a source change may pass without adding or changing a test")
 	return cmd
 }
 

@@ -14,6 +14,7 @@
 //	request_id: report-json-1
 //	metadata:
 //	  ticket: MOO-12
+//	tests_required: false   # optional; absent means a source change must add or change a test
 package wofile
 
 import (
@@ -42,10 +43,12 @@ type File struct {
 	Complexity         int32             `yaml:"complexity"`
 	RequestID          string            `yaml:"request_id"`
 	Metadata           map[string]string `yaml:"metadata"`
+	// TestsRequired is nil when absent: tests are then required.
+	TestsRequired *bool `yaml:"tests_required"`
 }
 
 // Fields are the keys a work-order file may contain, in documentation order.
-var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata"}
+var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata", "tests_required"}
 
 // Load reads the file at path; "-" reads standard input from stdin.
 func Load(path string, stdin io.Reader) (*moosev1.CreateWorkOrderRequest, error) {
@@ -113,6 +116,7 @@ func (f *File) Request() *moosev1.CreateWorkOrderRequest {
 		Complexity:         f.Complexity,
 		RequestId:          f.RequestID,
 		Metadata:           f.Metadata,
+		TestsRequired:      f.TestsRequired,
 	}
 }
 

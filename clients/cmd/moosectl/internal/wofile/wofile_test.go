@@ -55,9 +55,14 @@ func TestParse(t *testing.T) {
 			want: &moosev1.CreateWorkOrderRequest{Title: "only a title"},
 		},
 		{
+			name: "tests_required false waives the tests gate; absent stays nil (required)",
+			yaml: "title: t\ntests_required: false\n",
+			want: &moosev1.CreateWorkOrderRequest{Title: "t", TestsRequired: proto.Bool(false)},
+		},
+		{
 			name:    "unknown fields are all named with their lines",
 			yaml:    "title: x\ntitel: y\ncriteria: [a]\n",
-			wantErr: []string{`line 2: unknown field "titel"`, `line 3: unknown field "criteria"`, "known fields: project_id, title, description, acceptance_criteria, complexity, request_id, metadata"},
+			wantErr: []string{`line 2: unknown field "titel"`, `line 3: unknown field "criteria"`, "known fields: project_id, title, description, acceptance_criteria, complexity, request_id, metadata, tests_required"},
 		},
 		{
 			name:    "wrong type",

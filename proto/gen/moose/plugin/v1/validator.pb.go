@@ -277,7 +277,10 @@ type ValidateRequest struct {
 	Diff string `protobuf:"bytes,22,opt,name=diff,proto3" json:"diff,omitempty"`
 	// Resource limits for every command the validator runs; zero fields take
 	// the validator's defaults.
-	Limits        *SandboxLimits `protobuf:"bytes,23,opt,name=limits,proto3" json:"limits,omitempty"`
+	Limits *SandboxLimits `protobuf:"bytes,23,opt,name=limits,proto3" json:"limits,omitempty"`
+	// Test strength: how much mutation testing a test validator may do after
+	// a passing run. Absent means the validator's defaults.
+	Mutation      *MutationBudget `protobuf:"bytes,8,opt,name=mutation,proto3" json:"mutation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +392,13 @@ func (x *ValidateRequest) GetLimits() *SandboxLimits {
 	return nil
 }
 
+func (x *ValidateRequest) GetMutation() *MutationBudget {
+	if x != nil {
+		return x.Mutation
+	}
+	return nil
+}
+
 // SandboxLimits bound what one sandboxed command may use.
 type SandboxLimits struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -481,6 +491,265 @@ func (x *SandboxLimits) GetMaxProcs() int32 {
 	return 0
 }
 
+// MutationBudget bounds the mutants run for one validation.
+type MutationBudget struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Do not mutate at all.
+	Disabled bool `protobuf:"varint,1,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	// Most mutants run (0: the validator's default, 20 for the built-ins).
+	MaxMutants int32 `protobuf:"varint,2,opt,name=max_mutants,json=maxMutants,proto3" json:"max_mutants,omitempty"`
+	// Wall time for all mutants (absent: the validator's default, 30 s).
+	TimeBudget    *durationpb.Duration `protobuf:"bytes,3,opt,name=time_budget,json=timeBudget,proto3" json:"time_budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MutationBudget) Reset() {
+	*x = MutationBudget{}
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutationBudget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutationBudget) ProtoMessage() {}
+
+func (x *MutationBudget) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutationBudget.ProtoReflect.Descriptor instead.
+func (*MutationBudget) Descriptor() ([]byte, []int) {
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MutationBudget) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *MutationBudget) GetMaxMutants() int32 {
+	if x != nil {
+		return x.MaxMutants
+	}
+	return 0
+}
+
+func (x *MutationBudget) GetTimeBudget() *durationpb.Duration {
+	if x != nil {
+		return x.TimeBudget
+	}
+	return nil
+}
+
+// MutatedFunction is one changed or added function under mutation.
+type MutatedFunction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	File  string                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Line  int32                  `protobuf:"varint,3,opt,name=line,proto3" json:"line,omitempty"`
+	// Whether the tests execute the function at all.
+	Reached bool `protobuf:"varint,4,opt,name=reached,proto3" json:"reached,omitempty"`
+	// Whether its zero-value and panic mutants ran, and whether the tests
+	// failed on every one of them.
+	GateMeasured  bool `protobuf:"varint,5,opt,name=gate_measured,json=gateMeasured,proto3" json:"gate_measured,omitempty"`
+	GateKilled    bool `protobuf:"varint,6,opt,name=gate_killed,json=gateKilled,proto3" json:"gate_killed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MutatedFunction) Reset() {
+	*x = MutatedFunction{}
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutatedFunction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutatedFunction) ProtoMessage() {}
+
+func (x *MutatedFunction) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutatedFunction.ProtoReflect.Descriptor instead.
+func (*MutatedFunction) Descriptor() ([]byte, []int) {
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MutatedFunction) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *MutatedFunction) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MutatedFunction) GetLine() int32 {
+	if x != nil {
+		return x.Line
+	}
+	return 0
+}
+
+func (x *MutatedFunction) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *MutatedFunction) GetGateMeasured() bool {
+	if x != nil {
+		return x.GateMeasured
+	}
+	return false
+}
+
+func (x *MutatedFunction) GetGateKilled() bool {
+	if x != nil {
+		return x.GateKilled
+	}
+	return false
+}
+
+// MutationResult is test strength: mutants of the changed functions and
+// whether the tests failed on them. Surviving mutants are also reported as
+// findings with category "surviving_mutant".
+type MutationResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the validator could not measure it; the reason says why.
+	Measured          bool   `protobuf:"varint,1,opt,name=measured,proto3" json:"measured,omitempty"`
+	NotMeasuredReason string `protobuf:"bytes,2,opt,name=not_measured_reason,json=notMeasuredReason,proto3" json:"not_measured_reason,omitempty"`
+	// Viable mutants run, and those the tests failed on (killed).
+	MutantsRun    int32 `protobuf:"varint,3,opt,name=mutants_run,json=mutantsRun,proto3" json:"mutants_run,omitempty"`
+	MutantsKilled int32 `protobuf:"varint,4,opt,name=mutants_killed,json=mutantsKilled,proto3" json:"mutants_killed,omitempty"`
+	// Mutants that did not compile: evidence of nothing.
+	MutantsNotViable int32 `protobuf:"varint,5,opt,name=mutants_not_viable,json=mutantsNotViable,proto3" json:"mutants_not_viable,omitempty"`
+	// The budget stopped the run before every mutant was tried.
+	BudgetExhausted bool                 `protobuf:"varint,6,opt,name=budget_exhausted,json=budgetExhausted,proto3" json:"budget_exhausted,omitempty"`
+	Functions       []*MutatedFunction   `protobuf:"bytes,7,rep,name=functions,proto3" json:"functions,omitempty"`
+	Duration        *durationpb.Duration `protobuf:"bytes,8,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MutationResult) Reset() {
+	*x = MutationResult{}
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MutationResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MutationResult) ProtoMessage() {}
+
+func (x *MutationResult) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
+func (*MutationResult) Descriptor() ([]byte, []int) {
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MutationResult) GetMeasured() bool {
+	if x != nil {
+		return x.Measured
+	}
+	return false
+}
+
+func (x *MutationResult) GetNotMeasuredReason() string {
+	if x != nil {
+		return x.NotMeasuredReason
+	}
+	return ""
+}
+
+func (x *MutationResult) GetMutantsRun() int32 {
+	if x != nil {
+		return x.MutantsRun
+	}
+	return 0
+}
+
+func (x *MutationResult) GetMutantsKilled() int32 {
+	if x != nil {
+		return x.MutantsKilled
+	}
+	return 0
+}
+
+func (x *MutationResult) GetMutantsNotViable() int32 {
+	if x != nil {
+		return x.MutantsNotViable
+	}
+	return 0
+}
+
+func (x *MutationResult) GetBudgetExhausted() bool {
+	if x != nil {
+		return x.BudgetExhausted
+	}
+	return false
+}
+
+func (x *MutationResult) GetFunctions() []*MutatedFunction {
+	if x != nil {
+		return x.Functions
+	}
+	return nil
+}
+
+func (x *MutationResult) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
 // DimensionScore is a validator's contribution to one scoring dimension:
 // "architecture", "readability", "completeness", "test_coverage", "build_success".
 type DimensionScore struct {
@@ -496,7 +765,7 @@ type DimensionScore struct {
 
 func (x *DimensionScore) Reset() {
 	*x = DimensionScore{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +777,7 @@ func (x *DimensionScore) String() string {
 func (*DimensionScore) ProtoMessage() {}
 
 func (x *DimensionScore) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[5]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +790,7 @@ func (x *DimensionScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionScore.ProtoReflect.Descriptor instead.
 func (*DimensionScore) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{5}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DimensionScore) GetDimension() string {
@@ -567,7 +836,7 @@ type TestResult struct {
 
 func (x *TestResult) Reset() {
 	*x = TestResult{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +848,7 @@ func (x *TestResult) String() string {
 func (*TestResult) ProtoMessage() {}
 
 func (x *TestResult) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[6]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +861,7 @@ func (x *TestResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestResult.ProtoReflect.Descriptor instead.
 func (*TestResult) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{6}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TestResult) GetName() string {
@@ -642,7 +911,7 @@ type TestCounts struct {
 
 func (x *TestCounts) Reset() {
 	*x = TestCounts{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +923,7 @@ func (x *TestCounts) String() string {
 func (*TestCounts) ProtoMessage() {}
 
 func (x *TestCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[7]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +936,7 @@ func (x *TestCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestCounts.ProtoReflect.Descriptor instead.
 func (*TestCounts) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{7}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TestCounts) GetTotal() int32 {
@@ -719,14 +988,16 @@ type ValidateResponse struct {
 	Error string `protobuf:"bytes,12,opt,name=error,proto3" json:"error,omitempty"`
 	// Whether the validator's check succeeded: the build built, the tests ran
 	// and passed, no blocking finding. The host's gates read this, not findings.
-	Passed        bool `protobuf:"varint,13,opt,name=passed,proto3" json:"passed,omitempty"`
+	Passed bool `protobuf:"varint,13,opt,name=passed,proto3" json:"passed,omitempty"`
+	// Test strength, from a test validator that measured it (or tried to).
+	Mutation      *MutationResult `protobuf:"bytes,14,opt,name=mutation,proto3" json:"mutation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ValidateResponse) Reset() {
 	*x = ValidateResponse{}
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -738,7 +1009,7 @@ func (x *ValidateResponse) String() string {
 func (*ValidateResponse) ProtoMessage() {}
 
 func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_plugin_v1_validator_proto_msgTypes[8]
+	mi := &file_moose_plugin_v1_validator_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +1022,7 @@ func (x *ValidateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateResponse.ProtoReflect.Descriptor instead.
 func (*ValidateResponse) Descriptor() ([]byte, []int) {
-	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{8}
+	return file_moose_plugin_v1_validator_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ValidateResponse) GetFindings() []*Finding {
@@ -845,6 +1116,13 @@ func (x *ValidateResponse) GetPassed() bool {
 	return false
 }
 
+func (x *ValidateResponse) GetMutation() *MutationResult {
+	if x != nil {
+		return x.Mutation
+	}
+	return nil
+}
+
 var File_moose_plugin_v1_validator_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_validator_proto_rawDesc = "" +
@@ -860,7 +1138,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\ftest_command\x18\x04 \x01(\tR\vtestCommand\x12+\n" +
 	"\x11typecheck_command\x18\x05 \x01(\tR\x10typecheckCommand\x12!\n" +
 	"\flint_command\x18\x06 \x01(\tR\vlintCommand\x12)\n" +
-	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xf7\x03\n" +
+	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xb4\x04\n" +
 	"\x0fValidateRequest\x12#\n" +
 	"\rworktree_path\x18\x01 \x01(\tR\fworktreePath\x12#\n" +
 	"\rchanged_files\x18\x02 \x03(\tR\fchangedFiles\x129\n" +
@@ -874,7 +1152,8 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\n" +
 	"cache_path\x18\x15 \x01(\tR\tcachePath\x12\x12\n" +
 	"\x04diff\x18\x16 \x01(\tR\x04diff\x126\n" +
-	"\x06limits\x18\x17 \x01(\v2\x1e.moose.plugin.v1.SandboxLimitsR\x06limits\"\xe2\x01\n" +
+	"\x06limits\x18\x17 \x01(\v2\x1e.moose.plugin.v1.SandboxLimitsR\x06limits\x12;\n" +
+	"\bmutation\x18\b \x01(\v2\x1f.moose.plugin.v1.MutationBudgetR\bmutation\"\xe2\x01\n" +
 	"\rSandboxLimits\x12\x1f\n" +
 	"\vwrite_bytes\x18\x01 \x01(\x03R\n" +
 	"writeBytes\x12\x1b\n" +
@@ -883,7 +1162,31 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\n" +
 	"open_files\x18\x04 \x01(\x05R\topenFiles\x12!\n" +
 	"\fmemory_bytes\x18\x05 \x01(\x03R\vmemoryBytes\x12\x1b\n" +
-	"\tmax_procs\x18\x06 \x01(\x05R\bmaxProcs\"v\n" +
+	"\tmax_procs\x18\x06 \x01(\x05R\bmaxProcs\"\x89\x01\n" +
+	"\x0eMutationBudget\x12\x1a\n" +
+	"\bdisabled\x18\x01 \x01(\bR\bdisabled\x12\x1f\n" +
+	"\vmax_mutants\x18\x02 \x01(\x05R\n" +
+	"maxMutants\x12:\n" +
+	"\vtime_budget\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"timeBudget\"\xad\x01\n" +
+	"\x0fMutatedFunction\x12\x12\n" +
+	"\x04file\x18\x01 \x01(\tR\x04file\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04line\x18\x03 \x01(\x05R\x04line\x12\x18\n" +
+	"\areached\x18\x04 \x01(\bR\areached\x12#\n" +
+	"\rgate_measured\x18\x05 \x01(\bR\fgateMeasured\x12\x1f\n" +
+	"\vgate_killed\x18\x06 \x01(\bR\n" +
+	"gateKilled\"\xf4\x02\n" +
+	"\x0eMutationResult\x12\x1a\n" +
+	"\bmeasured\x18\x01 \x01(\bR\bmeasured\x12.\n" +
+	"\x13not_measured_reason\x18\x02 \x01(\tR\x11notMeasuredReason\x12\x1f\n" +
+	"\vmutants_run\x18\x03 \x01(\x05R\n" +
+	"mutantsRun\x12%\n" +
+	"\x0emutants_killed\x18\x04 \x01(\x05R\rmutantsKilled\x12,\n" +
+	"\x12mutants_not_viable\x18\x05 \x01(\x05R\x10mutantsNotViable\x12)\n" +
+	"\x10budget_exhausted\x18\x06 \x01(\bR\x0fbudgetExhausted\x12>\n" +
+	"\tfunctions\x18\a \x03(\v2 .moose.plugin.v1.MutatedFunctionR\tfunctions\x125\n" +
+	"\bduration\x18\b \x01(\v2\x19.google.protobuf.DurationR\bduration\"v\n" +
 	"\x0eDimensionScore\x12\x1c\n" +
 	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
@@ -901,7 +1204,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\x05R\x06passed\x12\x16\n" +
 	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x18\n" +
-	"\askipped\x18\x04 \x01(\x05R\askipped\"\x91\x04\n" +
+	"\askipped\x18\x04 \x01(\x05R\askipped\"\xce\x04\n" +
 	"\x10ValidateResponse\x124\n" +
 	"\bfindings\x18\x01 \x03(\v2\x18.moose.plugin.v1.FindingR\bfindings\x127\n" +
 	"\x06scores\x18\x02 \x03(\v2\x1f.moose.plugin.v1.DimensionScoreR\x06scores\x121\n" +
@@ -918,7 +1221,8 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\vskip_reason\x18\v \x01(\tR\n" +
 	"skipReason\x12\x14\n" +
 	"\x05error\x18\f \x01(\tR\x05error\x12\x16\n" +
-	"\x06passed\x18\r \x01(\bR\x06passed*r\n" +
+	"\x06passed\x18\r \x01(\bR\x06passed\x12;\n" +
+	"\bmutation\x18\x0e \x01(\v2\x1f.moose.plugin.v1.MutationResultR\bmutation*r\n" +
 	"\n" +
 	"TestStatus\x12\x1b\n" +
 	"\x17TEST_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -943,7 +1247,7 @@ func file_moose_plugin_v1_validator_proto_rawDescGZIP() []byte {
 }
 
 var file_moose_plugin_v1_validator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_moose_plugin_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_moose_plugin_v1_validator_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_moose_plugin_v1_validator_proto_goTypes = []any{
 	(TestStatus)(0),                         // 0: moose.plugin.v1.TestStatus
 	(*ValidatorServiceGetInfoRequest)(nil),  // 1: moose.plugin.v1.ValidatorServiceGetInfoRequest
@@ -951,38 +1255,46 @@ var file_moose_plugin_v1_validator_proto_goTypes = []any{
 	(*ProjectCommands)(nil),                 // 3: moose.plugin.v1.ProjectCommands
 	(*ValidateRequest)(nil),                 // 4: moose.plugin.v1.ValidateRequest
 	(*SandboxLimits)(nil),                   // 5: moose.plugin.v1.SandboxLimits
-	(*DimensionScore)(nil),                  // 6: moose.plugin.v1.DimensionScore
-	(*TestResult)(nil),                      // 7: moose.plugin.v1.TestResult
-	(*TestCounts)(nil),                      // 8: moose.plugin.v1.TestCounts
-	(*ValidateResponse)(nil),                // 9: moose.plugin.v1.ValidateResponse
-	(*PluginInfo)(nil),                      // 10: moose.plugin.v1.PluginInfo
-	(*WorkOrder)(nil),                       // 11: moose.plugin.v1.WorkOrder
-	(*durationpb.Duration)(nil),             // 12: google.protobuf.Duration
-	(*Finding)(nil),                         // 13: moose.plugin.v1.Finding
+	(*MutationBudget)(nil),                  // 6: moose.plugin.v1.MutationBudget
+	(*MutatedFunction)(nil),                 // 7: moose.plugin.v1.MutatedFunction
+	(*MutationResult)(nil),                  // 8: moose.plugin.v1.MutationResult
+	(*DimensionScore)(nil),                  // 9: moose.plugin.v1.DimensionScore
+	(*TestResult)(nil),                      // 10: moose.plugin.v1.TestResult
+	(*TestCounts)(nil),                      // 11: moose.plugin.v1.TestCounts
+	(*ValidateResponse)(nil),                // 12: moose.plugin.v1.ValidateResponse
+	(*PluginInfo)(nil),                      // 13: moose.plugin.v1.PluginInfo
+	(*WorkOrder)(nil),                       // 14: moose.plugin.v1.WorkOrder
+	(*durationpb.Duration)(nil),             // 15: google.protobuf.Duration
+	(*Finding)(nil),                         // 16: moose.plugin.v1.Finding
 }
 var file_moose_plugin_v1_validator_proto_depIdxs = []int32{
-	10, // 0: moose.plugin.v1.ValidatorServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
-	11, // 1: moose.plugin.v1.ValidateRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
+	13, // 0: moose.plugin.v1.ValidatorServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
+	14, // 1: moose.plugin.v1.ValidateRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
 	3,  // 2: moose.plugin.v1.ValidateRequest.project:type_name -> moose.plugin.v1.ProjectCommands
-	12, // 3: moose.plugin.v1.ValidateRequest.command_timeout:type_name -> google.protobuf.Duration
-	12, // 4: moose.plugin.v1.ValidateRequest.timeout:type_name -> google.protobuf.Duration
+	15, // 3: moose.plugin.v1.ValidateRequest.command_timeout:type_name -> google.protobuf.Duration
+	15, // 4: moose.plugin.v1.ValidateRequest.timeout:type_name -> google.protobuf.Duration
 	5,  // 5: moose.plugin.v1.ValidateRequest.limits:type_name -> moose.plugin.v1.SandboxLimits
-	12, // 6: moose.plugin.v1.SandboxLimits.cpu_time:type_name -> google.protobuf.Duration
-	0,  // 7: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
-	12, // 8: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
-	13, // 9: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
-	6,  // 10: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
-	8,  // 11: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
-	7,  // 12: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
-	1,  // 13: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
-	4,  // 14: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
-	2,  // 15: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
-	9,  // 16: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
-	15, // [15:17] is the sub-list for method output_type
-	13, // [13:15] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	6,  // 6: moose.plugin.v1.ValidateRequest.mutation:type_name -> moose.plugin.v1.MutationBudget
+	15, // 7: moose.plugin.v1.SandboxLimits.cpu_time:type_name -> google.protobuf.Duration
+	15, // 8: moose.plugin.v1.MutationBudget.time_budget:type_name -> google.protobuf.Duration
+	7,  // 9: moose.plugin.v1.MutationResult.functions:type_name -> moose.plugin.v1.MutatedFunction
+	15, // 10: moose.plugin.v1.MutationResult.duration:type_name -> google.protobuf.Duration
+	0,  // 11: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
+	15, // 12: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
+	16, // 13: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
+	9,  // 14: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
+	11, // 15: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
+	10, // 16: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
+	8,  // 17: moose.plugin.v1.ValidateResponse.mutation:type_name -> moose.plugin.v1.MutationResult
+	1,  // 18: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
+	4,  // 19: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
+	2,  // 20: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
+	12, // 21: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
+	20, // [20:22] is the sub-list for method output_type
+	18, // [18:20] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_moose_plugin_v1_validator_proto_init() }
@@ -997,7 +1309,7 @@ func file_moose_plugin_v1_validator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_plugin_v1_validator_proto_rawDesc), len(file_moose_plugin_v1_validator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

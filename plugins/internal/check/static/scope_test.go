@@ -1,0 +1,80 @@
+package static_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/moosehq/moose/plugins/internal/check"
+	"github.com/moosehq/moose/plugins/internal/check/static"
+)
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(dir, p)
+		require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+		require.NoError(t, os.WriteFile(full, []byte(c), 0o644))
+	}
+	return dir
+}
+
+func stubs(fs []check.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Category == check.CategoryStub {
+			out = append(out, f.File+": "+f.Message)
+		}
+	}
+	return out
+}
+
+func TestScanWorkOrderNamedStubLeftInPlace(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"calc/calc.go": "package calc\n\n// Reverse reverses s.\nfunc Reverse(s string) string {\n\tpanic(\"not implemented\")\n}\n\n" +
+			"// Clamp clamps x.\nfunc Clamp(x, lo, hi int) int {\n\treturn 0\n}\n\nfunc Other(s string) string { return \"\" }\n",
+		"calc/calc_test.go": "package calc\n\nimport \"testing\"\n\nfunc TestReverse(t *testing.T) {}\n",
+		"web/src/slug.ts":   "export function slugify(s: string): string {\n  throw new Error(\"not implemented\");\n}\nexport const pad = (s: string): string => \"\";\n",
+	})
+	// The proposal only added a test; the work order names Reverse, Clamp, slugify and pad.
+	fs, err := static.Scan(dir, static.Whole("calc/calc_test.go"),
+		"Implement Reverse and Clamp\nMake `slugify` and pad() work.\n- Other things stay as they are")
+	require.NoError(t, err)
+	got := stubs(fs)
+	require.Len(t, got, 4, got)
+	joined := strings.Join(got, "\n")
+	require.Contains(t, joined, "calc/calc.go: stub left in the code")
+	require.Contains(t, joined, "calc/calc.go: function the work order asks for Clamp only returns zero values")
+	require.Contains(t, joined, "web/src/slug.ts: stub left in the code")
+	require.Contains(t, joined, "web/src/slug.ts: function the work order asks for pad only returns zero values")
+	require.NotContains(t, joined, "Other", "a function the work order does not name is not blamed")
+}
+
+func TestScanWidensChangedLinesToFunctions(t *testing.T) {
+	t.Parallel()
+	src := "package p\n\nimport \"errors\"\n\nfunc Sum(xs []int) int {\n\t// TODO handle overflow\n\ttotal := 0\n\tfor _, x := range xs {\n\t\ttotal += x\n\t}\n\treturn total\n}\n\n" +
+		"func Max(xs []int) int {\n\treturn 0\n}\n\nfunc (c *closer) Close() error { return nil }\n\nfunc Untouched() error {\n\t// TODO later\n\treturn errors.New(\"x\")\n}\n\ntype closer struct{}\n"
+	dir := writeTree(t, map[string]string{"p/p.go": src})
+	lines := func(s string) int { return strings.Count(src[:strings.Index(src, s)], "\n") + 1 }
+	fs, err := static.Scan(dir, []static.File{{Path: "p/p.go", Lines: []int{lines("total += x"), lines("return 0"), lines("Close()")}}}, "")
+	require.NoError(t, err)
+	require.ElementsMatch(t, []loc{
+		{"p/p.go", lines("TODO handle"), check.CategoryMarker}, // same function as the changed line
+		{"p/p.go", lines("func Max"), check.CategoryStub},      // takes parameters, returns only zero values
+	}, locs(fs), "Close() error { return nil } is a legitimate no-op; the TODO in Untouched is not the change's")
+}
+
+func TestWorkOrderNames(t *testing.T) {
+	t.Parallel()
+	n := static.WorkOrderNames("Add Reverse to strutil. Fix parse_int and `Trim`.\n- Cart.Total() sums the items")
+	for _, w := range []string{"Reverse", "strutil", "parse_int", "Trim", "Cart.Total", "Total", "Cart", "sums"} {
+		require.True(t, n[w], w)
+	}
+	require.False(t, n["Add"], "a sentence's first word is a verb, not a name")
+	require.False(t, n["Fix"])
+}
