@@ -62,3 +62,18 @@ func TestDecisiveFailureNamesTheFirstErrorWithItsPlace(t *testing.T) {
 	require.Equal(t, "edit: block 1 not found", decisive(c))
 	require.Empty(t, decisive(&cycle{}))
 }
+
+func TestFeedbackSeparatesAlreadyAppliedAndListsChangedFiles(t *testing.T) {
+	t.Parallel()
+	c := &cycle{N: 2, Applied: 1, Changed: []string{"x.go", "x_test.go"},
+		EditFindings: []Finding{
+			{Source: "edit", File: "x_test.go", Line: 7, Category: "already_applied", Severity: "info", Message: "hunk 1: skipped: not applied twice"},
+			{Source: "edit", File: "x.go", Line: 12, Category: "search_not_found", Severity: "error", Message: "block 2: search text not found"},
+		}}
+	fb := feedback(c)
+	require.Contains(t, fb, "## Edits that could not be applied\n- x.go:12: block 2: search text not found")
+	require.Contains(t, fb, "## Edits already applied (skipped, not applied twice)\n- hunk 1")
+	require.Contains(t, fb, "Files changed since the base commit")
+	require.Contains(t, fb, "- x.go\n- x_test.go")
+	require.Len(t, scoreInput(c).EditFindings, 1, "an already-applied hunk is not held against the change")
+}

@@ -459,7 +459,13 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	c.Edits = edits
 	res, af, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(r.wo))
 	for _, f := range append(pf, af...) {
-		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.Line, Category: f.Category, Severity: "error", Message: f.Message})
+		// Line is the target file's line (where the text was expected); the
+		// answer's own line is in the message.
+		sev := "error"
+		if f.Category == edit.CategoryAlreadyApplied {
+			sev = "info"
+		}
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.TargetLine, Category: f.Category, Severity: sev, Message: f.Message})
 	}
 	if err != nil {
 		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", Category: edit.CategoryIO, Severity: "error", Message: err.Error()})
@@ -622,11 +628,33 @@ func feedback(c *cycle) string {
 	if c.Applied == 0 && len(c.EditFindings) == 0 {
 		b.WriteString("No edits were found in your answer. Reply with complete files in the requested edit format.\n")
 	}
-	if len(c.EditFindings) > 0 {
+	var failed, done []Finding
+	for _, f := range c.EditFindings {
+		if f.Category == edit.CategoryAlreadyApplied {
+			done = append(done, f)
+		} else {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) > 0 {
 		b.WriteString("## Edits that could not be applied\n")
-		for _, f := range c.EditFindings {
+		for _, f := range failed {
+			if f.File != "" && f.Line > 0 {
+				fmt.Fprintf(&b, "- %s:%d: %s\n", f.File, f.Line, f.Message)
+			} else {
+				fmt.Fprintf(&b, "- %s\n", f.Message)
+			}
+		}
+	}
+	if len(done) > 0 {
+		b.WriteString("## Edits already applied (skipped, not applied twice)\n")
+		for _, f := range done {
 			fmt.Fprintf(&b, "- %s\n", f.Message)
 		}
+	}
+	if len(c.Changed) > 0 {
+		// The next answer is applied to this tree, not to the base commit.
+		fmt.Fprintf(&b, "## Files changed since the base commit (your next edits apply to them as they are now)\n- %s\n", strings.Join(c.Changed, "\n- "))
 	}
 	for _, r := range c.Reports {
 		if r.Passed || r.Skipped {

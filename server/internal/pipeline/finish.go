@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
@@ -21,6 +22,9 @@ import (
 func scoreInput(c *cycle) score.Input {
 	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved}
 	for _, f := range c.EditFindings {
+		if f.Category == edit.CategoryAlreadyApplied {
+			continue // nothing is wrong with the tree
+		}
 		in.EditFindings = append(in.EditFindings, scoreFinding(f))
 	}
 	for _, r := range c.Reports {
