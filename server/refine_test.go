@@ -172,7 +172,12 @@ func TestRefinementKeepsTheBestCycle(t *testing.T) {
 	require.Contains(t, reason, "strutil/half_test.go:7", "the decisive failure names its file:line")
 	require.NotContains(t, reason, "build did not run")
 	require.True(t, h.GetResult().GetBuildPassed(), "cycle 1 built")
-	require.Len(t, attempts(half), 3, "attempts keep every cycle")
+	ha := attempts(half)
+	require.Len(t, ha, 3, "attempts keep every cycle")
+	require.False(t, ha[0].GetTestsPassed(), "cycle 1 had a failing test")
+	for _, v := range ha[0].GetValidations() {
+		require.Positive(t, v.GetDurationMs(), "%s's duration is measured", v.GetValidator())
+	}
 	// The published branch holds cycle 1's tree, not cycle 3's broken one.
 	got, err := exec.Command("git", "-C", repo, "show", h.GetResult().GetBranch()+":strutil/half.go").Output()
 	require.NoError(t, err)

@@ -77,3 +77,14 @@ func TestFeedbackSeparatesAlreadyAppliedAndListsChangedFiles(t *testing.T) {
 	require.Contains(t, fb, "- x.go\n- x_test.go")
 	require.Len(t, scoreInput(c).EditFindings, 1, "an already-applied hunk is not held against the change")
 }
+
+func TestTestsPassedNeedsATestThatRan(t *testing.T) {
+	t.Parallel()
+	build := Report{Validator: "build", Passed: true}
+	c := func(test Report) *cycle { return &cycle{Applied: 1, Reports: []Report{build, test}} }
+	require.True(t, c(Report{Validator: "test", Passed: true, TestsTotal: 3, TestsPassed: 3}).testsPassed())
+	require.False(t, c(Report{Validator: "test", Passed: true}).testsPassed(), "no test ran")
+	require.False(t, c(Report{Validator: "test", Passed: true, TestsTotal: 2, TestsSkipped: 2}).testsPassed(), "every test skipped")
+	require.False(t, c(Report{Validator: "test", Passed: false, TestsTotal: 2, TestsFailed: 1}).testsPassed())
+	require.False(t, (&cycle{Applied: 1, Reports: []Report{build}}).testsPassed(), "no test validator ran")
+}

@@ -69,9 +69,11 @@ func (c *cycle) buildPassed() bool {
 	return c.Applied > 0 && (r == nil || r.Passed)
 }
 
+// testsPassed: the build passed and at least one test ran, none failing.
+// A test command that passed without running a test proves nothing.
 func (c *cycle) testsPassed() bool {
 	r := c.report("test")
-	return c.buildPassed() && (r == nil || (r.Passed && !r.Skipped))
+	return c.buildPassed() && r != nil && r.Passed && !r.Skipped && r.TestsFailed == 0 && r.TestsTotal-r.TestsSkipped > 0
 }
 
 // proven: the change that applied built, passed its tests and scored above
@@ -542,11 +544,16 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
 			continue
 		}
+		began := time.Now()
 		rep, err := e.deps.Validator.Validate(ctx, name, req)
 		if err != nil {
 			return fmt.Errorf("validator %s: %w", name, err)
 		}
 		rep.Validator = name
+		if rep.DurationMS == 0 {
+			// Measured here, around the plugin call, when the plugin does not say.
+			rep.DurationMS = max(1, time.Since(began).Milliseconds())
+		}
 		u := view.Usage()
 		if u.TreeFull && !treeFull {
 			treeFull = true
