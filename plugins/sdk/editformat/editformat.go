@@ -35,10 +35,17 @@ func Instructions(format string) string {
 	return wholeInstructions
 }
 
+// FenceRule is part of every format's instructions: a run of backticks
+// inside the content (a README's code block, a diff's context line holding
+// ```) as long as the fence closes the fence early and cuts the edit.
+const FenceRule = "Fences: open and close every block with more backticks than the longest run of backticks anywhere inside it, " +
+	"including inside unchanged or context lines: a line such as ``` in the content would otherwise close the block early. " +
+	"Use ```` (four) when the content holds ```, five when it holds ````, and so on."
+
 const wholeInstructions = "Write every file you create or change in full, each in its own fenced code block. " +
 	"Put the file's path, relative to the repository root, alone on the line just before the opening fence. " +
 	"Always write the complete file: never leave out code with \"...\" or comments such as \"rest unchanged\". " +
-	"If the file itself contains lines starting with ```, open and close its block with ```` (four backticks) instead.\n" +
+	FenceRule + "\n" +
 	"\n" +
 	"Example:\n" +
 	"\n" +
@@ -60,6 +67,7 @@ const searchReplaceInstructions = "Describe each change as a SEARCH/REPLACE bloc
 	"Include just enough lines to make the match unique; only the first match is replaced. " +
 	"Prefer several small blocks to one large one, and give each block its path. " +
 	"To create a new file, leave the SEARCH section empty and put the whole file in REPLACE. To delete lines, leave REPLACE empty.\n" +
+	FenceRule + "\n" +
 	"\n" +
 	"Example:\n" +
 	"\n" +
@@ -82,6 +90,7 @@ const diffInstructions = "Describe your changes as a unified diff in a ```diff f
 	"Every line of a hunk starts with one character: a space for an unchanged line, - for a removed line, + for an added line. " +
 	"Include about three unchanged lines around each change, copied exactly from the current file; they locate the change, so they must match. " +
 	"For a new file write --- /dev/null and start every line with +; to delete a file write +++ /dev/null.\n" +
+	FenceRule + "\n" +
 	"\n" +
 	"Example:\n" +
 	"\n" +

@@ -29,5 +29,6 @@ func TestInstructionsDifferPerFormatAndCarryAnExample(t *testing.T) {
 	require.Contains(t, diff, "@@")
 	for _, s := range []string{whole, diff, sr} {
 		require.True(t, strings.Contains(s, "Example"), s)
+		require.Contains(t, s, editformat.FenceRule, "every format says to fence with more backticks than the content holds")
 	}
 }

@@ -285,6 +285,13 @@ func (a *applier) searchReplace(st *fileState, e Edit) bool {
 		return false
 	}
 	lines := st.doc.lines
+	if isAddition(search, repl) {
+		if pos, _, ok := locate(lines, repl, 0); ok {
+			a.alreadyApplied(e, pos, fmt.Sprintf("%s: skipped: its REPLACE text only adds lines to the SEARCH text, and %s already has them at line %d; the change was made before, so it was not applied twice.",
+				describe(e), e.Path, pos+1))
+			return false
+		}
+	}
 	if pos, mode, ok := locate(lines, search, 0); ok {
 		ri := newReindenter(search, lines[pos:pos+len(search)], mode)
 		out := make([]string, 0, len(lines)-len(search)+len(repl))
@@ -313,8 +320,54 @@ func (a *applier) searchReplace(st *fileState, e Edit) bool {
 		}
 	}
 	b.WriteString("\nThe SEARCH section must copy existing lines of the current file exactly, including indentation and comments.")
-	a.find(e, CategorySearchNotFound, "%s", b.String())
+	a.findings = append(a.findings, Finding{Category: CategorySearchNotFound, Path: e.Path, Block: e.Block, Line: e.Line,
+		TargetLine: nearestLine(lines, search), Message: b.String()})
 	return false
+}
+
+// alreadyApplied reports an edit (or hunk) whose result is already in the
+// file at 0-based line pos.
+func (a *applier) alreadyApplied(e Edit, pos int, msg string) {
+	a.findings = append(a.findings, Finding{Category: CategoryAlreadyApplied, Path: e.Path, Block: e.Block, Line: e.Line,
+		TargetLine: pos + 1, Message: msg})
+}
+
+// isAddition reports whether repl is search with lines added and none
+// removed or changed, and adds at least one line that is not blank.
+func isAddition(search, repl []string) bool {
+	if len(repl) <= len(search) {
+		return false
+	}
+	i := 0
+	var added []string
+	for _, l := range repl {
+		if i < len(search) && l == search[i] {
+			i++
+			continue
+		}
+		added = append(added, l)
+	}
+	return i == len(search) && firstNonBlank(added) != ""
+}
+
+// hunkIsApplied reports where a hunk that only adds lines already stands in
+// lines: its context and added lines, in order, near the hint.
+func hunkIsApplied(lines []string, h Hunk, hint int) (int, bool) {
+	var added []string
+	for _, l := range h.Lines {
+		switch l.Op {
+		case OpDelete:
+			return 0, false
+		case OpAdd:
+			added = append(added, l.Text)
+		}
+	}
+	if firstNonBlank(added) == "" {
+		return 0, false
+	}
+	_, nw := hunkSides(h)
+	pos, _, ok := locate(lines, nw, hint)
+	return pos, ok
 }
 
 func firstNonBlank(lines []string) string {
@@ -381,10 +434,23 @@ func (a *applier) diff(st *fileState, e Edit) bool {
 	}
 
 	ok := true
-	drift, prevEnd := 0, 0
+	drift, prevEnd, skipped := 0, 0, 0
 	for k, h := range e.Hunks {
 		lines := st.doc.lines
 		old, _ := hunkSides(h)
+		hint := prevEnd
+		if h.OldStart > 0 {
+			hint = h.OldStart - 1 + drift
+		}
+		if pos, done := hunkIsApplied(lines, h, hint); done {
+			// A refinement that repeats an earlier cycle's addition would
+			// otherwise add it twice ("TestX redeclared").
+			a.findings = append(a.findings, Finding{Category: CategoryAlreadyApplied, Path: e.Path, Block: e.Block, Line: h.Line, TargetLine: pos + 1,
+				Message: fmt.Sprintf("%s, hunk %d of %d (%s): skipped: it only adds lines, and %s already has them at line %d; the change was made before, so it was not applied twice.",
+					describe(e), k+1, len(e.Hunks), h.Header, e.Path, pos+1)})
+			skipped++
+			continue
+		}
 		if len(old) == 0 {
 			// Pure insertion: only the header says where.
 			at := len(lines)
@@ -401,10 +467,6 @@ func (a *applier) diff(st *fileState, e Edit) bool {
 			prevEnd = at + len(add)
 			continue
 		}
-		hint := prevEnd
-		if h.OldStart > 0 {
-			hint = h.OldStart - 1 + drift
-		}
 		pos, mode, found := locate(lines, old, hint)
 		if !found {
 			ok = false
@@ -414,7 +476,7 @@ func (a *applier) diff(st *fileState, e Edit) bool {
 			b.WriteString(closestLines(e.Path, lines, old))
 			b.WriteString("\nContext and removed lines must copy the current file exactly; the @@ line numbers may be approximate.")
 			a.findings = append(a.findings, Finding{
-				Category: CategorySearchNotFound, Path: e.Path, Block: e.Block, Line: h.Line, Message: b.String(),
+				Category: CategorySearchNotFound, Path: e.Path, Block: e.Block, Line: h.Line, TargetLine: nearestLine(lines, old), Message: b.String(),
 			})
 			continue
 		}
@@ -448,7 +510,8 @@ func (a *applier) diff(st *fileState, e Edit) bool {
 			}
 		}
 	}
-	return ok
+	// An edit whose every hunk was already in place changed nothing.
+	return ok && skipped < len(e.Hunks)
 }
 
 // write puts every changed file on disk and builds the result.

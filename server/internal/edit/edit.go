@@ -122,6 +122,10 @@ const (
 	// CategoryIO: the filesystem refused a read or write. Not the model's
 	// fault; reported so the caller can tell the difference.
 	CategoryIO = "io_error"
+	// CategoryAlreadyApplied: a pure addition whose lines are already in the
+	// file (a refinement repeating an earlier cycle's hunk). It is skipped,
+	// not applied twice; nothing is wrong with the tree.
+	CategoryAlreadyApplied = "already_applied"
 )
 
 // Finding is a problem with one edit or with the response as a whole.
@@ -133,8 +137,11 @@ type Finding struct {
 	// the finding is about the whole response.
 	Block int
 	// Line is the 1-based response line the finding refers to; 0 if none.
-	Line    int
-	Message string
+	Line int
+	// TargetLine is the 1-based line of the target file the finding refers
+	// to (where the text was expected, or the closest match); 0 if none.
+	TargetLine int
+	Message    string
 }
 
 // String renders the finding for logs and for model feedback.

@@ -177,11 +177,23 @@ func (p *parser) fenced(i int, f fence) int {
 		}
 	case isDiffLang(lang) && !hasPatchExt(infoPath) || looksLikeDiff(body) && !hasPatchExt(path):
 		before := len(p.edits) + len(p.findings)
+		firstFinding := len(p.findings)
 		p.diff(body, 0, base, path, true, unterminated)
 		if len(p.edits)+len(p.findings) == before {
 			b := p.nextBlock()
 			p.malformed(b, i+1, path, "diff block %d, fenced on line %d: the diff fence contains no hunks. "+
 				"Write --- a/path and +++ b/path, then @@ -start,count +start,count @@ and the changed lines.", b, i+1)
+		}
+		if !unterminated {
+			if rest := continuedDiff(p.lines, end+1); rest > end+1 {
+				p.closedEarly(f, i, end, rest, path, firstFinding)
+				next = rest
+				// The fence that was meant to close the diff now stands
+				// alone after it; do not read it as an opening fence.
+				if next < len(p.lines) && closesFence(p.lines[next], f) {
+					next++
+				}
+			}
 		}
 	default:
 		if path == "" && len(body) > 0 {
@@ -212,6 +224,66 @@ func (p *parser) fenced(i int, f fence) int {
 		})
 	}
 	return next
+}
+
+// continuedDiff returns the index after the diff body lines (" ", "+", "-",
+// "@@" and blank lines) that start at lines[i], or i when they do not look
+// like a diff that was cut off by an early fence: there must be at least
+// one added or removed line before the first line of prose.
+func continuedDiff(lines []string, i int) int {
+	j, changes := i, 0
+	for ; j < len(lines); j++ {
+		l := lines[j]
+		if l == "" {
+			continue
+		}
+		if _, ok := openFence(l); ok {
+			break
+		}
+		switch {
+		case strings.HasPrefix(l, "@@"), l[0] == ' ':
+		case l[0] == '+' || l[0] == '-':
+			changes++
+		default:
+			if changes == 0 {
+				return i
+			}
+			return trimBlank(lines, i, j)
+		}
+	}
+	if changes == 0 {
+		return i
+	}
+	return trimBlank(lines, i, j)
+}
+
+// trimBlank moves end back over blank lines, not before start.
+func trimBlank(lines []string, start, end int) int {
+	for end > start && lines[end-1] == "" {
+		end--
+	}
+	return end
+}
+
+// closedEarly reports a diff fence that a line of the diff itself closed:
+// a context line holding a run of backticks as long as the fence. The lines
+// after it (from end+1 to rest) are more of the diff and were not read.
+func (p *parser) closedEarly(f fence, open, end, rest int, path string, firstFinding int) {
+	why := fmt.Sprintf("the diff's fence (opened on line %d with %d %q) was closed early by line %d, %q, which is part of the diff's own content; "+
+		"lines %d-%d after it are more of the diff and were not read. "+
+		"Fence the diff with more backticks than any run inside it (for example %s diff).",
+		open+1, f.n, string(f.char), end+1, strings.TrimSpace(p.lines[end]), end+2, rest, strings.Repeat(string(f.char), f.n+1))
+	amended := false
+	for k := firstFinding; k < len(p.findings); k++ {
+		if p.findings[k].Category == CategoryMalformed {
+			p.findings[k].Message += " Probably because " + why
+			amended = true
+		}
+	}
+	if !amended {
+		b := p.nextBlock()
+		p.malformed(b, end+1, path, "diff block %d: %s", b, why)
+	}
 }
 
 func pathOr(a, b string) string {

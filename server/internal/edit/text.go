@@ -322,6 +322,19 @@ func closestLines(path string, hay, needle []string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// nearestLine is the 1-based line of hay where the lines most like needle
+// start, or 0 when nothing resembles them.
+func nearestLine(hay, needle []string) int {
+	if len(hay) == 0 {
+		return 0
+	}
+	start, score := nearest(hay, needle)
+	if score < minShownScore {
+		return 0
+	}
+	return start + 1
+}
+
 // clip shortens s to at most n bytes without splitting a UTF-8 sequence.
 func clip(s string, n int) string {
 	if len(s) <= n {

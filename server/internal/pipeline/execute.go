@@ -71,15 +71,89 @@ func (c *cycle) buildPassed() bool {
 	return c.Applied > 0 && (r == nil || r.Passed)
 }
 
+// testsPassed: the build passed and at least one test ran, none failing.
+// A test command that passed without running a test proves nothing.
 func (c *cycle) testsPassed() bool {
 	r := c.report("test")
-	return c.buildPassed() && (r == nil || (r.Passed && !r.Skipped))
+	return c.buildPassed() && r != nil && r.Passed && !r.Skipped && r.TestsFailed == 0 && r.TestsTotal-r.TestsSkipped > 0
 }
 
-// proven: the change applied cleanly, built, passed its tests and scored
-// above the bar (no stubs left behind). Anything less earns another cycle.
+// proven: the change that applied built, passed its tests and scored above
+// the bar (no stubs left behind). An edit that did not apply does not
+// discard a change that passes every gate: the score already counts it, and
+// refining a passing tree only risks breaking it. Anything less earns
+// another cycle.
 func (c *cycle) proven() bool {
-	return c.Score.Passed && len(c.EditFindings) == 0
+	return c.Score.Passed
+}
+
+// better reports whether a's result beats b's: passing beats failing, then
+// the higher score wins. Equal results are not better, so ties go to the
+// earlier cycle.
+func better(a, b *cycle) bool {
+	if a.Score.Passed != b.Score.Passed {
+		return a.Score.Passed
+	}
+	return a.Score.Overall > b.Score.Overall
+}
+
+// best is the cycle whose result stands for the execution, or nil.
+func best(cycles []*cycle) *cycle {
+	var b *cycle
+	for _, c := range cycles {
+		if b == nil || better(c, b) {
+			b = c
+		}
+	}
+	return b
+}
+
+// decisive names the failure that decided a cycle's verdict, with its
+// file:line: the first compiler error, else the first failing test, else
+// the first problem of any other validator that failed, else the first edit
+// that did not apply. Empty when nothing failed.
+func decisive(c *cycle) string {
+	pick := func(fs []Finding) string {
+		for _, f := range fs {
+			if f.Severity == "" || f.Severity == "error" {
+				return locate(f) + f.Message
+			}
+		}
+		if len(fs) > 0 {
+			return locate(fs[0]) + fs[0].Message
+		}
+		return ""
+	}
+	for _, name := range []string{"build", "test"} {
+		if r := c.report(name); r != nil && !r.Passed && !r.Skipped {
+			if d := pick(r.Findings); d != "" {
+				return name + ": " + d
+			}
+		}
+	}
+	for _, r := range c.Reports {
+		if !r.Passed && !r.Skipped && r.Validator != "build" && r.Validator != "test" {
+			if d := pick(r.Findings); d != "" {
+				return r.Validator + ": " + d
+			}
+		}
+	}
+	if d := pick(c.EditFindings); d != "" {
+		return "edit: " + d
+	}
+	return ""
+}
+
+// locate renders a finding's place as "file:line: ", or nothing.
+func locate(f Finding) string {
+	switch {
+	case f.File == "":
+		return ""
+	case f.Line > 0:
+		return f.File + ":" + strconv.Itoa(f.Line) + ": "
+	default:
+		return f.File + ": "
+	}
 }
 
 func (e *Engine) phase(ctx context.Context, id uuid.UUID, phase, msg string, data map[string]string) {
@@ -186,15 +260,8 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range stored {
-		// Cycles build on each other; re-applying them in order rebuilds the tree.
-		if c.Proposal.FinishReason == "length" {
-			continue
-		}
-		edits, _ := edit.Parse(c.Proposal.Text)
-		if _, _, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(wo)); err != nil {
-			return fmt.Errorf("replay cycle %d: %w", c.N, err)
-		}
+	if err := replay(ws, stored, editPolicy(wo)); err != nil {
+		return err
 	}
 	if len(stored) > 0 {
 		last := stored[len(stored)-1]
@@ -212,7 +279,8 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		var prev *cycle
 		if len(r.cycles) > 0 {
 			prev = r.cycles[len(r.cycles)-1]
-			if prev.proven() {
+			// Stop at the first passing cycle: refining it can only risk it.
+			if b := best(r.cycles); b.proven() {
 				break
 			}
 		}
@@ -250,6 +318,60 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	}
 	if len(r.cycles) == 0 {
 		return fmt.Errorf("no cycle ran (max refinements %d)", e.cfg.MaxRefinements)
+	}
+	if b := best(r.cycles); b != r.cycles[len(r.cycles)-1] && !r.shadow {
+		// Later cycles made things worse; what stands (and is published) is
+		// the best cycle's tree, so rebuild it in a fresh worktree.
+		if err := e.rebuild(ctx, r, b); err != nil {
+			return err
+		}
+		e.phase(ctx, wo.ID, r.phase(PhaseRefining), fmt.Sprintf("cycle %d of %d is the best result; its tree stands", b.N, len(r.cycles)),
+			map[string]string{"best_cycle": strconv.Itoa(b.N)})
+	}
+	return nil
+}
+
+// replay re-applies stored cycles in order to a tree at their base commit.
+// Cycles build on each other, so this rebuilds the tree they left. Answers
+// cut off at the token limit were never applied and are skipped.
+func replay(ws *workspace.Workspace, cycles []*cycle, policy edit.Policy) error {
+	for _, c := range cycles {
+		if c.Proposal.FinishReason == "length" {
+			continue
+		}
+		edits, _ := edit.Parse(c.Proposal.Text)
+		if _, _, err := edit.ApplyWith(ws.Dir(), edits, policy); err != nil {
+			return fmt.Errorf("replay cycle %d: %w", c.N, err)
+		}
+	}
+	return nil
+}
+
+// rebuild replaces r's worktree by a fresh one at the same base commit with
+// the cycles up to and including upTo replayed into it.
+func (e *Engine) rebuild(ctx context.Context, r *run, upTo *cycle) error {
+	base := r.ws.BaseCommit()
+	// Release first: a project limited to one worktree would otherwise wait on itself.
+	r.ws.Release()
+	r.ws = nil
+	ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: r.project.ID.String(), RepoURL: r.project.RepoURL, Branch: r.project.DefaultBranch}, base)
+	if err != nil {
+		return fmt.Errorf("acquire workspace for cycle %d: %w", upTo.N, err)
+	}
+	r.ws = ws
+	var upto []*cycle
+	for _, c := range r.cycles {
+		if c.N <= upTo.N {
+			upto = append(upto, c)
+		}
+	}
+	if err := replay(ws, upto, editPolicy(r.wo)); err != nil {
+		return fmt.Errorf("rebuild cycle %d: %w", upTo.N, err)
+	}
+	if upTo.TreeHash != "" {
+		if hash, err := ws.TreeHash(ctx); err == nil && hash != upTo.TreeHash {
+			return fmt.Errorf("rebuild cycle %d: tree %s differs from the validated tree %s", upTo.N, hash, upTo.TreeHash)
+		}
 	}
 	return nil
 }
@@ -341,7 +463,13 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	c.Edits = edits
 	res, af, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(r.wo))
 	for _, f := range append(pf, af...) {
-		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.Line, Category: f.Category, Severity: "error", Message: f.Message})
+		// Line is the target file's line (where the text was expected); the
+		// answer's own line is in the message.
+		sev := "error"
+		if f.Category == edit.CategoryAlreadyApplied {
+			sev = "info"
+		}
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: f.Path, Line: f.TargetLine, Category: f.Category, Severity: sev, Message: f.Message})
 	}
 	if err != nil {
 		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", Category: edit.CategoryIO, Severity: "error", Message: err.Error()})
@@ -418,11 +546,16 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
 			continue
 		}
+		began := time.Now()
 		rep, err := e.deps.Validator.Validate(ctx, name, req)
 		if err != nil {
 			return fmt.Errorf("validator %s: %w", name, err)
 		}
 		rep.Validator = name
+		if rep.DurationMS == 0 {
+			// Measured here, around the plugin call, when the plugin does not say.
+			rep.DurationMS = max(1, time.Since(began).Milliseconds())
+		}
 		u := view.Usage()
 		if u.TreeFull && !treeFull {
 			treeFull = true
@@ -510,11 +643,33 @@ func feedback(c *cycle) string {
 			fmt.Fprintf(&b, "- %s\n", g)
 		}
 	}
-	if len(c.EditFindings) > 0 {
+	var failed, done []Finding
+	for _, f := range c.EditFindings {
+		if f.Category == edit.CategoryAlreadyApplied {
+			done = append(done, f)
+		} else {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) > 0 {
 		b.WriteString("## Edits that could not be applied\n")
-		for _, f := range c.EditFindings {
+		for _, f := range failed {
+			if f.File != "" && f.Line > 0 {
+				fmt.Fprintf(&b, "- %s:%d: %s\n", f.File, f.Line, f.Message)
+			} else {
+				fmt.Fprintf(&b, "- %s\n", f.Message)
+			}
+		}
+	}
+	if len(done) > 0 {
+		b.WriteString("## Edits already applied (skipped, not applied twice)\n")
+		for _, f := range done {
 			fmt.Fprintf(&b, "- %s\n", f.Message)
 		}
+	}
+	if len(c.Changed) > 0 {
+		// The next answer is applied to this tree, not to the base commit.
+		fmt.Fprintf(&b, "## Files changed since the base commit (your next edits apply to them as they are now)\n- %s\n", strings.Join(c.Changed, "\n- "))
 	}
 	for _, r := range c.Reports {
 		if r.Passed || r.Skipped {

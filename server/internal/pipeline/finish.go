@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
@@ -22,6 +23,9 @@ func scoreInput(c *cycle) score.Input {
 	in := score.Input{EditsApplied: c.Applied, ChangedFiles: c.Changed, Coverage: -1, LinesAdded: c.LinesAdded, LinesRemoved: c.LinesRemoved,
 		TestsOptional: c.TestsOptional}
 	for _, f := range c.EditFindings {
+		if f.Category == edit.CategoryAlreadyApplied {
+			continue // nothing is wrong with the tree
+		}
 		in.EditFindings = append(in.EditFindings, scoreFinding(f))
 	}
 	for _, r := range c.Reports {
@@ -83,21 +87,22 @@ func scoreFinding(f Finding) score.Finding {
 	return score.Finding{File: f.File, Line: f.Line, Category: cat, Severity: f.Severity, Message: f.Message}
 }
 
-// finish scores the last cycle, publishes, and moves the work order to its
-// terminal state with the result, in one transaction.
+// finish takes the best cycle's result (ws holds its tree), publishes, and
+// moves the work order to its terminal state with the result, in one
+// transaction.
 // A shadow run, if the work order's experiment asks for one, is enqueued in
 // the same transaction, so it is never lost to a crash.
 func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *workorder.Project, ws *workspace.Workspace, variant uuid.UUID, cycles []*cycle, shadow *shadowArgs) error {
-	last := cycles[len(cycles)-1]
-	sc := last.Score
+	last, top := cycles[len(cycles)-1], best(cycles)
+	sc := top.Score
 	res := workorder.Result{
 		OverallScore: sc.Overall,
 		Passed:       sc.Passed,
-		BuildPassed:  last.buildPassed(),
-		TestsPassed:  last.testsPassed(),
+		BuildPassed:  top.buildPassed(),
+		TestsPassed:  top.testsPassed(),
 		Cycles:       last.N,
 	}
-	if r := last.report("test"); r != nil {
+	if r := top.report("test"); r != nil {
 		res.TestsTotal, res.TestsFailed = r.TestsTotal, r.TestsFailed
 	}
 	for _, c := range cycles {
@@ -114,18 +119,18 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	for _, d := range sc.Dimensions {
 		res.Dimensions = append(res.Dimensions, workorder.Dimension{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})
 	}
-	if !sc.Passed && sc.Gate != "" {
-		res.FailureReason = sc.Gate
+	if !sc.Passed {
+		res.FailureReason = failureReason(top)
 	}
-	e.phase(ctx, wo.ID, PhaseScoring, fmt.Sprintf("overall %.1f/10 (%s)", sc.Overall, passWord(sc.Passed)),
-		map[string]string{"overall": fmt.Sprintf("%.1f", sc.Overall)})
+	e.phase(ctx, wo.ID, PhaseScoring, fmt.Sprintf("overall %.1f/10 (%s), cycle %d of %d", sc.Overall, passWord(sc.Passed), top.N, last.N),
+		map[string]string{"overall": fmt.Sprintf("%.1f", sc.Overall), "best_cycle": fmt.Sprint(top.N)})
 	outcome := "needs_review"
 	op := workorder.OpReview
 	if sc.Passed {
 		outcome, op = "completed", workorder.OpComplete
 	}
 	var published *workorder.Event
-	if e.deps.Publisher != nil && last.Applied > 0 {
+	if e.deps.Publisher != nil && top.Applied > 0 {
 		e.phase(ctx, wo.ID, PhasePublishing, "publishing the change", nil)
 		pub, err := e.deps.Publisher.Publish(ctx, project.RepoURL, PublishRequest{
 			WorkOrderID: wo.ID, Dir: ws.Dir(), BaseCommit: ws.BaseCommit(), Branch: BranchFor(wo.ID),
@@ -149,7 +154,7 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, wo.ID, res); err != nil {
 			return err
 		}
-		if _, err := e.deps.WorkOrders.TransitionTx(ctx, tx, wo.ID, op, fmt.Sprintf("scored %.1f/10 after %d cycle(s)", sc.Overall, last.N), nil); err != nil {
+		if _, err := e.deps.WorkOrders.TransitionTx(ctx, tx, wo.ID, op, fmt.Sprintf("scored %.1f/10 after %d cycle(s) (best: cycle %d)", sc.Overall, last.N, top.N), nil); err != nil {
 			return err
 		}
 		if shadow != nil {
@@ -177,6 +182,20 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		}
 	}
 	return nil
+}
+
+// failureReason says why a cycle fell short: its decisive failure first
+// (the failing test or compiler error, at its file:line), then every gate.
+func failureReason(c *cycle) string {
+	d, gate := decisive(c), c.Score.Gate
+	switch {
+	case d == "":
+		return gate
+	case gate == "":
+		return fmt.Sprintf("cycle %d: %s", c.N, d)
+	default:
+		return fmt.Sprintf("cycle %d: %s (%s)", c.N, d, gate)
+	}
 }
 
 func passWord(p bool) string {

@@ -46,12 +46,12 @@ func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) err
 	var msg string
 	switch {
 	case err == nil:
-		last := r.cycles[len(r.cycles)-1]
-		outcome.Score, outcome.Passed = last.Score.Overall, last.Score.Passed
+		last, top := r.cycles[len(r.cycles)-1], best(r.cycles)
+		outcome.Score, outcome.Passed = top.Score.Overall, top.Score.Passed
 		for _, c := range r.cycles {
 			outcome.CostUSD += c.Proposal.CostUSD
 		}
-		msg = fmt.Sprintf("shadow candidate %s scored %.1f/10 after %d cycle(s)", r.variant, last.Score.Overall, last.N)
+		msg = fmt.Sprintf("shadow candidate %s scored %.1f/10 after %d cycle(s)", r.variant, top.Score.Overall, last.N)
 	case ctx.Err() != nil:
 		return err
 	case job.Attempt < job.MaxAttempts && !errors.Is(err, fault.ErrFailedPrecondition):
