@@ -27,6 +27,10 @@ git -C "$demo/go-calc" add -A
 git -C "$demo/go-calc" -c user.name=moose -c user.email=moose@localhost commit -q -m "go-calc sample"
 git init -q --bare "$demo/published.git"
 
+# moosed writes its first admin token to the data dir; moosectl finds it
+# there through MOOSE_DATA_DIR (moosed reads the same variable).
+export MOOSE_DATA_DIR="$demo/data"
+
 echo "==> starting moosed (data dir $demo, gRPC $grpc, REST http://$http)"
 "$bin/moosed" --data-dir "$demo/data" --grpc-addr "$grpc" --http-addr "$http" \
   --plugin-dir "$bin" --publish-remote "$demo/published.git" >"$demo/moosed.log" 2>&1 &

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -28,6 +27,8 @@ type clients struct {
 	wos      moosev1.WorkOrderServiceClient
 	conn     *grpc.ClientConn
 	base     string
+	// http sends the server's admin token, as conn does.
+	http *http.Client
 }
 
 // start runs an API-only server: work orders are scheduled but not executed,
@@ -40,10 +41,8 @@ func start(t *testing.T, opts ...servertest.Option) *clients {
 
 func dial(t *testing.T, srv *servertest.Server) *clients {
 	t.Helper()
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	return &clients{moosev1.NewProjectServiceClient(conn), moosev1.NewWorkOrderServiceClient(conn), conn, srv.HTTPURL()}
+	conn := srv.Dial(t)
+	return &clients{moosev1.NewProjectServiceClient(conn), moosev1.NewWorkOrderServiceClient(conn), conn, srv.HTTPURL(), srv.HTTPClient()}
 }
 
 func (c *clients) project(t *testing.T, name string) *moosev1.Project {
@@ -271,7 +270,10 @@ func TestRESTMatchesGRPC(t *testing.T) {
 		t.Helper()
 		req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var out map[string]any
@@ -333,7 +335,7 @@ func TestRESTMatchesGRPC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/workorders/"+id+":watch", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)

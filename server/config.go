@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,24 @@ type Config struct {
 	GitHubBaseURL string
 	// GitHubHosts are extra hosts whose repositories are published through the GitHub API.
 	GitHubHosts []string
+	// TLSCert and TLSKey (PEM files) turn on TLS for both listeners.
+	TLSCert, TLSKey string
+	// TLSClientCA (a PEM file) makes both listeners require a client
+	// certificate signed by one of its CAs, in addition to a bearer token.
+	TLSClientCA string
+	// RepoRoots are the directories under which a project's repo_url may be a
+	// local path or file:// URL (default none: only remote URLs). The path
+	// must also be readable by the unprivileged user "nobody", so moosed's
+	// privileges never read for a caller what the caller could not.
+	RepoRoots []string
+	// CORSOrigins are the browser origins ("https://ui.example.com", or "*")
+	// allowed to call the REST API cross-origin. Default none: a request
+	// whose Origin names another host is refused.
+	CORSOrigins []string
+	// AdminTokenFile is where the first admin token is written (mode 0600) when
+	// the database holds no token yet (default: admin.token in DataDir).
+	// moosectl and the Go client read it from there when given no token.
+	AdminTokenFile string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
@@ -70,23 +89,32 @@ type Config struct {
 
 // Env names the environment variable for each flag of moosed.
 var Env = map[string]string{
-	"grpc-addr":       "MOOSE_GRPC_ADDR",
-	"http-addr":       "MOOSE_HTTP_ADDR",
-	"data-dir":        "MOOSE_DATA_DIR",
-	"database-url":    "MOOSE_DATABASE_URL",
-	"plugin-dir":      "MOOSE_PLUGIN_DIR",
-	"concurrency":     "MOOSE_CONCURRENCY",
-	"max-refinements": "MOOSE_MAX_REFINEMENTS",
-	"publish-remote":  "MOOSE_PUBLISH_REMOTE",
-	"github-base-url": "MOOSE_GITHUB_BASE_URL",
-	"github-hosts":    "MOOSE_GITHUB_HOSTS",
-	"log-level":       "MOOSE_LOG_LEVEL",
-	"api-only":        "MOOSE_API_ONLY",
-	"unsandboxed":     "MOOSE_ALLOW_UNSANDBOXED",
-	"workspace-pool":  "MOOSE_WORKSPACE_POOL",
-	"context-budget":  "MOOSE_CONTEXT_BUDGET",
-	"workspace-max":   "MOOSE_WORKSPACE_MAX",
+	"grpc-addr":        "MOOSE_GRPC_ADDR",
+	"http-addr":        "MOOSE_HTTP_ADDR",
+	"data-dir":         "MOOSE_DATA_DIR",
+	"database-url":     "MOOSE_DATABASE_URL",
+	"plugin-dir":       "MOOSE_PLUGIN_DIR",
+	"concurrency":      "MOOSE_CONCURRENCY",
+	"max-refinements":  "MOOSE_MAX_REFINEMENTS",
+	"publish-remote":   "MOOSE_PUBLISH_REMOTE",
+	"github-base-url":  "MOOSE_GITHUB_BASE_URL",
+	"github-hosts":     "MOOSE_GITHUB_HOSTS",
+	"log-level":        "MOOSE_LOG_LEVEL",
+	"api-only":         "MOOSE_API_ONLY",
+	"unsandboxed":      "MOOSE_ALLOW_UNSANDBOXED",
+	"workspace-pool":   "MOOSE_WORKSPACE_POOL",
+	"context-budget":   "MOOSE_CONTEXT_BUDGET",
+	"workspace-max":    "MOOSE_WORKSPACE_MAX",
+	"admin-token-file": "MOOSE_ADMIN_TOKEN_FILE",
+	"cors-origins":     "MOOSE_CORS_ORIGINS",
+	"tls-cert":         "MOOSE_TLS_CERT",
+	"tls-key":          "MOOSE_TLS_KEY",
+	"tls-client-ca":    "MOOSE_TLS_CLIENT_CA",
+	"repo-roots":       "MOOSE_REPO_ROOTS",
 }
+
+// AdminTokenFileName is the bootstrap admin token's file in the data dir.
+const AdminTokenFileName = "admin.token"
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
 // because PostgreSQL runs as an unprivileged user who cannot enter /root.
@@ -117,6 +145,9 @@ func (c *Config) setDefaults() {
 		if exe, err := os.Executable(); err == nil {
 			c.PluginDir = filepath.Dir(exe)
 		}
+	}
+	if c.AdminTokenFile == "" {
+		c.AdminTokenFile = filepath.Join(c.DataDir, AdminTokenFileName)
 	}
 	if c.MaxDBConns == 0 {
 		c.MaxDBConns = 32
@@ -158,6 +189,20 @@ func (c Config) Validate() error {
 	}
 	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
 		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls-cert and tls-key must be given together"))
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("tls-client-ca needs tls-cert and tls-key"))
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("cors-origins: %q is not an origin (scheme://host[:port])", o))
+		}
 	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))

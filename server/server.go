@@ -22,10 +22,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/moosehq/moose/migrations"
@@ -39,6 +39,7 @@ import (
 	"github.com/moosehq/moose/server/internal/pluginhost"
 	"github.com/moosehq/moose/server/internal/publish"
 	"github.com/moosehq/moose/server/internal/routing"
+	"github.com/moosehq/moose/server/internal/token"
 	"github.com/moosehq/moose/server/internal/variant"
 	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
@@ -52,6 +53,7 @@ type Server struct {
 	pool    *pgxpool.Pool
 
 	grpcLis, httpLis net.Listener
+	innerLis         *bufconn.Listener
 	grpcSrv          *grpc.Server
 	httpSrv          *http.Server
 	health           *health.Server
@@ -65,6 +67,7 @@ type Server struct {
 	engine      *pipeline.Engine
 	experiments *experiment.Service
 	publisher   *publish.Router
+	tokens      *token.Service
 
 	closeOnce sync.Once
 }
@@ -114,12 +117,20 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 
+	s.tokens = token.NewService(s.pool)
+	if err := s.bootstrapToken(ctx); err != nil {
+		return nil, err
+	}
 	s.workorders = workorder.NewService(s.pool, s.log)
 	s.hub = workorder.NewHub(s.pool)
 	if err := s.startExecution(ctx); err != nil {
 		return nil, err
 	}
 
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen grpc: %w", err)
@@ -128,8 +139,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
+	s.grpcLis = wrapGRPCListener(s.grpcLis, tlsCfg)
+	s.httpLis = wrapHTTPListener(s.httpLis, tlsCfg)
+	s.innerLis = newInnerListener()
+	auth := &authenticator{tokens: s.tokens, log: s.log}
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log)), grpc.ChainStreamInterceptor(recoverStream(s.log)))
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), auth.unary()), grpc.ChainStreamInterceptor(recoverStream(s.log), auth.stream()))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
 	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log))
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
@@ -138,6 +153,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	moosev1.RegisterExperimentServiceServer(s.grpcSrv, api.NewExperimentHandler(s.experiments, s.log))
 	moosev1.RegisterSpecServiceServer(s.grpcSrv, api.NewSpecHandler(s.plugins, s.workorders, s.log))
 	moosev1.RegisterDatasetServiceServer(s.grpcSrv, api.NewDatasetHandler(dataset.NewService(s.pool, s.log), s.log))
+	moosev1.RegisterTokenServiceServer(s.grpcSrv, api.NewTokenHandler(s.tokens, s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -159,9 +175,9 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
 	)
-	conn, err := grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
+	conn, err := dialInner(s.innerLis)
 	if err != nil {
 		return nil, fmt.Errorf("dial self for gateway: %w", err)
 	}
@@ -174,6 +190,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		moosev1.RegisterExperimentServiceHandler,
 		moosev1.RegisterSpecServiceHandler,
 		moosev1.RegisterDatasetServiceHandler,
+		moosev1.RegisterTokenServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -191,8 +208,11 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	for _, path := range []string{"/openapi.json", "/healthz"} {
+		root.HandleFunc(path, methodNotAllowed(http.MethodGet))
+	}
 	root.Handle("/", mux)
-	return root, nil
+	return &httpGuard{next: root, origins: s.cfg.CORSOrigins}, nil
 }
 
 // GRPCAddr is the address gRPC listens on (resolved, when port 0 was asked).
@@ -209,10 +229,11 @@ func (s *Server) Pool() *pgxpool.Pool { return s.pool }
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); errc <- s.grpcSrv.Serve(s.grpcLis) }()
+	go func() { defer wg.Done(); _ = s.grpcSrv.Serve(s.innerLis) }()
 	go func() {
 		defer wg.Done()
 		if err := s.httpSrv.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
@@ -269,6 +290,9 @@ func (s *Server) Close() {
 		}
 		if s.httpLis != nil {
 			s.httpLis.Close()
+		}
+		if s.innerLis != nil {
+			s.innerLis.Close()
 		}
 		if s.plugins != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

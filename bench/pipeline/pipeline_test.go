@@ -88,7 +88,7 @@ func runOnce(b *testing.B, conc, n int) (float64, map[string]time.Duration) {
 		c.DisablePublish = true
 		c.MaxDBConns = 40
 	}))
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(servertest.Bearer(srv.AdminToken())))
 	if err != nil {
 		b.Fatal(err)
 	}

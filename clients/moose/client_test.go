@@ -21,7 +21,7 @@ import (
 func dial(t *testing.T) *moose.Client {
 	t.Helper()
 	srv := servertest.Start(t, servertest.APIOnly())
-	c, err := moose.Dial(t.Context(), srv.GRPCAddr(), moose.WithBlock())
+	c, err := moose.Dial(t.Context(), srv.GRPCAddr(), moose.WithBlock(), moose.WithToken(srv.AdminToken()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c

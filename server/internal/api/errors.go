@@ -44,6 +44,10 @@ func StatusFromError(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, fault.ErrConflict):
 		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, fault.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, err.Error())
+	case errors.Is(err, fault.ErrPermissionDenied):
+		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, fault.ErrUnavailable):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):

@@ -23,6 +23,10 @@ var (
 	// ErrUnavailable: a dependency (a plugin, a provider) cannot serve now;
 	// retrying later may help.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrUnauthenticated: the request carries no valid credentials.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied: the caller is known but may not do this.
+	ErrPermissionDenied = errors.New("permission denied")
 )
 
 // FieldViolation names one invalid field of a request and why.
