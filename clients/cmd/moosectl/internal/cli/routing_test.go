@@ -108,6 +108,7 @@ func TestRoutingCommands(t *testing.T) {
 	req, err = http.NewRequestWithContext(t.Context(), http.MethodPut, srv.HTTPURL()+"/v1/routing/tiers/mid",
 		strings.NewReader(`{"min_complexity": 4, "max_complexity": 4, "variant_id": "mini"}`))
 	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err = srv.HTTPClient().Do(req)
 	require.NoError(t, err)
 	body, err = io.ReadAll(resp.Body)
