@@ -48,7 +48,7 @@ func dial(t *testing.T, srv *servertest.Server) *clients {
 func (c *clients) project(t *testing.T, name string) *moosev1.Project {
 	t.Helper()
 	resp, err := c.projects.CreateProject(context.Background(), &moosev1.CreateProjectRequest{
-		Name: name, RepoUrl: "/srv/repos/" + name, DefaultBranch: "main", Language: "go",
+		Name: name, RepoUrl: "https://git.example.com/repos/" + name, DefaultBranch: "main", Language: "go",
 	})
 	require.NoError(t, err)
 	return resp.GetProject()
@@ -122,7 +122,7 @@ func TestBadWorkOrdersAreRefusedWithEveryFieldNamed(t *testing.T) {
 		require.Empty(t, list.GetWorkOrders())
 	})
 	t.Run("duplicate project name", func(t *testing.T) {
-		_, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "calc", RepoUrl: "x", DefaultBranch: "main", Language: "go"})
+		_, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "calc", RepoUrl: "https://git.example.com/x", DefaultBranch: "main", Language: "go"})
 		require.Equal(t, codes.AlreadyExists, status.Code(err))
 	})
 	t.Run("project missing fields", func(t *testing.T) {
@@ -281,7 +281,7 @@ func TestRESTMatchesGRPC(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
 		return resp.StatusCode, out
 	}
-	code, body := do("POST", "/v1/projects", `{"name":"calc","repo_url":"/r/calc","default_branch":"main","language":"go"}`)
+	code, body := do("POST", "/v1/projects", `{"name":"calc","repo_url":"https://git.example.com/r/calc","default_branch":"main","language":"go"}`)
 	require.Equal(t, 200, code, body)
 	pid := body["project"].(map[string]any)["id"].(string)
 

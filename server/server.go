@@ -38,6 +38,7 @@ import (
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
 	"github.com/moosehq/moose/server/internal/publish"
+	"github.com/moosehq/moose/server/internal/repourl"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/token"
 	"github.com/moosehq/moose/server/internal/variant"
@@ -122,6 +123,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.workorders = workorder.NewService(s.pool, s.log)
+	s.workorders.SetRepoCheck(repourl.Policy{Roots: cfg.RepoRoots}.Check)
 	s.hub = workorder.NewHub(s.pool)
 	if err := s.startExecution(ctx); err != nil {
 		return nil, err

@@ -194,6 +194,8 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 		"--grpc-addr", grpcAddr, "--http-addr", httpAddr,
 		"--data-dir", n.dataDir, "--database-url", n.dsn, "--plugin-dir", n.pluginDir,
 		"--log-level", "debug",
+		// The tests' local repositories live in traversable temporary dirs.
+		"--repo-roots", os.TempDir(),
 	}, n.args...)
 	cmd := exec.Command(moosedBin, args...)
 	cmd.Env = append(cleanEnv(), n.env...)

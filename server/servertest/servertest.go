@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,12 @@ func StartEmbedded(t testing.TB, opts ...Option) *Server {
 }
 
 func baseConfig(t testing.TB) server.Config {
+	var roots []string
+	if root, err := repoRoot(); err == nil {
+		roots = []string{root}
+	}
 	return server.Config{
+		RepoRoots:       roots,
 		GRPCAddr:        "127.0.0.1:0",
 		HTTPAddr:        "127.0.0.1:0",
 		DataDir:         t.TempDir(),
@@ -224,3 +230,50 @@ func testLogger() *slog.Logger {
 // APIOnly makes the server schedule approved work orders without executing
 // them, for tests of the API and lifecycle alone.
 func APIOnly() Option { return func(c *server.Config) { c.APIOnly = true } }
+
+var (
+	repoRootOnce sync.Once
+	repoRootDir  string
+	repoRootErr  error
+)
+
+// repoRoot is the directory every test server allows local repositories
+// under: one per test process, searchable by every user (moosed refuses a
+// local repo_url the unprivileged user cannot read, and t.TempDir is 0700).
+func repoRoot() (string, error) {
+	repoRootOnce.Do(func() {
+		repoRootDir, repoRootErr = os.MkdirTemp("", "moose-servertest-repos-")
+		if repoRootErr == nil {
+			repoRootErr = os.Chmod(repoRootDir, 0o755)
+		}
+	})
+	return repoRootDir, repoRootErr
+}
+
+// RepoDir returns a new directory, readable by every user, under the
+// repository root every test server allows (Config.RepoRoots): the place for
+// a test's local git repositories. It is removed when the test ends.
+func RepoDir(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatalf("servertest: repository root: %v", err)
+	}
+	dir, err := os.MkdirTemp(root, "repo-")
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatalf("servertest: repository dir: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+		_ = os.RemoveAll(dir)
+	})
+	return dir
+}

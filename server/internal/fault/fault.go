@@ -62,6 +62,23 @@ func (e *ValidationError) Err() error {
 	return e
 }
 
+// Join merges the violations of validation errors into one, so a request
+// learns every problem at once; any other error is returned as it is.
+func Join(errs ...error) error {
+	out := &ValidationError{}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		out.Violations = append(out.Violations, ve.Violations...)
+	}
+	return out.Err()
+}
+
 // Invalid is a shorthand for a single-field ValidationError.
 func Invalid(field, format string, args ...any) error {
 	v := &ValidationError{}

@@ -61,7 +61,7 @@ func (s *session) json(m proto.Message, args ...string) {
 func (s *session) project(name string) *moosev1.Project {
 	s.t.Helper()
 	var p moosev1.Project
-	s.json(&p, "project", "create", "--name", name, "--repo", "/srv/repos/"+name, "--language", "go")
+	s.json(&p, "project", "create", "--name", name, "--repo", "https://git.example.com/repos/"+name, "--language", "go")
 	return &p
 }
 
@@ -111,7 +111,7 @@ func TestProjectCommands(t *testing.T) {
 	require.Len(t, list.GetProjects(), 2)
 	require.Empty(t, list.GetNextPageToken())
 
-	r := s.run("project", "create", "--name", "calc", "--repo", "/x", "--language", "go")
+	r := s.run("project", "create", "--name", "calc", "--repo", "https://git.example.com/x", "--language", "go")
 	require.Equal(t, cli.ExitError, r.code)
 	require.Contains(t, r.stderr, "(AlreadyExists)")
 }
@@ -261,7 +261,9 @@ func TestWatchFollowsLiveEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan result, 1)
-	go func() { done <- moosectlCtx(ctx, nil, "--server", s.addr, "--token", s.token, "wo", "watch", wo.GetId()) }()
+	go func() {
+		done <- moosectlCtx(ctx, nil, "--server", s.addr, "--token", s.token, "wo", "watch", wo.GetId())
+	}()
 
 	// Change the work order while the watch runs; it must see both changes
 	// and end on its own at the terminal state.
