@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/moosehq/moose/server/internal/pluginhost"
 )
 
 // Config is everything moosed needs to start. Zero values take the defaults
@@ -71,6 +73,11 @@ type Config struct {
 	// must also be readable by the unprivileged user "nobody", so moosed's
 	// privileges never read for a caller what the caller could not.
 	RepoRoots []string
+	// BuiltinBaseURLs are the endpoints each built-in model plugin may send
+	// its API key to, by plugin name ("openai": {"https://api.openai.com/v1"}).
+	// Nil: each provider's official API only. A variant pointing elsewhere
+	// gets no key.
+	BuiltinBaseURLs map[string][]string
 	// CORSOrigins are the browser origins ("https://ui.example.com", or "*")
 	// allowed to call the REST API cross-origin. Default none: a request
 	// whose Origin names another host is refused.
@@ -89,28 +96,29 @@ type Config struct {
 
 // Env names the environment variable for each flag of moosed.
 var Env = map[string]string{
-	"grpc-addr":        "MOOSE_GRPC_ADDR",
-	"http-addr":        "MOOSE_HTTP_ADDR",
-	"data-dir":         "MOOSE_DATA_DIR",
-	"database-url":     "MOOSE_DATABASE_URL",
-	"plugin-dir":       "MOOSE_PLUGIN_DIR",
-	"concurrency":      "MOOSE_CONCURRENCY",
-	"max-refinements":  "MOOSE_MAX_REFINEMENTS",
-	"publish-remote":   "MOOSE_PUBLISH_REMOTE",
-	"github-base-url":  "MOOSE_GITHUB_BASE_URL",
-	"github-hosts":     "MOOSE_GITHUB_HOSTS",
-	"log-level":        "MOOSE_LOG_LEVEL",
-	"api-only":         "MOOSE_API_ONLY",
-	"unsandboxed":      "MOOSE_ALLOW_UNSANDBOXED",
-	"workspace-pool":   "MOOSE_WORKSPACE_POOL",
-	"context-budget":   "MOOSE_CONTEXT_BUDGET",
-	"workspace-max":    "MOOSE_WORKSPACE_MAX",
-	"admin-token-file": "MOOSE_ADMIN_TOKEN_FILE",
-	"cors-origins":     "MOOSE_CORS_ORIGINS",
-	"tls-cert":         "MOOSE_TLS_CERT",
-	"tls-key":          "MOOSE_TLS_KEY",
-	"tls-client-ca":    "MOOSE_TLS_CLIENT_CA",
-	"repo-roots":       "MOOSE_REPO_ROOTS",
+	"grpc-addr":         "MOOSE_GRPC_ADDR",
+	"http-addr":         "MOOSE_HTTP_ADDR",
+	"data-dir":          "MOOSE_DATA_DIR",
+	"database-url":      "MOOSE_DATABASE_URL",
+	"plugin-dir":        "MOOSE_PLUGIN_DIR",
+	"concurrency":       "MOOSE_CONCURRENCY",
+	"max-refinements":   "MOOSE_MAX_REFINEMENTS",
+	"publish-remote":    "MOOSE_PUBLISH_REMOTE",
+	"github-base-url":   "MOOSE_GITHUB_BASE_URL",
+	"github-hosts":      "MOOSE_GITHUB_HOSTS",
+	"log-level":         "MOOSE_LOG_LEVEL",
+	"api-only":          "MOOSE_API_ONLY",
+	"unsandboxed":       "MOOSE_ALLOW_UNSANDBOXED",
+	"workspace-pool":    "MOOSE_WORKSPACE_POOL",
+	"context-budget":    "MOOSE_CONTEXT_BUDGET",
+	"workspace-max":     "MOOSE_WORKSPACE_MAX",
+	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
+	"cors-origins":      "MOOSE_CORS_ORIGINS",
+	"tls-cert":          "MOOSE_TLS_CERT",
+	"tls-key":           "MOOSE_TLS_KEY",
+	"tls-client-ca":     "MOOSE_TLS_CLIENT_CA",
+	"repo-roots":        "MOOSE_REPO_ROOTS",
+	"builtin-base-urls": "MOOSE_BUILTIN_BASE_URLS",
 }
 
 // AdminTokenFileName is the bootstrap admin token's file in the data dir.
@@ -209,3 +217,7 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DefaultBuiltinBaseURLs are the official endpoints of the built-in model
+// plugins, where their keys may go unless Config.BuiltinBaseURLs says otherwise.
+func DefaultBuiltinBaseURLs() map[string][]string { return pluginhost.DefaultBuiltinBaseURLs() }

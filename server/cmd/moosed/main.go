@@ -35,7 +35,7 @@ func main() {
 		}
 		fs.IntVar(p, name, def, usage(name, text))
 	}
-	var githubHosts, corsOrigins, repoRoots string
+	var githubHosts, corsOrigins, repoRoots, builtinBaseURLs string
 	var logLevel string
 	str(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7400", "gRPC listen address")
 	str(&cfg.HTTPAddr, "http-addr", "127.0.0.1:7401", "REST/OpenAPI listen address")
@@ -56,6 +56,7 @@ func main() {
 	str(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
 	str(&cfg.TLSClientCA, "tls-client-ca", "", "PEM CA certificates: require client certificates they signed, on both listeners")
 	str(&corsOrigins, "cors-origins", "", "comma-separated origins (https://ui.example.com, or *) allowed to call REST from a browser; default none")
+	str(&builtinBaseURLs, "builtin-base-urls", "", "comma-separated PLUGIN=URL pairs: more endpoints a built-in model plugin may send its API key to (besides the provider's official API)")
 	str(&repoRoots, "repo-roots", "", "comma-separated directories under which projects may use local paths or file:// repo_urls; default none")
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
@@ -64,6 +65,17 @@ func main() {
 	cfg.GitHubHosts = list(githubHosts)
 	cfg.CORSOrigins = list(corsOrigins)
 	cfg.RepoRoots = list(repoRoots)
+	for _, pair := range list(builtinBaseURLs) {
+		name, u, ok := strings.Cut(pair, "=")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "moosed: --builtin-base-urls: %q is not PLUGIN=URL\n", pair)
+			os.Exit(2)
+		}
+		if cfg.BuiltinBaseURLs == nil {
+			cfg.BuiltinBaseURLs = server.DefaultBuiltinBaseURLs()
+		}
+		cfg.BuiltinBaseURLs[name] = append(cfg.BuiltinBaseURLs[name], u)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintln(os.Stderr, "moosed: --log-level:", err)
