@@ -27,9 +27,13 @@ git -C "$demo/go-calc" add -A
 git -C "$demo/go-calc" -c user.name=moose -c user.email=moose@localhost commit -q -m "go-calc sample"
 git init -q --bare "$demo/published.git"
 
+# moosed writes its first admin token to the data dir; moosectl finds it
+# there through MOOSE_DATA_DIR (moosed reads the same variable).
+export MOOSE_DATA_DIR="$demo/data"
+
 echo "==> starting moosed (data dir $demo, gRPC $grpc, REST http://$http)"
 "$bin/moosed" --data-dir "$demo/data" --grpc-addr "$grpc" --http-addr "$http" \
-  --plugin-dir "$bin" --publish-remote "$demo/published.git" >"$demo/moosed.log" 2>&1 &
+  --plugin-dir "$bin" --publish-remote "$demo/published.git" --repo-roots "$demo" >"$demo/moosed.log" 2>&1 &
 echo $! >"$demo/moosed.pid"
 trap 'kill "$(cat "$demo/moosed.pid")" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -101,5 +105,6 @@ echo "Published branches (local bare repository $demo/published.git):"
 git -C "$demo/published.git" branch --list 'moose/*' | head -20
 echo
 echo "moosed stops with this script; everything is kept in $demo/data (log: $demo/moosed.log)."
-echo "To explore: bin/moosed --data-dir $demo/data --grpc-addr $grpc --http-addr $http --plugin-dir bin &"
-echo "            bin/moosectl --server $grpc wo list     curl http://$http/v1/workorders"
+echo "To explore: bin/moosed --data-dir $demo/data --grpc-addr $grpc --http-addr $http --plugin-dir bin --repo-roots $demo &"
+echo "            MOOSE_DATA_DIR=$demo/data bin/moosectl --server $grpc wo list"
+echo "            curl -H \"Authorization: Bearer \$(cat $demo/data/admin.token)\" http://$http/v1/workorders"

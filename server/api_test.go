@@ -15,7 +15,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -28,6 +27,8 @@ type clients struct {
 	wos      moosev1.WorkOrderServiceClient
 	conn     *grpc.ClientConn
 	base     string
+	// http sends the server's admin token, as conn does.
+	http *http.Client
 }
 
 // start runs an API-only server: work orders are scheduled but not executed,
@@ -40,16 +41,14 @@ func start(t *testing.T, opts ...servertest.Option) *clients {
 
 func dial(t *testing.T, srv *servertest.Server) *clients {
 	t.Helper()
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	return &clients{moosev1.NewProjectServiceClient(conn), moosev1.NewWorkOrderServiceClient(conn), conn, srv.HTTPURL()}
+	conn := srv.Dial(t)
+	return &clients{moosev1.NewProjectServiceClient(conn), moosev1.NewWorkOrderServiceClient(conn), conn, srv.HTTPURL(), srv.HTTPClient()}
 }
 
 func (c *clients) project(t *testing.T, name string) *moosev1.Project {
 	t.Helper()
 	resp, err := c.projects.CreateProject(context.Background(), &moosev1.CreateProjectRequest{
-		Name: name, RepoUrl: "/srv/repos/" + name, DefaultBranch: "main", Language: "go",
+		Name: name, RepoUrl: "https://git.example.com/repos/" + name, DefaultBranch: "main", Language: "go",
 	})
 	require.NoError(t, err)
 	return resp.GetProject()
@@ -123,7 +122,7 @@ func TestBadWorkOrdersAreRefusedWithEveryFieldNamed(t *testing.T) {
 		require.Empty(t, list.GetWorkOrders())
 	})
 	t.Run("duplicate project name", func(t *testing.T) {
-		_, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "calc", RepoUrl: "x", DefaultBranch: "main", Language: "go"})
+		_, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "calc", RepoUrl: "https://git.example.com/x", DefaultBranch: "main", Language: "go"})
 		require.Equal(t, codes.AlreadyExists, status.Code(err))
 	})
 	t.Run("project missing fields", func(t *testing.T) {
@@ -271,7 +270,10 @@ func TestRESTMatchesGRPC(t *testing.T) {
 		t.Helper()
 		req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 		require.NoError(t, err)
-		resp, err := http.DefaultClient.Do(req)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		var out map[string]any
@@ -279,7 +281,7 @@ func TestRESTMatchesGRPC(t *testing.T) {
 		require.NoError(t, json.Unmarshal(raw, &out), string(raw))
 		return resp.StatusCode, out
 	}
-	code, body := do("POST", "/v1/projects", `{"name":"calc","repo_url":"/r/calc","default_branch":"main","language":"go"}`)
+	code, body := do("POST", "/v1/projects", `{"name":"calc","repo_url":"https://git.example.com/r/calc","default_branch":"main","language":"go"}`)
 	require.Equal(t, 200, code, body)
 	pid := body["project"].(map[string]any)["id"].(string)
 
@@ -333,7 +335,7 @@ func TestRESTMatchesGRPC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/workorders/"+id+":watch", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.http.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)

@@ -158,7 +158,7 @@ func TestAttemptsShowEveryCycle(t *testing.T) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 		require.NoError(t, err)
-		r, err := http.DefaultClient.Do(req)
+		r, err := c.http.Do(req)
 		require.NoError(t, err)
 		defer r.Body.Close()
 		raw, err := io.ReadAll(r.Body)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +83,29 @@ type Config struct {
 	// git command of moosed in place of the global one (url.insteadOf to a
 	// mirror, http.proxy); moosed's safety settings still win over it.
 	GitConfig string
+	// TLSCert and TLSKey (PEM files) turn on TLS for both listeners.
+	TLSCert, TLSKey string
+	// TLSClientCA (a PEM file) makes both listeners require a client
+	// certificate signed by one of its CAs, in addition to a bearer token.
+	TLSClientCA string
+	// RepoRoots are the directories under which a project's repo_url may be a
+	// local path or file:// URL (default none: only remote URLs). The path
+	// must also be readable by the unprivileged user "nobody", so moosed's
+	// privileges never read for a caller what the caller could not.
+	RepoRoots []string
+	// BuiltinBaseURLs are the endpoints each built-in model plugin may send
+	// its API key to, by plugin name ("openai": {"https://api.openai.com/v1"}).
+	// Nil: each provider's official API only. A variant pointing elsewhere
+	// gets no key.
+	BuiltinBaseURLs map[string][]string
+	// CORSOrigins are the browser origins ("https://ui.example.com", or "*")
+	// allowed to call the REST API cross-origin. Default none: a request
+	// whose Origin names another host is refused.
+	CORSOrigins []string
+	// AdminTokenFile is where the first admin token is written (mode 0600) when
+	// the database holds no token yet (default: admin.token in DataDir).
+	// moosectl and the Go client read it from there when given no token.
+	AdminTokenFile string
 	// MaxDBConns caps the pgx pool (default 32).
 	MaxDBConns int32
 	// ShutdownTimeout bounds graceful shutdown of the listeners (default 10s).
@@ -119,7 +143,17 @@ var Env = map[string]string{
 	"git-config":        "MOOSE_GIT_CONFIG",
 	"max-mutants":       "MOOSE_MAX_MUTANTS",
 	"mutation-time":     "MOOSE_MUTATION_TIME",
+	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
+	"cors-origins":      "MOOSE_CORS_ORIGINS",
+	"tls-cert":          "MOOSE_TLS_CERT",
+	"tls-key":           "MOOSE_TLS_KEY",
+	"tls-client-ca":     "MOOSE_TLS_CLIENT_CA",
+	"repo-roots":        "MOOSE_REPO_ROOTS",
+	"builtin-base-urls": "MOOSE_BUILTIN_BASE_URLS",
 }
+
+// AdminTokenFileName is the bootstrap admin token's file in the data dir.
+const AdminTokenFileName = "admin.token"
 
 // DefaultDataDir is the per-user data directory. As root it is /var/lib/moose,
 // because PostgreSQL runs as an unprivileged user who cannot enter /root.
@@ -150,6 +184,9 @@ func (c *Config) setDefaults() {
 		if exe, err := os.Executable(); err == nil {
 			c.PluginDir = filepath.Dir(exe)
 		}
+	}
+	if c.AdminTokenFile == "" {
+		c.AdminTokenFile = filepath.Join(c.DataDir, AdminTokenFileName)
 	}
 	if c.MaxDBConns == 0 {
 		c.MaxDBConns = 32
@@ -204,6 +241,20 @@ func (c Config) Validate() error {
 	if c.GitConfig != "" && !filepath.IsAbs(c.GitConfig) {
 		errs = append(errs, fmt.Errorf("git-config: %q must be an absolute path", c.GitConfig))
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls-cert and tls-key must be given together"))
+	}
+	if c.TLSClientCA != "" && c.TLSCert == "" {
+		errs = append(errs, errors.New("tls-client-ca needs tls-cert and tls-key"))
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("cors-origins: %q is not an origin (scheme://host[:port])", o))
+		}
+	}
 	if c.MaxDBConns < 4 {
 		errs = append(errs, fmt.Errorf("max db connections must be at least 4, got %d", c.MaxDBConns))
 	}
@@ -214,3 +265,7 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DefaultBuiltinBaseURLs are the official endpoints of the built-in model
+// plugins, where their keys may go unless Config.BuiltinBaseURLs says otherwise.
+func DefaultBuiltinBaseURLs() map[string][]string { return pluginhost.DefaultBuiltinBaseURLs() }

@@ -58,7 +58,7 @@ func TestPipelineRunsAProjectsOwnCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	repo := filepath.Join(t.TempDir(), "shell")
+	repo := filepath.Join(servertest.RepoDir(t), "shell")
 	require.NoError(t, os.MkdirAll(repo, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(repo, "lib.sh"), []byte("add() { echo $(( $1 + $2 )); }\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(repo, "test.sh"), []byte(". ./lib.sh\n[ \"$(add 1 1)\" = 2 ] && echo \"1 passed, 0 failed\"\n"), 0o644))

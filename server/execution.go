@@ -32,6 +32,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		DataDir:               cfg.DataDir,
 		Store:                 pluginhost.NewPGStore(s.pool),
 		ValidatorsUnsandboxed: cfg.Unsandboxed,
+		BuiltinBaseURLs:       cfg.BuiltinBaseURLs,
 		Logger:                s.log.With("component", "plugins"),
 	})
 	if err != nil {

@@ -88,6 +88,8 @@ func TestOpenAIVariantWithFallbackKeepsTheKeySecret(t *testing.T) {
 	logs := &syncBuffer{}
 	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t), servertest.WithConfig(func(c *server.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		// The fake providers stand in for OpenAI: the key may go to them.
+		c.BuiltinBaseURLs = map[string][]string{"openai": {good.URL + "/v1", down.URL + "/v1"}}
 	}))
 	c := dial(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -41,6 +41,7 @@ func TestOutsidePluginRegisteredAtRuntime(t *testing.T) {
 	ctl := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		cmd := exec.Command(filepath.Join(toolDir, "moosectl"), append([]string{"--server", srv.GRPCAddr()}, args...)...)
+		cmd.Env = append(os.Environ(), "MOOSE_TOKEN="+srv.AdminToken())
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
 		return out.String(), err

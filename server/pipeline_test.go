@@ -18,7 +18,7 @@ import (
 // sampleRepo makes a real git repository from examples/go-calc.
 func sampleRepo(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "go-calc")
+	dir := filepath.Join(servertest.RepoDir(t), "go-calc")
 	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples/go-calc")))
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},
@@ -258,7 +258,7 @@ func TestPipelineTypeScriptProject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	dir := filepath.Join(t.TempDir(), "node-strings")
+	dir := filepath.Join(servertest.RepoDir(t), "node-strings")
 	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples/node-strings")))
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "node_modules")))
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "sample"}} {

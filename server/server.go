@@ -23,10 +23,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/moosehq/moose/migrations"
@@ -40,7 +40,9 @@ import (
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
 	"github.com/moosehq/moose/server/internal/publish"
+	"github.com/moosehq/moose/server/internal/repourl"
 	"github.com/moosehq/moose/server/internal/routing"
+	"github.com/moosehq/moose/server/internal/token"
 	"github.com/moosehq/moose/server/internal/variant"
 	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
@@ -63,6 +65,7 @@ type Server struct {
 	superviseDone chan struct{}
 
 	grpcLis, httpLis net.Listener
+	innerLis         *bufconn.Listener
 	grpcSrv          *grpc.Server
 	httpSrv          *http.Server
 	health           *health.Server
@@ -76,6 +79,7 @@ type Server struct {
 	engine      *pipeline.Engine
 	experiments *experiment.Service
 	publisher   *publish.Router
+	tokens      *token.Service
 
 	closeOnce sync.Once
 }
@@ -101,14 +105,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // open does New's work; New undoes it on error.
 func (s *Server) open(ctx context.Context) (err error) {
 	cfg := s.cfg
-	// Listeners first: a port in use is the cheapest failure to find, and
-	// then nothing else was started.
+	// TLS material and listeners first: a bad certificate or a port in use
+	// is the cheapest failure to find, and then nothing else was started.
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return err
+	}
 	if s.grpcLis, err = listen("grpc-addr", cfg.GRPCAddr); err != nil {
 		return err
 	}
 	if s.httpLis, err = listen("http-addr", cfg.HTTPAddr); err != nil {
 		return err
 	}
+	s.grpcLis = wrapGRPCListener(s.grpcLis, tlsCfg)
+	s.httpLis = wrapHTTPListener(s.httpLis, tlsCfg)
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
@@ -143,15 +153,23 @@ func (s *Server) open(ctx context.Context) (err error) {
 		return err
 	}
 
+	s.tokens = token.NewService(s.pool)
+	if err := s.bootstrapToken(ctx); err != nil {
+		return err
+	}
 	s.workorders = workorder.NewService(s.pool, s.log)
+	s.workorders.SetRepoCheck(repourl.Policy{Roots: cfg.RepoRoots}.Check)
 	s.hub = workorder.NewHub(s.pool)
 	if err := s.startExecution(ctx); err != nil {
 		return err
 	}
 
+	s.innerLis = newInnerListener()
+	auth := &authenticator{tokens: s.tokens, log: s.log}
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
 		grpc.ForceServerCodecV2(newLenientCodec()),
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log), inputUnary()), grpc.ChainStreamInterceptor(recoverStream(s.log), inputStream()))
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), inputUnary(), auth.unary()),
+		grpc.ChainStreamInterceptor(recoverStream(s.log), inputStream(), auth.stream()))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
 	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log))
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
@@ -160,6 +178,7 @@ func (s *Server) open(ctx context.Context) (err error) {
 	moosev1.RegisterExperimentServiceServer(s.grpcSrv, api.NewExperimentHandler(s.experiments, s.log))
 	moosev1.RegisterSpecServiceServer(s.grpcSrv, api.NewSpecHandler(s.plugins, s.workorders, s.log))
 	moosev1.RegisterDatasetServiceServer(s.grpcSrv, api.NewDatasetHandler(dataset.NewService(s.pool, s.log), s.log))
+	moosev1.RegisterTokenServiceServer(s.grpcSrv, api.NewTokenHandler(s.tokens, s.log))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	reflection.Register(s.grpcSrv)
@@ -216,9 +235,9 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithErrorHandler(restErrorHandler),
+		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
 	)
-	conn, err := grpc.NewClient(s.grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20)))
+	conn, err := dialInner(s.innerLis)
 	if err != nil {
 		return nil, fmt.Errorf("dial self for gateway: %w", err)
 	}
@@ -231,6 +250,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		moosev1.RegisterExperimentServiceHandler,
 		moosev1.RegisterSpecServiceHandler,
 		moosev1.RegisterDatasetServiceHandler,
+		moosev1.RegisterTokenServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("register gateway handler: %w", err)
@@ -249,8 +269,11 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	for _, path := range []string{"/openapi.json", "/healthz"} {
+		root.HandleFunc(path, methodNotAllowed(http.MethodGet))
+	}
 	root.Handle("/", mux)
-	return root, nil
+	return &httpGuard{next: root, origins: s.cfg.CORSOrigins}, nil
 }
 
 // GRPCAddr is the address gRPC listens on (resolved, when port 0 was asked).
@@ -267,10 +290,11 @@ func (s *Server) Pool() *pgxpool.Pool { return s.pool }
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); errc <- s.grpcSrv.Serve(s.grpcLis) }()
+	go func() { defer wg.Done(); _ = s.grpcSrv.Serve(s.innerLis) }()
 	go func() {
 		defer wg.Done()
 		if err := s.httpSrv.Serve(s.httpLis); !errors.Is(err, http.ErrServerClosed) {
@@ -335,6 +359,9 @@ func (s *Server) Close() {
 		}
 		if s.httpLis != nil {
 			s.httpLis.Close()
+		}
+		if s.innerLis != nil {
+			s.innerLis.Close()
 		}
 		if s.plugins != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

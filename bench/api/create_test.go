@@ -44,7 +44,7 @@ func BenchmarkCreateWorkOrder(b *testing.B) {
 	b.Cleanup(func() { os.RemoveAll(dir) })
 	_ = os.Chmod(dir, 0o755)
 	srv := servertest.StartEmbedded(b, servertest.WithConfig(func(c *server.Config) { c.DataDir = dir; c.MaxDBConns = 40 }))
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(servertest.Bearer(srv.AdminToken())))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,7 +83,13 @@ func BenchmarkCreateWorkOrder(b *testing.B) {
 	viaREST := func(i int) error {
 		body, _ := json.Marshal(map[string]any{"project_id": pid, "title": fmt.Sprintf("rest %d", i), "description": "desc",
 			"acceptance_criteria": []string{"a", "b"}, "complexity": 3})
-		resp, err := httpc.Post(srv.HTTPURL()+"/v1/workorders", "application/json", bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.HTTPURL()+"/v1/workorders", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+srv.AdminToken())
+		resp, err := httpc.Do(req)
 		if err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 }
 
 func runOnce(b *testing.B, conc, n int) (float64, map[string]time.Duration) {
-	repo := filepath.Join(b.TempDir(), "repo")
+	repo := filepath.Join(servertest.RepoDir(b), "repo")
 	if err := os.CopyFS(repo, os.DirFS("../../examples/go-calc")); err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func runOnce(b *testing.B, conc, n int) (float64, map[string]time.Duration) {
 		c.DisablePublish = true
 		c.MaxDBConns = 40
 	}))
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(servertest.Bearer(srv.AdminToken())))
 	if err != nil {
 		b.Fatal(err)
 	}

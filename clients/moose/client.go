@@ -33,6 +33,11 @@ type dialConfig struct {
 	creds    credentials.TransportCredentials
 	block    bool
 	dialOpts []grpc.DialOption
+
+	token    string
+	tokenSet bool
+
+	caFile, certFile, keyFile string
 }
 
 // Option configures Dial.
@@ -67,7 +72,10 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 }
 
 // Dial creates a Client for the moosed at addr ("host:port", or
-// "unix:///path"). ctx only bounds the wait of WithBlock.
+// "unix:///path"). ctx only bounds the wait of WithBlock. Every call carries
+// the bearer token of WithToken, else the one FindToken finds. Plaintext is
+// the default to loopback addresses, TLS with the system's roots elsewhere;
+// WithCAFile and WithClientCertificate select TLS with those files.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	if addr == "" {
 		return nil, ErrEmptyAddr
@@ -76,6 +84,13 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.creds == nil && (cfg.caFile != "" || cfg.certFile != "" || cfg.keyFile != "") {
+		creds, err := cfg.tlsCredentials()
+		if err != nil {
+			return nil, fmt.Errorf("dial moosed at %s: %w", addr, err)
+		}
+		cfg.creds = creds
+	}
 	if cfg.creds == nil {
 		if isLocal(addr) {
 			cfg.creds = insecure.NewCredentials()
@@ -83,7 +98,14 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 			cfg.creds = credentials.NewTLS(nil)
 		}
 	}
-	dialOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}, cfg.dialOpts...)
+	if !cfg.tokenSet {
+		cfg.token = FindToken("")
+	}
+	dialOpts := []grpc.DialOption{grpc.WithTransportCredentials(cfg.creds)}
+	if cfg.token != "" {
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer(cfg.token)))
+	}
+	dialOpts = append(dialOpts, cfg.dialOpts...)
 	conn, err := grpc.NewClient(addr, dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial moosed at %s: %w", addr, err)

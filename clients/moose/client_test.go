@@ -21,7 +21,7 @@ import (
 func dial(t *testing.T) *moose.Client {
 	t.Helper()
 	srv := servertest.Start(t, servertest.APIOnly())
-	c, err := moose.Dial(t.Context(), srv.GRPCAddr(), moose.WithBlock())
+	c, err := moose.Dial(t.Context(), srv.GRPCAddr(), moose.WithBlock(), moose.WithToken(srv.AdminToken()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -30,7 +30,7 @@ func dial(t *testing.T) *moose.Client {
 func project(t *testing.T, c *moose.Client, name string) *moosev1.Project {
 	t.Helper()
 	p, err := c.CreateProject(t.Context(), &moosev1.CreateProjectRequest{
-		Name: name, RepoUrl: "/srv/repos/" + name, DefaultBranch: "main", Language: "go",
+		Name: name, RepoUrl: "https://git.example.com/repos/" + name, DefaultBranch: "main", Language: "go",
 	})
 	require.NoError(t, err)
 	return p

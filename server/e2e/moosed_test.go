@@ -33,6 +33,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server"
 	"github.com/moosehq/moose/server/internal/dbtest"
 	"github.com/moosehq/moose/server/servertest"
 )
@@ -95,6 +96,8 @@ type node struct {
 	// httpAddr is the REST listener of the running moosed.
 	httpAddr string
 
+	// token is the admin token moosed bootstrapped in its data dir.
+	token    string
 	projects moosev1.ProjectServiceClient
 	wos      moosev1.WorkOrderServiceClient
 	variants moosev1.VariantServiceClient
@@ -203,6 +206,8 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 		"--grpc-addr", grpcAddr, "--http-addr", httpAddr,
 		"--data-dir", n.dataDir, "--plugin-dir", n.pluginDir,
 		"--log-level", "debug", "--build-cache-seed", servertest.TestBuildCacheSeed(),
+		// The tests' local repositories live in traversable temporary dirs.
+		"--repo-roots", os.TempDir(),
 	}, n.args...)
 	if n.dsn != "" {
 		args = append(args, "--database-url", n.dsn)
@@ -244,6 +249,21 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 			return fmt.Errorf("not serving after 3 minutes (last: %v %v)", resp.GetStatus(), err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// API calls carry the admin token moosed wrote to its data dir on the
+	// first start (health, above, needs none).
+	conn.Close()
+	secret, err := os.ReadFile(filepath.Join(n.dataDir, server.AdminTokenFileName))
+	if err != nil {
+		n.kill()
+		return fmt.Errorf("read moosed's admin token: %w", err)
+	}
+	n.token = strings.TrimSpace(string(secret))
+	conn, err = grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(servertest.Bearer(n.token)))
+	if err != nil {
+		n.kill()
+		return err
 	}
 	n.conn = conn
 	n.httpAddr = httpAddr

@@ -17,6 +17,23 @@ type Request struct {
 	// MaxTokens bounds the answer (0: the plugin's default).
 	MaxTokens int
 	Params    map[string]string
+	// Credentials are the secrets moosed released for this call (the
+	// registration's env allowlist, only for an allowed base URL).
+	Credentials map[string]string
+}
+
+// Lookup reads a secret from the call's credentials, then from fallback (the
+// plugin's environment; nil: none).
+func (r Request) Lookup(fallback func(string) (string, bool)) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := r.Credentials[name]; ok && v != "" {
+			return v, true
+		}
+		if fallback == nil {
+			fallback = os.LookupEnv
+		}
+		return fallback(name)
+	}
 }
 
 // Completion is a model's answer.
@@ -54,7 +71,7 @@ func APIKey(provider string, lookup func(string) (string, bool), params map[stri
 	key, ok := lookup(name)
 	if (!ok || key == "") && required {
 		return "", &Error{Provider: provider, Kind: ErrNoKey,
-			Message: fmt.Sprintf("%s is not set in the plugin's environment: add it to the plugin registration's env allowlist (moosectl plugin register ... --env %s)", name, name)}
+			Message: fmt.Sprintf("%s is not set for this call: moosed releases it only when it is in the plugin registration's env allowlist and the variant's base_url is among the registration's allowed_base_urls", name)}
 	}
 	return key, nil
 }

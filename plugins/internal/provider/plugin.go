@@ -34,6 +34,7 @@ func (p *Proposer) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.P
 	c, err := p.LLM.Complete(ctx, Request{
 		Model: v.GetModel(), BaseURL: v.GetBaseUrl(), System: pr.System, User: pr.User,
 		Temperature: v.GetTemperature(), MaxTokens: int(v.GetMaxTokens()), Params: v.GetParams(),
+		Credentials: v.GetCredentials(),
 	})
 	if err != nil {
 		return nil, p.fail("propose", v.GetName(), err)
@@ -74,6 +75,7 @@ func (a *Architect) Decompose(ctx context.Context, req *sdk.DecomposeRequest) (*
 	c, err := a.LLM.Complete(ctx, Request{
 		Model: cfg.GetModel(), BaseURL: cfg.GetBaseUrl(), System: pr.System, User: pr.User,
 		Temperature: cfg.GetTemperature(), MaxTokens: int(cfg.GetMaxTokens()), Params: cfg.GetParams(),
+		Credentials: cfg.GetCredentials(),
 	})
 	if err != nil {
 		return nil, (&Proposer{Log: a.Log}).fail("decompose", req.GetSpecName(), err)

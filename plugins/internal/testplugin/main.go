@@ -17,8 +17,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +41,12 @@ func (p plugin) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.Prop
 	text, err := behave(ctx, req.GetWorkOrder())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetWorkOrder().GetTitle() == "env" {
+		// The call's credentials follow the environment, as "credential NAME VALUE".
+		for _, name := range slices.Sorted(maps.Keys(req.GetVariant().GetCredentials())) {
+			text += "\ncredential " + name + " " + req.GetVariant().GetCredentials()[name]
+		}
 	}
 	size := 0
 	for _, f := range req.GetProject().GetFiles() {

@@ -47,7 +47,7 @@ func main() {
 		}
 		fs.IntVar(p, name, def, usage(name, text))
 	}
-	var githubHosts string
+	var githubHosts, corsOrigins, repoRoots, builtinBaseURLs string
 	var logLevel string
 	str(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7400", "gRPC listen address")
 	str(&cfg.HTTPAddr, "http-addr", "127.0.0.1:7401", "REST/OpenAPI listen address")
@@ -72,15 +72,31 @@ func main() {
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
 	str(&logLevel, "log-level", "info", "debug, info, warn or error")
+	str(&cfg.AdminTokenFile, "admin-token-file", "", "where the first admin token is written when the database has none (default: admin.token in --data-dir)")
+	str(&cfg.TLSCert, "tls-cert", "", "PEM certificate: serve gRPC and REST over TLS (with --tls-key)")
+	str(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	str(&cfg.TLSClientCA, "tls-client-ca", "", "PEM CA certificates: require client certificates they signed, on both listeners")
+	str(&corsOrigins, "cors-origins", "", "comma-separated origins (https://ui.example.com, or *) allowed to call REST from a browser; default none")
+	str(&builtinBaseURLs, "builtin-base-urls", "", "comma-separated PLUGIN=URL pairs: more endpoints a built-in model plugin may send its API key to (besides the provider's official API)")
+	str(&repoRoots, "repo-roots", "", "comma-separated directories under which projects may use local paths or file:// repo_urls; default none")
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
 	_ = fs.Parse(os.Args[1:])
 	cfg.MutationTime = time.Duration(mutationSecs) * time.Second
 	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
-	for _, h := range strings.Split(githubHosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			cfg.GitHubHosts = append(cfg.GitHubHosts, h)
+	cfg.GitHubHosts = list(githubHosts)
+	cfg.CORSOrigins = list(corsOrigins)
+	cfg.RepoRoots = list(repoRoots)
+	for _, pair := range list(builtinBaseURLs) {
+		name, u, ok := strings.Cut(pair, "=")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "moosed: --builtin-base-urls: %q is not PLUGIN=URL\n", pair)
+			os.Exit(2)
 		}
+		if cfg.BuiltinBaseURLs == nil {
+			cfg.BuiltinBaseURLs = server.DefaultBuiltinBaseURLs()
+		}
+		cfg.BuiltinBaseURLs[name] = append(cfg.BuiltinBaseURLs[name], u)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
@@ -100,4 +116,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "moosed:", err)
 		os.Exit(1)
 	}
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -47,6 +47,10 @@ func StatusFromError(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, fault.ErrConflict):
 		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, fault.ErrUnauthenticated):
+		return status.Error(codes.Unauthenticated, err.Error())
+	case errors.Is(err, fault.ErrPermissionDenied):
+		return status.Error(codes.PermissionDenied, err.Error())
 	case errors.Is(err, fault.ErrUnavailable):
 		if log != nil && pgfault.IsOutage(err) {
 			log.WarnContext(ctx, "database unavailable", "err", orig)

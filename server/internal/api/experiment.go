@@ -13,6 +13,7 @@ import (
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/token"
 )
 
 // ActorMetadataKey is the gRPC metadata key naming who makes a request, used
@@ -127,9 +128,14 @@ func parseExperimentID(s string) (uuid.UUID, error) {
 	return id, nil
 }
 
-// actor is who makes the request: the request's field, else the
-// x-moose-actor metadata, else "unknown".
+// actor is who makes the request: the name of the token that authenticated
+// it (a caller cannot claim to be someone else), else, for calls that reach a
+// handler without authentication (in-process use), the request's field, else
+// the x-moose-actor metadata, else "unknown".
 func actor(ctx context.Context, field string) string {
+	if t, ok := token.FromContext(ctx); ok {
+		return t.Name
+	}
 	if a := strings.TrimSpace(field); a != "" {
 		return a
 	}

@@ -28,13 +28,14 @@ func (h *PluginHandler) RegisterPlugin(ctx context.Context, req *moosev1.Registe
 		return nil, StatusFromError(ctx, h.log, err)
 	}
 	p, err := h.host.Register(ctx, pluginhost.Registration{
-		Kind:    kind,
-		Name:    req.GetName(),
-		Version: req.GetVersion(),
-		Command: req.GetCommand(),
-		Args:    req.GetArgs(),
-		SHA256:  req.GetSha256(),
-		Env:     req.GetEnvAllowlist(),
+		Kind:            kind,
+		Name:            req.GetName(),
+		Version:         req.GetVersion(),
+		Command:         req.GetCommand(),
+		Args:            req.GetArgs(),
+		SHA256:          req.GetSha256(),
+		Env:             req.GetEnvAllowlist(),
+		AllowedBaseURLs: req.GetAllowedBaseUrls(),
 	})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
@@ -95,21 +96,22 @@ func (h *PluginHandler) UnregisterPlugin(ctx context.Context, req *moosev1.Unreg
 
 func pluginToProto(p pluginhost.Plugin) *moosev1.Plugin {
 	return &moosev1.Plugin{
-		Kind:         string(p.Kind),
-		Name:         p.Name,
-		Version:      p.Version,
-		Command:      p.Command,
-		Args:         p.Args,
-		Sha256:       p.SHA256,
-		EnvAllowlist: p.Env,
-		Builtin:      p.Builtin,
-		State:        string(p.State),
-		Pid:          int32(p.PID),
-		Restarts:     int32(p.Restarts),
-		LastError:    p.LastError,
-		Description:  p.Info.Description,
-		EditFormats:  p.Info.EditFormats,
-		Capabilities: p.Info.Capabilities,
-		CreateTime:   timestamppb.New(p.CreatedAt),
+		Kind:            string(p.Kind),
+		Name:            p.Name,
+		Version:         p.Version,
+		Command:         p.Command,
+		Args:            p.Args,
+		Sha256:          p.SHA256,
+		EnvAllowlist:    p.Env,
+		AllowedBaseUrls: p.AllowedBaseURLs,
+		Builtin:         p.Builtin,
+		State:           string(p.State),
+		Pid:             int32(p.PID),
+		Restarts:        int32(p.Restarts),
+		LastError:       p.LastError,
+		Description:     p.Info.Description,
+		EditFormats:     p.Info.EditFormats,
+		Capabilities:    p.Info.Capabilities,
+		CreateTime:      timestamppb.New(p.CreatedAt),
 	}
 }

@@ -23,6 +23,10 @@ var (
 	// ErrUnavailable: a dependency (a plugin, a provider) cannot serve now;
 	// retrying later may help.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrUnauthenticated: the request carries no valid credentials.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied: the caller is known but may not do this.
+	ErrPermissionDenied = errors.New("permission denied")
 )
 
 // FieldViolation names one invalid field of a request and why.
@@ -56,6 +60,23 @@ func (e *ValidationError) Err() error {
 		return nil
 	}
 	return e
+}
+
+// Join merges the violations of validation errors into one, so a request
+// learns every problem at once; any other error is returned as it is.
+func Join(errs ...error) error {
+	out := &ValidationError{}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		out.Violations = append(out.Violations, ve.Violations...)
+	}
+	return out.Err()
 }
 
 // Invalid is a shorthand for a single-field ValidationError.

@@ -23,9 +23,9 @@ func DefaultBuiltinEnv() map[string][]string {
 // model call, like a proposer's.
 func (h *Host) Decompose(ctx context.Context, name, version string, req *pluginv1.DecomposeRequest) (*pluginv1.DecomposeResponse, error) {
 	var resp *pluginv1.DecomposeResponse
-	err := h.call(ctx, KindArchitect, name, version, "Decompose", h.cfg.ProposeTimeout, func(ctx context.Context, p *proc) error {
+	err := h.call(ctx, KindArchitect, name, version, "Decompose", h.cfg.ProposeTimeout, func(ctx context.Context, reg Registration, p *proc) error {
 		var err error
-		resp, err = p.architect.Decompose(ctx, req)
+		resp, err = p.architect.Decompose(ctx, withArchitectCredentials(req, h.credentials(reg, req.GetConfig().GetBaseUrl())))
 		return err
 	})
 	return resp, err

@@ -118,15 +118,13 @@ func (h *Host) registerBuiltin(ctx context.Context, path string, me ManifestEntr
 	}
 	if reg.Kind != KindValidator {
 		reg.Env = slices.Clone(h.cfg.BuiltinEnv[reg.Name])
+		if len(reg.Env) > 0 {
+			reg.AllowedBaseURLs = slices.Clone(h.cfg.BuiltinBaseURLs[reg.Name])
+		}
 	}
 	if err := reg.validate(); err != nil {
 		p.kill()
 		return Plugin{}, err
-	}
-	if len(reg.Env) > 0 {
-		// The probe ran without the allowlist; the serving process must have it.
-		p.kill()
-		p = nil
 	}
 	return h.register(ctx, reg, path, true, p)
 }

@@ -56,9 +56,9 @@ func (e *CallError) Unwrap() []error {
 // Config.ProposeTimeout as well as ctx.
 func (h *Host) Propose(ctx context.Context, name, version string, req *pluginv1.ProposeRequest) (*pluginv1.ProposeResponse, error) {
 	var resp *pluginv1.ProposeResponse
-	err := h.call(ctx, KindProposer, name, version, "Propose", h.cfg.ProposeTimeout, func(ctx context.Context, p *proc) error {
+	err := h.call(ctx, KindProposer, name, version, "Propose", h.cfg.ProposeTimeout, func(ctx context.Context, reg Registration, p *proc) error {
 		var err error
-		resp, err = p.proposer.Propose(ctx, req)
+		resp, err = p.proposer.Propose(ctx, withCredentials(req, h.credentials(reg, req.GetVariant().GetBaseUrl())))
 		return err
 	})
 	return resp, err
@@ -69,7 +69,7 @@ func (h *Host) Propose(ctx context.Context, name, version string, req *pluginv1.
 // Config.ValidateTimeout as well as ctx.
 func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1.ValidateRequest) (*pluginv1.ValidateResponse, error) {
 	var resp *pluginv1.ValidateResponse
-	err := h.call(ctx, KindValidator, name, version, "Validate", h.cfg.ValidateTimeout, func(ctx context.Context, p *proc) error {
+	err := h.call(ctx, KindValidator, name, version, "Validate", h.cfg.ValidateTimeout, func(ctx context.Context, reg Registration, p *proc) error {
 		var err error
 		resp, err = p.validator.Validate(ctx, req)
 		return err
@@ -79,13 +79,13 @@ func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1
 
 // Ping health-checks a plugin's current process.
 func (h *Host) Ping(ctx context.Context, kind Kind, name, version string) error {
-	return h.call(ctx, kind, name, version, "GetInfo", h.cfg.HealthTimeout, func(ctx context.Context, p *proc) error {
+	return h.call(ctx, kind, name, version, "GetInfo", h.cfg.HealthTimeout, func(ctx context.Context, reg Registration, p *proc) error {
 		_, err := p.ping(ctx)
 		return err
 	})
 }
 
-func (h *Host) call(ctx context.Context, kind Kind, name, version, method string, timeout time.Duration, fn func(context.Context, *proc) error) error {
+func (h *Host) call(ctx context.Context, kind Kind, name, version, method string, timeout time.Duration, fn func(context.Context, Registration, *proc) error) error {
 	e, err := h.resolveShared(ctx, kind, name, version)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (h *Host) call(ctx context.Context, kind Kind, name, version, method string
 	// A crash fails the call at once rather than when the transport notices.
 	stop := context.AfterFunc(p.ctx, cancel)
 	defer stop()
-	err = fn(ctx, p)
+	err = fn(ctx, e.reg, p)
 	if err == nil {
 		return nil
 	}

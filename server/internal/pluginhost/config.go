@@ -33,6 +33,9 @@ type Config struct {
 	// plugin name (RegisterBuiltins gives a built-in nothing else). Nil means
 	// DefaultBuiltinEnv(); an empty, non-nil map gives built-ins no variables.
 	BuiltinEnv map[string][]string
+	// BuiltinBaseURLs are the endpoints each built-in's BuiltinEnv keys may be
+	// sent to, by plugin name. Nil means DefaultBuiltinBaseURLs().
+	BuiltinBaseURLs map[string][]string
 
 	// ValidatorsUnsandboxed is the operator's explicit opt-out of the sandbox:
 	// validators then run generated code without bubblewrap. Off by default;
@@ -90,6 +93,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BuiltinEnv == nil {
 		c.BuiltinEnv = DefaultBuiltinEnv()
+	}
+	if c.BuiltinBaseURLs == nil {
+		c.BuiltinBaseURLs = DefaultBuiltinBaseURLs()
 	}
 }
 

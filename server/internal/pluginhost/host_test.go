@@ -107,8 +107,14 @@ func testReg(version string, args ...string) pluginhost.Registration {
 }
 
 func propose(h *pluginhost.Host, version, title string, meta map[string]string) (*pluginv1.ProposeResponse, error) {
+	return proposeTo(h, version, title, meta, "")
+}
+
+// proposeTo is propose for a variant with the given base URL.
+func proposeTo(h *pluginhost.Host, version, title string, meta map[string]string, baseURL string) (*pluginv1.ProposeResponse, error) {
 	return h.Propose(context.Background(), "testplugin", version, &pluginv1.ProposeRequest{
 		WorkOrder: &pluginv1.WorkOrder{Title: title, Metadata: meta},
+		Variant:   &pluginv1.VariantConfig{BaseUrl: baseURL},
 	})
 }
 
@@ -295,11 +301,19 @@ func TestPluginSeesOnlyAllowedEnvironment(t *testing.T) {
 	h := newHost(t)
 	reg := testReg("1.0.0")
 	reg.Env = []string{allowedVar, "MOOSE_PLUGINHOST_TEST_UNSET"}
+	reg.AllowedBaseURLs = []string{"https://models.example/v1"}
 	_, err := h.Register(context.Background(), reg)
 	require.NoError(t, err)
-	r, err := propose(h, "1.0.0", "env", nil)
+	// The allowlisted variable arrives with each call to an allowed endpoint,
+	// never in the process environment.
+	r, err := proposeTo(h, "1.0.0", "env", nil, "https://models.example/v1/")
 	require.NoError(t, err)
-	require.Contains(t, r.GetText(), allowedVar+"=allowed-value")
+	require.Contains(t, r.GetText(), "credential "+allowedVar+" allowed-value")
+	require.NotContains(t, r.GetText(), allowedVar+"=")
+	require.NotContains(t, r.GetText(), "MOOSE_PLUGINHOST_TEST_UNSET")
+	r, err = proposeTo(h, "1.0.0", "env", nil, "https://elsewhere.example/v1")
+	require.NoError(t, err)
+	require.NotContains(t, r.GetText(), "allowed-value", "another endpoint gets no credentials")
 	require.NotContains(t, r.GetText(), "s3cret-value")
 	require.NotContains(t, r.GetText(), secretVar)
 	require.NotContains(t, r.GetText(), "MOOSE_PLUGINHOST_TEST_UNSET")

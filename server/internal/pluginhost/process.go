@@ -197,13 +197,8 @@ func (h *Host) env(reg Registration) []string {
 		// without bubblewrap (still with a cleared environment and limits).
 		env = append(env, "MOOSE_UNSANDBOXED=1")
 	}
-	if reg.Kind == KindProposer || reg.Kind == KindArchitect {
-		for _, name := range reg.Env {
-			if v, ok := h.cfg.LookupEnv(name); ok {
-				env = append(env, name+"="+v)
-			}
-		}
-	}
+	// The allowlisted variables are not in the environment: they travel per
+	// call, only to allowed endpoints (credentials).
 	return env
 }
 

@@ -161,11 +161,13 @@ func TestAPIKeyReachesOnlyItsPlugin(t *testing.T) {
 		}
 	})
 
+	f := newFakeOpenAI(t)
 	sum, err := pluginhost.FileSHA256(filepath.Join(dir, "moose-plugin-openai"))
 	require.NoError(t, err)
 	_, err = h.Register(context.Background(), pluginhost.Registration{
 		Kind: pluginhost.KindProposer, Name: "openai", Version: "1.0.0",
 		Command: "providers/moose-plugin-openai", SHA256: sum, Env: []string{"OPENAI_API_KEY"},
+		AllowedBaseURLs: []string{f.srv.URL + "/v1"},
 	})
 	require.NoError(t, err)
 	vreg := testReg("1.0.0", "-kind", "validator")
@@ -175,13 +177,23 @@ func TestAPIKeyReachesOnlyItsPlugin(t *testing.T) {
 	_, err = h.Register(context.Background(), testReg("1.0.0"))
 	require.NoError(t, err)
 
-	f := newFakeOpenAI(t)
 	r, err := proposeOpenAI(h, f, "gpt-4o-mini")
 	require.NoError(t, err)
 	require.Contains(t, r.GetText(), "package a")
 	require.EqualValues(t, 120, r.GetInputTokens())
 	require.Len(t, r.GetPromptHash(), 64)
 	require.Equal(t, []string{"Bearer " + key}, f.seen(), "the plugin sent the allowlisted key")
+
+	// Another endpoint, even one asking for the key by name, gets none.
+	foreign := newFakeOpenAI(t)
+	_, err = h.Propose(context.Background(), "openai", "", &pluginv1.ProposeRequest{
+		WorkOrder: &pluginv1.WorkOrder{Title: "Add a"},
+		Variant: &pluginv1.VariantConfig{Model: "gpt-4o-mini", BaseUrl: foreign.srv.URL + "/v1",
+			Params: map[string]string{"max_attempts": "1", "api_key_env": "OPENAI_API_KEY"}},
+		Cycle: 1,
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Bearer none"}, foreign.seen(), "a base_url outside allowed_base_urls gets no key")
 
 	_, err = proposeOpenAI(h, f, "bad-key")
 	require.ErrorIs(t, err, fault.ErrFailedPrecondition, "a bad key is a configuration error, not an outage")
@@ -214,7 +226,11 @@ func TestBuiltinsGetTheirAllowlistAndArchitectsServe(t *testing.T) {
 	t.Parallel()
 	dir := providers(t)
 	key := secretKey(t)
-	h := newHost(t, func(c *pluginhost.Config) { c.LookupEnv = keyEnv(key) })
+	f := newFakeOpenAI(t)
+	h := newHost(t, func(c *pluginhost.Config) {
+		c.LookupEnv = keyEnv(key)
+		c.BuiltinBaseURLs = map[string][]string{"openai": {f.srv.URL + "/v1"}}
+	})
 	pls, err := h.RegisterBuiltins(context.Background(), dir)
 	require.NoError(t, err)
 	byName := map[string]pluginhost.Plugin{}
@@ -223,11 +239,11 @@ func TestBuiltinsGetTheirAllowlistAndArchitectsServe(t *testing.T) {
 	}
 	require.Equal(t, pluginhost.KindProposer, byName["openai"].Kind)
 	require.Equal(t, []string{"OPENAI_API_KEY"}, byName["openai"].Env)
+	require.Equal(t, []string{f.srv.URL + "/v1"}, byName["openai"].AllowedBaseURLs)
 	require.Equal(t, pluginhost.KindArchitect, byName["architect-replay"].Kind)
 	require.Empty(t, byName["architect-replay"].Env)
 	require.Len(t, h.List(pluginhost.KindArchitect), 1)
 
-	f := newFakeOpenAI(t)
 	_, err = proposeOpenAI(h, f, "gpt-4o-mini")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Bearer " + key}, f.seen())
@@ -290,4 +306,29 @@ func TestRegisterArchitect(t *testing.T) {
 	k, err := pluginhost.ParseKind("Architect")
 	require.NoError(t, err)
 	require.Equal(t, pluginhost.KindArchitect, k)
+}
+
+// TestBuiltinKeysGoOnlyToTheOfficialAPI: by default the openai built-in may
+// send its key to api.openai.com only; a variant pointing at any other
+// server (an OpenAI-compatible fake here) reaches it without the key.
+func TestBuiltinKeysGoOnlyToTheOfficialAPI(t *testing.T) {
+	t.Parallel()
+	dir := providers(t)
+	key := secretKey(t)
+	h := newHost(t, func(c *pluginhost.Config) { c.LookupEnv = keyEnv(key) })
+	_, err := h.RegisterBuiltins(context.Background(), dir)
+	require.NoError(t, err)
+	pl, err := h.Get(pluginhost.KindProposer, "openai", "1.0.0")
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://api.openai.com/v1"}, pl.AllowedBaseURLs)
+	require.True(t, pl.KeyAllowed("https://api.openai.com/v1/"))
+	require.True(t, pl.KeyAllowed(""), "the plugin's own default endpoint")
+	require.False(t, pl.KeyAllowed("https://api.openai.com.evil.example/v1"))
+	require.False(t, pl.KeyAllowed("https://api.openai.com/v10"))
+	require.False(t, pl.KeyAllowed("http://api.openai.com/v1"))
+
+	f := newFakeOpenAI(t)
+	_, err = proposeOpenAI(h, f, "gpt-4o-mini")
+	require.NoError(t, err)
+	require.Equal(t, []string{"Bearer none"}, f.seen())
 }

@@ -46,8 +46,12 @@ type Registration struct {
 	// SHA256 is the hex sha256 of the binary.
 	SHA256 string
 	// Env names the server environment variables a proposer or architect
-	// receives (its API key, typically). Validators receive none.
+	// receives (its API key, typically), per call in the request's
+	// credentials and only for base URLs in AllowedBaseURLs. Validators
+	// receive none.
 	Env []string
+	// AllowedBaseURLs are the endpoints Env's values may be sent to.
+	AllowedBaseURLs []string
 }
 
 // State is the state of a plugin's process.
@@ -118,6 +122,14 @@ func (r *Registration) validate() error {
 	}
 	if r.Kind == KindValidator && len(r.Env) > 0 {
 		v.Add("env_allowlist", "validators receive no server environment")
+	}
+	for _, u := range r.AllowedBaseURLs {
+		if !validBaseURL(u) {
+			v.Add("allowed_base_urls", "%q is not an http(s) base URL without credentials, query or fragment", u)
+		}
+	}
+	if len(r.AllowedBaseURLs) > 0 && len(r.Env) == 0 {
+		v.Add("allowed_base_urls", "only meaningful with env_allowlist")
 	}
 	for _, e := range r.Env {
 		if !envPattern.MatchString(e) {

@@ -42,10 +42,11 @@ func NewPGStore(pool *pgxpool.Pool) *PGStore { return &PGStore{pool: pool} }
 func (s *PGStore) SavePlugin(ctx context.Context, reg Registration, created time.Time) error {
 	args, _ := json.Marshal(nonNil(reg.Args))
 	env, _ := json.Marshal(nonNil(reg.Env))
+	urls, _ := json.Marshal(nonNil(reg.AllowedBaseURLs))
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO plugins (kind, name, version, command, args, sha256, env_allowlist, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		string(reg.Kind), reg.Name, reg.Version, reg.Command, args, reg.SHA256, env, created)
+		INSERT INTO plugins (kind, name, version, command, args, sha256, env_allowlist, allowed_base_urls, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		string(reg.Kind), reg.Name, reg.Version, reg.Command, args, reg.SHA256, env, urls, created)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("save plugin %s: %w", reg.ID(), fault.ErrConflict)
@@ -97,13 +98,13 @@ func (s *PGStore) ListPlugins(ctx context.Context) ([]StoredPlugin, error) {
 	return out, nil
 }
 
-const selectPlugins = `SELECT kind, name, version, command, args, sha256, env_allowlist, created_at FROM plugins`
+const selectPlugins = `SELECT kind, name, version, command, args, sha256, env_allowlist, allowed_base_urls, created_at FROM plugins`
 
 func scanPlugin(row pgx.CollectableRow) (StoredPlugin, error) {
 	var sp StoredPlugin
 	var kind string
-	var args, env []byte
-	if err := row.Scan(&kind, &sp.Name, &sp.Version, &sp.Command, &args, &sp.SHA256, &env, &sp.CreatedAt); err != nil {
+	var args, env, urls []byte
+	if err := row.Scan(&kind, &sp.Name, &sp.Version, &sp.Command, &args, &sp.SHA256, &env, &urls, &sp.CreatedAt); err != nil {
 		return sp, err
 	}
 	sp.Kind = Kind(kind)
@@ -112,6 +113,9 @@ func scanPlugin(row pgx.CollectableRow) (StoredPlugin, error) {
 	}
 	if err := json.Unmarshal(env, &sp.Env); err != nil {
 		return sp, fmt.Errorf("decode plugin env allowlist: %w", err)
+	}
+	if err := json.Unmarshal(urls, &sp.AllowedBaseURLs); err != nil {
+		return sp, fmt.Errorf("decode plugin allowed base urls: %w", err)
 	}
 	return sp, nil
 }

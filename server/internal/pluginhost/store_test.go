@@ -21,14 +21,15 @@ func TestCatalogSurvivesRestart(t *testing.T) {
 	require.NoError(t, h1.Start(context.Background()))
 	reg := testReg("1.0.0")
 	reg.Env = []string{allowedVar}
+	reg.AllowedBaseURLs = []string{"https://models.example/v1"}
 	_, err = h1.Register(context.Background(), reg)
 	require.NoError(t, err)
 	require.NoError(t, h1.Close(context.Background()))
 
 	h2 := newHost(t, withStore)
-	r, err := propose(h2, "1.0.0", "env", nil) // waits for the eager launch
+	r, err := proposeTo(h2, "1.0.0", "env", nil, "https://models.example/v1") // waits for the eager launch
 	require.NoError(t, err)
-	require.Contains(t, r.GetText(), allowedVar+"=allowed-value", "the allowlist is persisted")
+	require.Contains(t, r.GetText(), "credential "+allowedVar+" allowed-value", "the allowlist and its endpoints are persisted")
 	pl, err := h2.Get(pluginhost.KindProposer, "testplugin", "1.0.0")
 	require.NoError(t, err)
 	require.Equal(t, []string{"-version", "1.0.0"}, pl.Args)

@@ -112,6 +112,9 @@ func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	} else if !inCatalog && !hasProposer(plugins, v.PluginName, v.PluginVersion) {
 		ve.Add("plugin_name", "no proposer plugin %q is registered", strings.TrimSuffix(v.PluginName+"@"+v.PluginVersion, "@"))
 	}
+	if reg, ok := newestProposer(plugins, v.PluginName, v.PluginVersion); ok {
+		checkKeyPolicy(ve, reg, v)
+	}
 	if v.EditFormat == "" {
 		v.EditFormat = "whole"
 	}
@@ -147,6 +150,47 @@ func hasProposer(p Proposers, name, version string) bool {
 		}
 	}
 	return false
+}
+
+// newestProposer is the registration a variant of name (and version, when
+// given) is served by: the most recently registered version.
+func newestProposer(p Proposers, name, version string) (pluginhost.Registration, bool) {
+	if name == "" {
+		return pluginhost.Registration{}, false
+	}
+	if version != "" {
+		pl, err := p.Get(pluginhost.KindProposer, name, version)
+		return pl.Registration, err == nil
+	}
+	var best pluginhost.Plugin
+	found := false
+	for _, pl := range p.List(pluginhost.KindProposer) {
+		if pl.Name == name && (!found || pl.CreatedAt.After(best.CreatedAt)) {
+			best, found = pl, true
+		}
+	}
+	return best.Registration, found
+}
+
+// checkKeyPolicy refuses a variant that asks for a key (params.api_key_env)
+// the registration does not allow, or asks for one while pointing at an
+// endpoint the registration may not send keys to. A variant naming no key
+// may point anywhere: it simply gets none (the host releases keys per call).
+func checkKeyPolicy(ve *fault.ValidationError, reg pluginhost.Registration, v *Variant) {
+	name := strings.TrimSpace(v.Params["api_key_env"])
+	if name == "" {
+		return
+	}
+	if !contains(reg.Env, name) {
+		ve.Add("params.api_key_env", "%q is not in plugin %s's env allowlist (%s)", name, reg.Name, strings.Join(reg.Env, ", "))
+	}
+	if !reg.KeyAllowed(v.BaseURL) {
+		allowed := strings.Join(reg.AllowedBaseURLs, ", ")
+		if allowed == "" {
+			allowed = "nowhere"
+		}
+		ve.Add("base_url", "the variant names api_key_env, but plugin %s may send keys only to %s", reg.Name, allowed)
+	}
 }
 
 func contains(s []string, v string) bool {

@@ -36,6 +36,7 @@ type Service struct {
 	pool      *pgxpool.Pool
 	log       *slog.Logger
 	scheduler Scheduler
+	repoCheck func(string) error
 }
 
 // NewService returns a Service over pool. scheduler may be nil (nothing runs
@@ -46,6 +47,10 @@ func NewService(pool *pgxpool.Pool, log *slog.Logger) *Service {
 	}
 	return &Service{pool: pool, log: log}
 }
+
+// SetRepoCheck installs the policy a new project's repo_url must pass; it
+// returns a ValidationError naming repo_url when the URL is not allowed.
+func (s *Service) SetRepoCheck(check func(repoURL string) error) { s.repoCheck = check }
 
 // SetScheduler installs the executor's enqueue hook.
 func (s *Service) SetScheduler(sch Scheduler) { s.scheduler = sch }
@@ -87,7 +92,11 @@ func scanProject(row pgx.Row) (*Project, error) {
 
 // CreateProject validates and stores a new project. A duplicate name is ErrConflict.
 func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error) {
-	if err := p.Validate(); err != nil {
+	err := p.Validate()
+	if s.repoCheck != nil && p.RepoURL != "" {
+		err = fault.Join(err, s.repoCheck(p.RepoURL))
+	}
+	if err != nil {
 		return nil, err
 	}
 	if p.Preset == "" {

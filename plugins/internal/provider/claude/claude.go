@@ -37,7 +37,7 @@ type Client struct {
 
 // Complete implements provider.Completer.
 func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.Completion, error) {
-	key, err := provider.APIKey(Name, c.LookupEnv, req.Params, DefaultKeyEnv, true)
+	key, err := provider.APIKey(Name, req.Lookup(c.LookupEnv), req.Params, DefaultKeyEnv, true)
 	if err != nil {
 		return provider.Completion{}, err
 	}

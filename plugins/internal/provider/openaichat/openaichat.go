@@ -45,7 +45,7 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 		base = DefaultBaseURL
 	}
 	// Local servers (vLLM, Ollama, llama.cpp) usually need no key.
-	key, err := provider.APIKey(Name, c.LookupEnv, req.Params, DefaultKeyEnv, official)
+	key, err := provider.APIKey(Name, req.Lookup(c.LookupEnv), req.Params, DefaultKeyEnv, official)
 	if err != nil {
 		return provider.Completion{}, err
 	}

@@ -1184,7 +1184,7 @@ type StartExperimentRequest struct {
 	CandidateShare float64           `protobuf:"fixed64,4,opt,name=candidate_share,json=candidateShare,proto3" json:"candidate_share,omitempty"`
 	Shadow         bool              `protobuf:"varint,5,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	Config         *ExperimentConfig `protobuf:"bytes,6,opt,name=config,proto3" json:"config,omitempty"`
-	// Who starts it; empty: x-moose-actor metadata, else "unknown".
+	// Who starts it. Ignored for authenticated calls: the token's name is recorded.
 	Actor         string `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1503,7 +1503,7 @@ func (x *GetExperimentResponse) GetExperiment() *Experiment {
 type StopExperimentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Who stops it; empty: x-moose-actor metadata, else "unknown".
+	// Who stops it. Ignored for authenticated calls: the token's name is recorded.
 	Actor         string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields

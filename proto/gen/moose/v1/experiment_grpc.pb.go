@@ -37,8 +37,8 @@ const (
 // decision rule (always-valid confidence sequences, see STATS.md) may promote
 // the candidate to be the tier's variant, roll it back, or declare the
 // experiment inconclusive. Every decision is final and recorded with the
-// numbers behind it. People can stop, promote or roll back by hand; the
-// request's actor (or the x-moose-actor metadata) is recorded.
+// numbers behind it. People can stop, promote or roll back by hand; the name
+// of the token that made the call is recorded as the actor.
 type ExperimentServiceClient interface {
 	// StartExperiment starts an experiment in a tier that has none running.
 	StartExperiment(ctx context.Context, in *StartExperimentRequest, opts ...grpc.CallOption) (*StartExperimentResponse, error)
@@ -136,8 +136,8 @@ func (c *experimentServiceClient) RollbackExperiment(ctx context.Context, in *Ro
 // decision rule (always-valid confidence sequences, see STATS.md) may promote
 // the candidate to be the tier's variant, roll it back, or declare the
 // experiment inconclusive. Every decision is final and recorded with the
-// numbers behind it. People can stop, promote or roll back by hand; the
-// request's actor (or the x-moose-actor metadata) is recorded.
+// numbers behind it. People can stop, promote or roll back by hand; the name
+// of the token that made the call is recorded as the actor.
 type ExperimentServiceServer interface {
 	// StartExperiment starts an experiment in a tier that has none running.
 	StartExperiment(context.Context, *StartExperimentRequest) (*StartExperimentResponse, error)

@@ -40,16 +40,21 @@ type Plugin struct {
 	// Registered automatically at start from the server's own build.
 	Builtin bool `protobuf:"varint,8,opt,name=builtin,proto3" json:"builtin,omitempty"`
 	// "starting", "ready", "restarting", "quarantined", "stopped".
-	State         string                 `protobuf:"bytes,9,opt,name=state,proto3" json:"state,omitempty"`
-	Pid           int32                  `protobuf:"varint,10,opt,name=pid,proto3" json:"pid,omitempty"`
-	Restarts      int32                  `protobuf:"varint,11,opt,name=restarts,proto3" json:"restarts,omitempty"`
-	LastError     string                 `protobuf:"bytes,12,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
-	Description   string                 `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
-	EditFormats   []string               `protobuf:"bytes,14,rep,name=edit_formats,json=editFormats,proto3" json:"edit_formats,omitempty"`
-	Capabilities  []string               `protobuf:"bytes,15,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	State        string                 `protobuf:"bytes,9,opt,name=state,proto3" json:"state,omitempty"`
+	Pid          int32                  `protobuf:"varint,10,opt,name=pid,proto3" json:"pid,omitempty"`
+	Restarts     int32                  `protobuf:"varint,11,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	LastError    string                 `protobuf:"bytes,12,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	Description  string                 `protobuf:"bytes,13,opt,name=description,proto3" json:"description,omitempty"`
+	EditFormats  []string               `protobuf:"bytes,14,rep,name=edit_formats,json=editFormats,proto3" json:"edit_formats,omitempty"`
+	Capabilities []string               `protobuf:"bytes,15,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Base URLs the plugin may send the keys of env_allowlist to. A variant
+	// whose base_url matches none of them gets no key (and is refused when it
+	// names api_key_env). Empty: the provider's official API for the built-in
+	// openai and anthropic plugins, nowhere for others.
+	AllowedBaseUrls []string `protobuf:"bytes,17,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Plugin) Reset() {
@@ -194,17 +199,27 @@ func (x *Plugin) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Plugin) GetAllowedBaseUrls() []string {
+	if x != nil {
+		return x.AllowedBaseUrls
+	}
+	return nil
+}
+
 type RegisterPluginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	Command       string                 `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
-	Args          []string               `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
-	Sha256        string                 `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	EnvAllowlist  []string               `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Kind         string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Command      string                 `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
+	Args         []string               `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
+	Sha256       string                 `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	EnvAllowlist []string               `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
+	// Base URLs the keys of env_allowlist may be sent to (scheme://host[:port][/path],
+	// matched as a prefix at a path boundary). Required when env_allowlist is set.
+	AllowedBaseUrls []string `protobuf:"bytes,8,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RegisterPluginRequest) Reset() {
@@ -282,6 +297,13 @@ func (x *RegisterPluginRequest) GetSha256() string {
 func (x *RegisterPluginRequest) GetEnvAllowlist() []string {
 	if x != nil {
 		return x.EnvAllowlist
+	}
+	return nil
+}
+
+func (x *RegisterPluginRequest) GetAllowedBaseUrls() []string {
+	if x != nil {
+		return x.AllowedBaseUrls
 	}
 	return nil
 }
@@ -727,7 +749,7 @@ var File_moose_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x03\n" +
+	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x04\n" +
 	"\x06Plugin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -747,7 +769,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\fedit_formats\x18\x0e \x03(\tR\veditFormats\x12\"\n" +
 	"\fcapabilities\x18\x0f \x03(\tR\fcapabilities\x12;\n" +
 	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xc4\x01\n" +
+	"createTime\x12*\n" +
+	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\"\xf0\x01\n" +
 	"\x15RegisterPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -755,7 +778,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\acommand\x18\x04 \x01(\tR\acommand\x12\x12\n" +
 	"\x04args\x18\x05 \x03(\tR\x04args\x12\x16\n" +
 	"\x06sha256\x18\x06 \x01(\tR\x06sha256\x12#\n" +
-	"\renv_allowlist\x18\a \x03(\tR\fenvAllowlist\"B\n" +
+	"\renv_allowlist\x18\a \x03(\tR\fenvAllowlist\x12*\n" +
+	"\x11allowed_base_urls\x18\b \x03(\tR\x0fallowedBaseUrls\"B\n" +
 	"\x16RegisterPluginResponse\x12(\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"(\n" +
 	"\x12ListPluginsRequest\x12\x12\n" +

@@ -24,16 +24,23 @@ import (
 type session struct {
 	t    *testing.T
 	addr string
+	// token is the server's admin token, passed with --token.
+	token string
 }
 
 func newSession(t *testing.T) *session {
 	t.Helper()
-	return &session{t: t, addr: servertest.Start(t, servertest.APIOnly()).GRPCAddr()}
+	return sessionFor(t, servertest.Start(t, servertest.APIOnly()))
+}
+
+// sessionFor is a session against srv with its admin token.
+func sessionFor(t *testing.T, srv *servertest.Server) *session {
+	return &session{t: t, addr: srv.GRPCAddr(), token: srv.AdminToken()}
 }
 
 func (s *session) run(args ...string) result {
 	s.t.Helper()
-	return moosectl(s.t, nil, append([]string{"--server", s.addr}, args...)...)
+	return moosectl(s.t, nil, append([]string{"--server", s.addr, "--token", s.token}, args...)...)
 }
 
 // ok runs a command that must succeed and returns its stdout.
@@ -54,7 +61,7 @@ func (s *session) json(m proto.Message, args ...string) {
 func (s *session) project(name string) *moosev1.Project {
 	s.t.Helper()
 	var p moosev1.Project
-	s.json(&p, "project", "create", "--name", name, "--repo", "/srv/repos/"+name, "--language", "go")
+	s.json(&p, "project", "create", "--name", name, "--repo", "https://git.example.com/repos/"+name, "--language", "go")
 	return &p
 }
 
@@ -68,7 +75,7 @@ func (s *session) workOrder(projectID, title string) *moosev1.WorkOrder {
 
 func (s *session) client() *moose.Client {
 	s.t.Helper()
-	c, err := moose.Dial(s.t.Context(), s.addr)
+	c, err := moose.Dial(s.t.Context(), s.addr, moose.WithToken(s.token))
 	require.NoError(s.t, err)
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -104,7 +111,7 @@ func TestProjectCommands(t *testing.T) {
 	require.Len(t, list.GetProjects(), 2)
 	require.Empty(t, list.GetNextPageToken())
 
-	r := s.run("project", "create", "--name", "calc", "--repo", "/x", "--language", "go")
+	r := s.run("project", "create", "--name", "calc", "--repo", "https://git.example.com/x", "--language", "go")
 	require.Equal(t, cli.ExitError, r.code)
 	require.Contains(t, r.stderr, "(AlreadyExists)")
 }
@@ -179,7 +186,7 @@ metadata:
 
 	// From stdin.
 	var out, errOut strings.Builder
-	code := cli.Run(t.Context(), []string{"--server", s.addr, "-o", "json", "wo", "create", "-f", "-"},
+	code := cli.Run(t.Context(), []string{"--server", s.addr, "--token", s.token, "-o", "json", "wo", "create", "-f", "-"},
 		strings.NewReader("project_id: "+p.GetId()+"\ntitle: piped\ncomplexity: 1\n"), &out, &errOut)
 	require.Equal(t, cli.ExitOK, code, errOut.String())
 	var piped moosev1.WorkOrder
@@ -254,7 +261,9 @@ func TestWatchFollowsLiveEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan result, 1)
-	go func() { done <- moosectlCtx(ctx, nil, "--server", s.addr, "wo", "watch", wo.GetId()) }()
+	go func() {
+		done <- moosectlCtx(ctx, nil, "--server", s.addr, "--token", s.token, "wo", "watch", wo.GetId())
+	}()
 
 	// Change the work order while the watch runs; it must see both changes
 	// and end on its own at the terminal state.
@@ -281,7 +290,7 @@ func TestWatchStopsWhenContextEnds(t *testing.T) {
 	done := make(chan int, 1)
 	var errOut strings.Builder
 	go func() {
-		done <- cli.Run(ctx, []string{"--server", s.addr, "wo", "watch", wo.GetId()}, strings.NewReader(""), out, &errOut)
+		done <- cli.Run(ctx, []string{"--server", s.addr, "--token", s.token, "wo", "watch", wo.GetId()}, strings.NewReader(""), out, &errOut)
 	}()
 	<-out.seen
 	cancel()

@@ -36,10 +36,11 @@ moosed checks always-valid confidence sequences and may promote the candidate
 (it becomes the tier's variant), roll it back, or, once the budget is spent,
 declare the experiment inconclusive and leave the choice to a person.
 
-Manual stop, promote and rollback record who did it: --actor, else the ` + EnvActor + `
-environment variable, else $USER.`
+Start, stop, promote and rollback record who did it: the name of the token
+the call is made with. --actor (else the ` + EnvActor + ` environment variable, else
+$USER) is sent too, and recorded only by a server that authenticates nothing.`
 	var actor string
-	cmd.PersistentFlags().StringVar(&actor, "actor", "", "who is acting, recorded with the experiment (env "+EnvActor+", else $USER)")
+	cmd.PersistentFlags().StringVar(&actor, "actor", "", "who is acting; moosed records the token's name instead (env "+EnvActor+", else $USER)")
 	who := func() string {
 		for _, s := range []string{actor, os.Getenv(EnvActor), os.Getenv("USER")} {
 			if s = strings.TrimSpace(s); s != "" {

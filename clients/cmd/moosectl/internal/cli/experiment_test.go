@@ -15,7 +15,10 @@ import (
 func TestExperimentCommands(t *testing.T) {
 	t.Parallel()
 	srv := servertest.Start(t, servertest.APIOnly())
-	s := &session{t: t, addr: srv.GRPCAddr()}
+	s := sessionFor(t, srv)
+	// The actor recorded is the name of the calling token.
+	alice, bob, carol := srv.NamedToken(t, "alice", "admin"), srv.NamedToken(t, "bob", "admin"), srv.NamedToken(t, "carol", "admin")
+	s.token = alice
 	if r := s.run("exp", "list"); strings.Contains(r.stderr, "(Unimplemented)") {
 		t.Skip("ExperimentService is not registered in server.New yet")
 	}
@@ -36,8 +39,8 @@ func TestExperimentCommands(t *testing.T) {
 
 	var e moosev1.Experiment
 	s.json(&e, "exp", "start", "--tier", "cheap", "--candidate", "cand", "--share", "0.5", "--margin", "0.3",
-		"--budget-days", "7", "--actor", "alice")
-	require.Equal(t, "alice", e.GetStartedBy())
+		"--budget-days", "7", "--actor", "mallory")
+	require.Equal(t, "alice", e.GetStartedBy(), "the token's name, not a claimed --actor")
 	require.Equal(t, 0.5, e.GetCandidateShare())
 	require.Equal(t, 0.3, e.GetConfig().GetMargin())
 	require.Equal(t, 6.0, e.GetConfig().GetFloor(), "unset flags take the server's defaults")
@@ -79,12 +82,14 @@ func TestExperimentCommands(t *testing.T) {
 	out = s.ok("exp", "list", "--tier", "strong")
 	require.Equal(t, 1, strings.Count(out, "\n"), "header only:\n%s", out)
 
-	out = s.ok("exp", "stop", e.GetId(), "--actor", "bob", "--reason", "budget freeze")
+	s.token = bob
+	out = s.ok("exp", "stop", e.GetId(), "--reason", "budget freeze")
 	require.Regexp(t, `(?m)^Status:\s+stopped$`, out)
 	require.Regexp(t, `(?m)^Decision:\s+stop \(by bob, `, out)
 	require.Regexp(t, `(?m)^Reason:\s+stop: by bob: budget freeze`, out)
 
-	s.ok("exp", "promote", e.GetId(), "--actor", "carol")
+	s.token = carol
+	s.ok("exp", "promote", e.GetId())
 	var tier uuid.UUID
 	require.NoError(t, pool.QueryRow(ctx, `SELECT variant_id FROM routing_tiers WHERE name = 'cheap'`).Scan(&tier))
 	require.Equal(t, cand, tier)

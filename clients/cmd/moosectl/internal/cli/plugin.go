@@ -55,7 +55,7 @@ A version is immutable: registering the same version with another sha256 is
 refused. Repeating an identical registration returns the existing plugin.`,
 		Example: `  moosectl plugin register --kind proposer --name shouter --version 0.1.0 \
     --command moose-plugin-shouter --sha256 $(sha256sum bin/moose-plugin-shouter | cut -d' ' -f1) \
-    --env SHOUTER_API_KEY
+    --env SHOUTER_API_KEY --allowed-base-url https://api.shouter.example/v1
   moosectl plugin register proposer shouter 0.1.0 --command /opt/moose/plugins/moose-plugin-shouter`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 0 && len(args) != 3 {
@@ -110,6 +110,7 @@ refused. Repeating an identical registration returns the existing plugin.`,
 	f.StringArrayVar(&req.Args, "arg", nil, "argument passed to the binary (repeat for several)")
 	f.StringVar(&req.Sha256, "sha256", "", "hex sha256 of the binary (default: computed from the local file at --command)")
 	f.StringArrayVar(&req.EnvAllowlist, "env", nil, "server environment variable passed to a proposer, e.g. its API key (repeat for several)")
+	f.StringArrayVar(&req.AllowedBaseUrls, "allowed-base-url", nil, "endpoint the --env values may be sent to (repeat for several); a variant with another base_url gets none")
 	return cmd
 }
 

@@ -77,7 +77,7 @@ func buildReplay(t *testing.T) {
 func pluginSession(t *testing.T, dir string) *session {
 	t.Helper()
 	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.PluginDir = dir }))
-	return &session{t: t, addr: srv.GRPCAddr()}
+	return sessionFor(t, srv)
 }
 
 // builtinReplaySession is a server with the replay proposer registered as a
@@ -86,7 +86,7 @@ func builtinReplaySession(t *testing.T) (*session, *servertest.Server) {
 	t.Helper()
 	buildReplay(t)
 	srv := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.PluginDir = replayBuild.builtinDir }))
-	return &session{t: t, addr: srv.GRPCAddr()}, srv
+	return sessionFor(t, srv), srv
 }
 
 func TestPluginRegisterUsageErrors(t *testing.T) {

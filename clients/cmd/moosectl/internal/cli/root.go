@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,9 @@ type App struct {
 	timeout  time.Duration
 	insecure bool
 	format   output.Format
+
+	token, dataDir         string
+	tlsCA, tlsCert, tlsKey string
 }
 
 var groups []func(*App) *cobra.Command
@@ -59,6 +63,11 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 The server address comes from --server, else the ` + EnvServer + ` environment
 variable, else ` + moose.DefaultAddr + `.
 
+Every call carries a bearer token: --token, else the ` + moose.EnvToken + `
+environment variable, else the admin token moosed wrote on its first start
+(` + moose.TokenFileName + ` in --data-dir, which defaults to ` + moose.EnvDataDir + `, else
+moosed's own default). "moosectl token create" mints narrower ones.
+
 Exit status: 0 on success, 1 when a request fails (the server's message and
 any invalid fields are printed to stderr), 2 for usage errors. wo watch has
 further statuses, see "moosectl wo watch --help".`
@@ -73,7 +82,12 @@ further statuses, see "moosectl wo watch --help".`
 	pf.StringVar(&a.server, "server", defaultServer, "moosed gRPC address (env "+EnvServer+")")
 	pf.StringVarP(&a.output, "output", "o", string(output.Table), "output format: table or json")
 	pf.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline for the command's requests (0: none); wo watch is unlimited unless set")
-	pf.BoolVar(&a.insecure, "insecure", false, "use plaintext gRPC to a non-loopback server (loopback is always plaintext)")
+	pf.BoolVar(&a.insecure, "insecure", false, "use plaintext gRPC to a non-loopback server (loopback is plaintext unless --tls-ca is given)")
+	pf.StringVar(&a.token, "token", os.Getenv(moose.EnvToken), "bearer token (env "+moose.EnvToken+"; default: "+moose.TokenFileName+" in --data-dir)")
+	pf.StringVar(&a.dataDir, "data-dir", "", "moosed's data directory, where its first admin token is (env "+moose.EnvDataDir+", else moosed's default)")
+	pf.StringVar(&a.tlsCA, "tls-ca", "", "use TLS, trusting the CA certificates in this PEM file")
+	pf.StringVar(&a.tlsCert, "tls-cert", "", "client certificate (PEM) for a moosed that requires one")
+	pf.StringVar(&a.tlsKey, "tls-key", "", "client certificate's key (PEM)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		f, err := output.ParseFormat(a.output)
 		if err != nil {
@@ -140,6 +154,17 @@ func (a *App) Dial(ctx context.Context) (*moose.Client, error) {
 	if a.insecure {
 		opts = append(opts, moose.WithInsecure())
 	}
+	if a.tlsCA != "" {
+		opts = append(opts, moose.WithCAFile(a.tlsCA))
+	}
+	if a.tlsCert != "" || a.tlsKey != "" {
+		opts = append(opts, moose.WithClientCertificate(a.tlsCert, a.tlsKey))
+	}
+	tok := strings.TrimSpace(a.token)
+	if tok == "" {
+		tok = moose.FindToken(a.dataDir)
+	}
+	opts = append(opts, moose.WithToken(tok))
 	return moose.Dial(ctx, a.server, opts...)
 }
 

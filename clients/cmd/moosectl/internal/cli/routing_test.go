@@ -81,7 +81,7 @@ func TestRoutingCommands(t *testing.T) {
 		strings.NewReader(`{"min_complexity": 4, "max_complexity": 4, "variant_id": "`+mini.GetId()+`"}`))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := srv.HTTPClient().Do(req)
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -97,7 +97,7 @@ func TestRoutingCommands(t *testing.T) {
 	require.Equal(t, "mid", set.Tier.Name)
 	require.Equal(t, mini.GetId(), set.Tier.VariantID)
 
-	resp, err = http.Get(srv.HTTPURL() + "/v1/routing/tiers")
+	resp, err = srv.HTTPClient().Get(srv.HTTPURL() + "/v1/routing/tiers")
 	require.NoError(t, err)
 	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -108,7 +108,8 @@ func TestRoutingCommands(t *testing.T) {
 	req, err = http.NewRequestWithContext(t.Context(), http.MethodPut, srv.HTTPURL()+"/v1/routing/tiers/mid",
 		strings.NewReader(`{"min_complexity": 4, "max_complexity": 4, "variant_id": "mini"}`))
 	require.NoError(t, err)
-	resp, err = http.DefaultClient.Do(req)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = srv.HTTPClient().Do(req)
 	require.NoError(t, err)
 	body, err = io.ReadAll(resp.Body)
 	resp.Body.Close()

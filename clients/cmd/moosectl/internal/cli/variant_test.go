@@ -125,7 +125,7 @@ params:
 	// A name as the argument, with the rest of the file (stdin).
 	var fromStdin moosev1.Variant
 	r := moosectl(t, strings.NewReader("plugin_name: replay\nbase_url: "+cassette+"\n"),
-		"--server", s.addr, "-o", "json", "variant", "create", "piped", "-f", "-")
+		"--server", s.addr, "--token", s.token, "-o", "json", "variant", "create", "piped", "-f", "-")
 	require.Equal(t, cli.ExitOK, r.code, r.stderr)
 	require.NoError(t, protojson.Unmarshal([]byte(r.stdout), &fromStdin))
 	require.Equal(t, "piped", fromStdin.GetName())

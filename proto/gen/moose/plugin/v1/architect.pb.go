@@ -116,7 +116,9 @@ type ArchitectConfig struct {
 	Temperature    float64 `protobuf:"fixed64,5,opt,name=temperature,proto3" json:"temperature,omitempty"`
 	MaxTokens      int32   `protobuf:"varint,6,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
 	// Plugin-specific settings.
-	Params        map[string]string `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]string `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Secrets for this call, as VariantConfig.credentials.
+	Credentials   map[string]string `protobuf:"bytes,8,rep,name=credentials,proto3" json:"credentials,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -196,6 +198,13 @@ func (x *ArchitectConfig) GetMaxTokens() int32 {
 func (x *ArchitectConfig) GetParams() map[string]string {
 	if x != nil {
 		return x.Params
+	}
+	return nil
+}
+
+func (x *ArchitectConfig) GetCredentials() map[string]string {
+	if x != nil {
+		return x.Credentials
 	}
 	return nil
 }
@@ -376,7 +385,7 @@ const file_moose_plugin_v1_architect_proto_rawDesc = "" +
 	"\x1fmoose/plugin/v1/architect.proto\x12\x0fmoose.plugin.v1\x1a\x1cmoose/plugin/v1/common.proto\x1a\x1emoose/plugin/v1/proposer.proto\" \n" +
 	"\x1eArchitectServiceGetInfoRequest\"R\n" +
 	"\x1fArchitectServiceGetInfoResponse\x12/\n" +
-	"\x04info\x18\x01 \x01(\v2\x1b.moose.plugin.v1.PluginInfoR\x04info\"\xd2\x02\n" +
+	"\x04info\x18\x01 \x01(\v2\x1b.moose.plugin.v1.PluginInfoR\x04info\"\xe7\x03\n" +
 	"\x0fArchitectConfig\x12\x14\n" +
 	"\x05model\x18\x01 \x01(\tR\x05model\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12#\n" +
@@ -385,8 +394,12 @@ const file_moose_plugin_v1_architect_proto_rawDesc = "" +
 	"\vtemperature\x18\x05 \x01(\x01R\vtemperature\x12\x1d\n" +
 	"\n" +
 	"max_tokens\x18\x06 \x01(\x05R\tmaxTokens\x12D\n" +
-	"\x06params\x18\a \x03(\v2,.moose.plugin.v1.ArchitectConfig.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\a \x03(\v2,.moose.plugin.v1.ArchitectConfig.ParamsEntryR\x06params\x12S\n" +
+	"\vcredentials\x18\b \x03(\v21.moose.plugin.v1.ArchitectConfig.CredentialsEntryR\vcredentials\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10CredentialsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe0\x01\n" +
 	"\x10DecomposeRequest\x12\x12\n" +
@@ -421,7 +434,7 @@ func file_moose_plugin_v1_architect_proto_rawDescGZIP() []byte {
 	return file_moose_plugin_v1_architect_proto_rawDescData
 }
 
-var file_moose_plugin_v1_architect_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_moose_plugin_v1_architect_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_moose_plugin_v1_architect_proto_goTypes = []any{
 	(*ArchitectServiceGetInfoRequest)(nil),  // 0: moose.plugin.v1.ArchitectServiceGetInfoRequest
 	(*ArchitectServiceGetInfoResponse)(nil), // 1: moose.plugin.v1.ArchitectServiceGetInfoResponse
@@ -429,25 +442,27 @@ var file_moose_plugin_v1_architect_proto_goTypes = []any{
 	(*DecomposeRequest)(nil),                // 3: moose.plugin.v1.DecomposeRequest
 	(*DecomposeResponse)(nil),               // 4: moose.plugin.v1.DecomposeResponse
 	nil,                                     // 5: moose.plugin.v1.ArchitectConfig.ParamsEntry
-	(*PluginInfo)(nil),                      // 6: moose.plugin.v1.PluginInfo
-	(*ProjectContext)(nil),                  // 7: moose.plugin.v1.ProjectContext
-	(*WorkOrder)(nil),                       // 8: moose.plugin.v1.WorkOrder
+	nil,                                     // 6: moose.plugin.v1.ArchitectConfig.CredentialsEntry
+	(*PluginInfo)(nil),                      // 7: moose.plugin.v1.PluginInfo
+	(*ProjectContext)(nil),                  // 8: moose.plugin.v1.ProjectContext
+	(*WorkOrder)(nil),                       // 9: moose.plugin.v1.WorkOrder
 }
 var file_moose_plugin_v1_architect_proto_depIdxs = []int32{
-	6, // 0: moose.plugin.v1.ArchitectServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
+	7, // 0: moose.plugin.v1.ArchitectServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
 	5, // 1: moose.plugin.v1.ArchitectConfig.params:type_name -> moose.plugin.v1.ArchitectConfig.ParamsEntry
-	7, // 2: moose.plugin.v1.DecomposeRequest.project:type_name -> moose.plugin.v1.ProjectContext
-	2, // 3: moose.plugin.v1.DecomposeRequest.config:type_name -> moose.plugin.v1.ArchitectConfig
-	8, // 4: moose.plugin.v1.DecomposeResponse.work_orders:type_name -> moose.plugin.v1.WorkOrder
-	0, // 5: moose.plugin.v1.ArchitectService.GetInfo:input_type -> moose.plugin.v1.ArchitectServiceGetInfoRequest
-	3, // 6: moose.plugin.v1.ArchitectService.Decompose:input_type -> moose.plugin.v1.DecomposeRequest
-	1, // 7: moose.plugin.v1.ArchitectService.GetInfo:output_type -> moose.plugin.v1.ArchitectServiceGetInfoResponse
-	4, // 8: moose.plugin.v1.ArchitectService.Decompose:output_type -> moose.plugin.v1.DecomposeResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 2: moose.plugin.v1.ArchitectConfig.credentials:type_name -> moose.plugin.v1.ArchitectConfig.CredentialsEntry
+	8, // 3: moose.plugin.v1.DecomposeRequest.project:type_name -> moose.plugin.v1.ProjectContext
+	2, // 4: moose.plugin.v1.DecomposeRequest.config:type_name -> moose.plugin.v1.ArchitectConfig
+	9, // 5: moose.plugin.v1.DecomposeResponse.work_orders:type_name -> moose.plugin.v1.WorkOrder
+	0, // 6: moose.plugin.v1.ArchitectService.GetInfo:input_type -> moose.plugin.v1.ArchitectServiceGetInfoRequest
+	3, // 7: moose.plugin.v1.ArchitectService.Decompose:input_type -> moose.plugin.v1.DecomposeRequest
+	1, // 8: moose.plugin.v1.ArchitectService.GetInfo:output_type -> moose.plugin.v1.ArchitectServiceGetInfoResponse
+	4, // 9: moose.plugin.v1.ArchitectService.Decompose:output_type -> moose.plugin.v1.DecomposeResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_moose_plugin_v1_architect_proto_init() }
@@ -463,7 +478,7 @@ func file_moose_plugin_v1_architect_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_plugin_v1_architect_proto_rawDesc), len(file_moose_plugin_v1_architect_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

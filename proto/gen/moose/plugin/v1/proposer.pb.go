@@ -252,7 +252,12 @@ type VariantConfig struct {
 	EditFormat     string  `protobuf:"bytes,8,opt,name=edit_format,json=editFormat,proto3" json:"edit_format,omitempty"`
 	FewShotCount   int32   `protobuf:"varint,9,opt,name=few_shot_count,json=fewShotCount,proto3" json:"few_shot_count,omitempty"`
 	// Plugin-specific settings.
-	Params        map[string]string `protobuf:"bytes,10,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]string `protobuf:"bytes,10,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Secrets for this call, by environment variable name: the values of the
+	// registration's env allowlist, set by the host only when base_url is one
+	// the registration allows keys to be sent to (empty otherwise). A plugin
+	// looks a key up here before its own environment, never logs or returns it.
+	Credentials   map[string]string `protobuf:"bytes,11,rep,name=credentials,proto3" json:"credentials,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -353,6 +358,13 @@ func (x *VariantConfig) GetFewShotCount() int32 {
 func (x *VariantConfig) GetParams() map[string]string {
 	if x != nil {
 		return x.Params
+	}
+	return nil
+}
+
+func (x *VariantConfig) GetCredentials() map[string]string {
+	if x != nil {
+		return x.Credentials
 	}
 	return nil
 }
@@ -646,7 +658,7 @@ const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
 	"\aExample\x129\n" +
 	"\n" +
 	"work_order\x18\x01 \x01(\v2\x1a.moose.plugin.v1.WorkOrderR\tworkOrder\x12\x1a\n" +
-	"\bproposal\x18\x02 \x01(\tR\bproposal\"\xa9\x03\n" +
+	"\bproposal\x18\x02 \x01(\tR\bproposal\"\xbc\x04\n" +
 	"\rVariantConfig\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05model\x18\x02 \x01(\tR\x05model\x12\x19\n" +
@@ -660,8 +672,12 @@ const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
 	"editFormat\x12$\n" +
 	"\x0efew_shot_count\x18\t \x01(\x05R\ffewShotCount\x12B\n" +
 	"\x06params\x18\n" +
-	" \x03(\v2*.moose.plugin.v1.VariantConfig.ParamsEntryR\x06params\x1a9\n" +
+	" \x03(\v2*.moose.plugin.v1.VariantConfig.ParamsEntryR\x06params\x12Q\n" +
+	"\vcredentials\x18\v \x03(\v2/.moose.plugin.v1.VariantConfig.CredentialsEntryR\vcredentials\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10CredentialsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x03\n" +
 	"\x0eProposeRequest\x129\n" +
@@ -706,7 +722,7 @@ func file_moose_plugin_v1_proposer_proto_rawDescGZIP() []byte {
 	return file_moose_plugin_v1_proposer_proto_rawDescData
 }
 
-var file_moose_plugin_v1_proposer_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_moose_plugin_v1_proposer_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_moose_plugin_v1_proposer_proto_goTypes = []any{
 	(*ProposerServiceGetInfoRequest)(nil),  // 0: moose.plugin.v1.ProposerServiceGetInfoRequest
 	(*ProposerServiceGetInfoResponse)(nil), // 1: moose.plugin.v1.ProposerServiceGetInfoResponse
@@ -717,32 +733,34 @@ var file_moose_plugin_v1_proposer_proto_goTypes = []any{
 	(*Edit)(nil),                           // 6: moose.plugin.v1.Edit
 	(*ProposeResponse)(nil),                // 7: moose.plugin.v1.ProposeResponse
 	nil,                                    // 8: moose.plugin.v1.VariantConfig.ParamsEntry
-	(*PluginInfo)(nil),                     // 9: moose.plugin.v1.PluginInfo
-	(*File)(nil),                           // 10: moose.plugin.v1.File
-	(*WorkOrder)(nil),                      // 11: moose.plugin.v1.WorkOrder
-	(*Finding)(nil),                        // 12: moose.plugin.v1.Finding
+	nil,                                    // 9: moose.plugin.v1.VariantConfig.CredentialsEntry
+	(*PluginInfo)(nil),                     // 10: moose.plugin.v1.PluginInfo
+	(*File)(nil),                           // 11: moose.plugin.v1.File
+	(*WorkOrder)(nil),                      // 12: moose.plugin.v1.WorkOrder
+	(*Finding)(nil),                        // 13: moose.plugin.v1.Finding
 }
 var file_moose_plugin_v1_proposer_proto_depIdxs = []int32{
-	9,  // 0: moose.plugin.v1.ProposerServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
-	10, // 1: moose.plugin.v1.ProjectContext.files:type_name -> moose.plugin.v1.File
-	10, // 2: moose.plugin.v1.ProjectContext.manifests:type_name -> moose.plugin.v1.File
-	11, // 3: moose.plugin.v1.Example.work_order:type_name -> moose.plugin.v1.WorkOrder
+	10, // 0: moose.plugin.v1.ProposerServiceGetInfoResponse.info:type_name -> moose.plugin.v1.PluginInfo
+	11, // 1: moose.plugin.v1.ProjectContext.files:type_name -> moose.plugin.v1.File
+	11, // 2: moose.plugin.v1.ProjectContext.manifests:type_name -> moose.plugin.v1.File
+	12, // 3: moose.plugin.v1.Example.work_order:type_name -> moose.plugin.v1.WorkOrder
 	8,  // 4: moose.plugin.v1.VariantConfig.params:type_name -> moose.plugin.v1.VariantConfig.ParamsEntry
-	11, // 5: moose.plugin.v1.ProposeRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
-	2,  // 6: moose.plugin.v1.ProposeRequest.project:type_name -> moose.plugin.v1.ProjectContext
-	3,  // 7: moose.plugin.v1.ProposeRequest.examples:type_name -> moose.plugin.v1.Example
-	4,  // 8: moose.plugin.v1.ProposeRequest.variant:type_name -> moose.plugin.v1.VariantConfig
-	12, // 9: moose.plugin.v1.ProposeRequest.findings:type_name -> moose.plugin.v1.Finding
-	6,  // 10: moose.plugin.v1.ProposeResponse.edits:type_name -> moose.plugin.v1.Edit
-	0,  // 11: moose.plugin.v1.ProposerService.GetInfo:input_type -> moose.plugin.v1.ProposerServiceGetInfoRequest
-	5,  // 12: moose.plugin.v1.ProposerService.Propose:input_type -> moose.plugin.v1.ProposeRequest
-	1,  // 13: moose.plugin.v1.ProposerService.GetInfo:output_type -> moose.plugin.v1.ProposerServiceGetInfoResponse
-	7,  // 14: moose.plugin.v1.ProposerService.Propose:output_type -> moose.plugin.v1.ProposeResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	9,  // 5: moose.plugin.v1.VariantConfig.credentials:type_name -> moose.plugin.v1.VariantConfig.CredentialsEntry
+	12, // 6: moose.plugin.v1.ProposeRequest.work_order:type_name -> moose.plugin.v1.WorkOrder
+	2,  // 7: moose.plugin.v1.ProposeRequest.project:type_name -> moose.plugin.v1.ProjectContext
+	3,  // 8: moose.plugin.v1.ProposeRequest.examples:type_name -> moose.plugin.v1.Example
+	4,  // 9: moose.plugin.v1.ProposeRequest.variant:type_name -> moose.plugin.v1.VariantConfig
+	13, // 10: moose.plugin.v1.ProposeRequest.findings:type_name -> moose.plugin.v1.Finding
+	6,  // 11: moose.plugin.v1.ProposeResponse.edits:type_name -> moose.plugin.v1.Edit
+	0,  // 12: moose.plugin.v1.ProposerService.GetInfo:input_type -> moose.plugin.v1.ProposerServiceGetInfoRequest
+	5,  // 13: moose.plugin.v1.ProposerService.Propose:input_type -> moose.plugin.v1.ProposeRequest
+	1,  // 14: moose.plugin.v1.ProposerService.GetInfo:output_type -> moose.plugin.v1.ProposerServiceGetInfoResponse
+	7,  // 15: moose.plugin.v1.ProposerService.Propose:output_type -> moose.plugin.v1.ProposeResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_moose_plugin_v1_proposer_proto_init() }
@@ -757,7 +775,7 @@ func file_moose_plugin_v1_proposer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_plugin_v1_proposer_proto_rawDesc), len(file_moose_plugin_v1_proposer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
