@@ -239,7 +239,7 @@ func TestVerdictsTypeScript(t *testing.T) {
 		t.Skip("npm not installed")
 	}
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "node-strings")
+	dir := filepath.Join(servertest.RepoDir(t), "node-strings")
 	require.NoError(t, os.CopyFS(dir, os.DirFS("../examples/node-strings")))
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "node_modules")))
 	out, err := exec.Command("git", "-C", dir, "init", "-q", "-b", "main").CombinedOutput()

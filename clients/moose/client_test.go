@@ -85,7 +85,7 @@ func TestProjects(t *testing.T) {
 	}
 	require.Equal(t, want, all, "every project, in creation order, across pages")
 
-	_, err = c.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "p0", RepoUrl: "/x", DefaultBranch: "main", Language: "go"})
+	_, err = c.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "p0", RepoUrl: "https://git.example.com/repos/other", DefaultBranch: "main", Language: "go"})
 	require.Equal(t, codes.AlreadyExists, status.Code(err), "status.Code sees through the added context: %v", err)
 }
 

@@ -120,7 +120,9 @@ func TestEmbeddedPostgresKilledRecovers(t *testing.T) {
 			cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
 			_, gerr := n.wos.GetWorkOrder(cctx, &moosev1.GetWorkOrderRequest{Id: ids[0]})
 			ccancel()
-			resp, rerr := hc.Get("http://" + n.httpAddr + "/v1/workorders/" + ids[0])
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.httpAddr+"/v1/workorders/"+ids[0], nil)
+			req.Header.Set("Authorization", "Bearer "+n.token)
+			resp, rerr := hc.Do(req)
 			mu.Lock()
 			sawReadyz503 = sawReadyz503 || code == http.StatusServiceUnavailable
 			if gerr != nil {
