@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -84,6 +85,11 @@ var methodScopes = map[string]token.Scope{
 type authenticator struct {
 	tokens *token.Service
 	log    *slog.Logger
+
+	// maxStreams caps the streams one token holds open at once (0: no cap).
+	maxStreams int
+	streamsMu  sync.Mutex
+	streams    map[string]int // token id → open streams
 }
 
 // authorize returns ctx carrying the caller's token, or the error to answer
@@ -149,8 +155,36 @@ func (a *authenticator) stream() grpc.StreamServerInterceptor {
 		if err != nil {
 			return api.StatusFromError(ss.Context(), a.log, err)
 		}
+		if t, ok := token.FromContext(actx); ok && a.maxStreams > 0 {
+			release, err := a.acquireStream(t)
+			if err != nil {
+				return api.StatusFromError(ss.Context(), a.log, err)
+			}
+			defer release()
+		}
 		return handler(srv, &authedStream{ServerStream: ss, ctx: actx})
 	}
+}
+
+// acquireStream counts an open stream against token t, refusing one over
+// maxStreams; release gives it back.
+func (a *authenticator) acquireStream(t token.Token) (release func(), err error) {
+	a.streamsMu.Lock()
+	defer a.streamsMu.Unlock()
+	if a.streams == nil {
+		a.streams = map[string]int{}
+	}
+	if a.streams[t.ID] >= a.maxStreams {
+		return nil, fmt.Errorf("token %q already holds %d open streams, the most one token may: %w", t.Name, a.maxStreams, fault.ErrResourceExhausted)
+	}
+	a.streams[t.ID]++
+	return func() {
+		a.streamsMu.Lock()
+		defer a.streamsMu.Unlock()
+		if a.streams[t.ID]--; a.streams[t.ID] <= 0 {
+			delete(a.streams, t.ID)
+		}
+	}, nil
 }
 
 type authedStream struct {

@@ -79,6 +79,22 @@ type Config struct {
 	// BuildCacheSeed is where the seed of new projects' build caches is kept
 	// (default DataDir/caches/seed); tests share one across servers.
 	BuildCacheSeed string
+	// MaxStreamsPerToken caps the streams (watches) one token holds open at
+	// once (default 100); MaxStreamsPerConn the concurrent calls of one
+	// connection (default 256).
+	MaxStreamsPerToken, MaxStreamsPerConn int
+	// WatchSlowReader is how long a watch stream whose reader takes no
+	// message (its 64-message buffer full) is kept before it is closed with
+	// ResourceExhausted (default 30s).
+	WatchSlowReader time.Duration
+	// NodeLease is how long an executing node stays alive without renewing
+	// its lease (default 30s): when it passes, other nodes take its running
+	// executions over, and the node itself stops recording work a heartbeat
+	// (a sixth of the lease) before that.
+	NodeLease time.Duration
+	// OnLeaseLost runs when another node has taken this node's work over
+	// (default: log and exit with status 75, for the supervisor to restart).
+	OnLeaseLost func(reason string)
 	// GitConfig is an operator-written git configuration file read by every
 	// git command of moosed in place of the global one (url.insteadOf to a
 	// mirror, http.proxy); moosed's safety settings still win over it.
@@ -141,6 +157,8 @@ var Env = map[string]string{
 	"build-cache-seed":  "MOOSE_BUILD_CACHE_SEED",
 	"drain-timeout":     "MOOSE_DRAIN_TIMEOUT",
 	"git-config":        "MOOSE_GIT_CONFIG",
+	"node-lease":        "MOOSE_NODE_LEASE",
+	"max-streams":       "MOOSE_MAX_STREAMS",
 	"max-mutants":       "MOOSE_MAX_MUTANTS",
 	"mutation-time":     "MOOSE_MUTATION_TIME",
 	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
@@ -200,6 +218,15 @@ func (c *Config) setDefaults() {
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = 60 * time.Second
 	}
+	if c.MaxStreamsPerToken == 0 {
+		c.MaxStreamsPerToken = 100
+	}
+	if c.MaxStreamsPerConn == 0 {
+		c.MaxStreamsPerConn = 256
+	}
+	if c.NodeLease == 0 {
+		c.NodeLease = 30 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -237,6 +264,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkspacePoolSize < 0 || c.WorkspaceMaxPerProject < 0 {
 		errs = append(errs, fmt.Errorf("workspace-pool and workspace-max must not be negative"))
+	}
+	if c.NodeLease < time.Second || c.NodeLease > time.Hour {
+		errs = append(errs, fmt.Errorf("node-lease must be between 1s and 1h, got %s", c.NodeLease))
 	}
 	if c.GitConfig != "" && !filepath.IsAbs(c.GitConfig) {
 		errs = append(errs, fmt.Errorf("git-config: %q must be an absolute path", c.GitConfig))

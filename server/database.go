@@ -109,6 +109,10 @@ type readiness struct {
 	Database string `json:"database"` // "up", "down" or "restarting"
 	Embedded bool   `json:"embedded"`
 	Restarts int64  `json:"embedded_restarts"`
+	// Node is this executing node's id in the cluster (empty on an API-only
+	// node); Lease is "held" or "lapsed".
+	Node  string `json:"node,omitempty"`
+	Lease string `json:"lease,omitempty"`
 }
 
 // readyz answers 200 when the database answers a ping within 2s, else 503.
@@ -118,6 +122,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	body := readiness{Status: "ready", Database: "up", Embedded: s.cfg.DatabaseURL == "", Restarts: s.restarts.Load()}
 	code := http.StatusOK
+	if s.node != nil {
+		body.Node, body.Lease = s.node.ID(), "held"
+		if s.node.Valid() != nil {
+			body.Lease = "lapsed"
+		}
+	}
 	if err := s.pool.Ping(ctx); err != nil {
 		code = http.StatusServiceUnavailable
 		body.Status, body.Database = "unavailable", "down"

@@ -14,6 +14,7 @@ import (
 	"github.com/moosehq/moose/plugins/depinstall"
 	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/experiment"
+	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
 	"github.com/moosehq/moose/server/internal/publish"
@@ -85,6 +86,17 @@ func (s *Server) startExecution(ctx context.Context) error {
 	if !cfg.DisablePublish {
 		publisher = s.publisher
 	}
+	// An executing node joins the cluster: its lease fences what it records
+	// and lets the others take its work over if it dies.
+	id := clientID(cfg.DataDir)
+	if !cfg.APIOnly {
+		if s.node, err = node.Join(ctx, s.pool, node.Config{ID: id, Lease: cfg.NodeLease, Logger: s.log.With("component", "node")}); err != nil {
+			return err
+		}
+		hctx, hcancel := context.WithCancel(context.Background())
+		s.nodeStop, s.nodeDone = hcancel, make(chan struct{})
+		go func() { defer close(s.nodeDone); s.node.Run(hctx) }()
+	}
 	s.engine, err = pipeline.New(pipeline.Deps{
 		Pool:        s.pool,
 		WorkOrders:  s.workorders,
@@ -95,6 +107,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Validator:   validators,
 		Publisher:   publisher,
 		Experiments: experimentsAdapter{s.experiments},
+		Node:        s.node,
 		Logger:      s.log.With("component", "pipeline"),
 	}, pipeline.Config{
 		Concurrency:    cfg.Concurrency,
@@ -102,7 +115,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
 		Mutation:       pipeline.MutationBudget{Disabled: cfg.MaxMutants < 0, MaxMutants: max(cfg.MaxMutants, 0), Time: cfg.MutationTime},
-		ClientID:       clientID(cfg.DataDir),
+		ClientID:       id,
 		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,
 			CPUTime: cfg.SandboxCPUTime},
 		InsertOnly: cfg.APIOnly,

@@ -36,6 +36,7 @@ import (
 	"github.com/moosehq/moose/server/internal/dataset"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/gitcmd"
+	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/pgembed"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -63,6 +64,12 @@ type Server struct {
 	// superviseStop ends superviseDatabase; superviseDone closes when it has.
 	superviseStop context.CancelFunc
 	superviseDone chan struct{}
+
+	// node is this executing node's membership (nil on an API-only node);
+	// nodeStop ends its heartbeat, nodeDone closes when it has.
+	node     *node.Node
+	nodeStop context.CancelFunc
+	nodeDone chan struct{}
 
 	grpcLis, httpLis net.Listener
 	innerLis         *bufconn.Listener
@@ -165,13 +172,16 @@ func (s *Server) open(ctx context.Context) (err error) {
 	}
 
 	s.innerLis = newInnerListener()
-	auth := &authenticator{tokens: s.tokens, log: s.log}
+	auth := &authenticator{tokens: s.tokens, log: s.log, maxStreams: cfg.MaxStreamsPerToken}
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
+		grpc.MaxConcurrentStreams(uint32(cfg.MaxStreamsPerConn)),
 		grpc.ForceServerCodecV2(newLenientCodec()),
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), inputUnary(), auth.unary()),
 		grpc.ChainStreamInterceptor(recoverStream(s.log), inputStream(), auth.stream()))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
-	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log))
+	woh := api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log)
+	woh.SlowReader = cfg.WatchSlowReader
+	moosev1.RegisterWorkOrderServiceServer(s.grpcSrv, woh)
 	moosev1.RegisterPluginServiceServer(s.grpcSrv, api.NewPluginHandler(s.plugins, s.log))
 	moosev1.RegisterVariantServiceServer(s.grpcSrv, api.NewVariantHandler(s.variants, s.log))
 	moosev1.RegisterRoutingServiceServer(s.grpcSrv, api.NewRoutingHandler(s.router, s.log))
@@ -317,6 +327,9 @@ func (s *Server) Run(ctx context.Context) error {
 		s.Close()
 		return err
 	}
+	if s.node != nil {
+		go s.watchLease(ctx)
+	}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("moosed serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 
@@ -345,10 +358,39 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("stop executions", "err", err)
 	}
 	ecancel()
-	cancel()
+	cancel() // ends watchLease before the heartbeat stops
+	if s.node != nil {
+		// Drained: leave the cluster, so nobody takes over work this node no
+		// longer has.
+		s.nodeStop()
+		<-s.nodeDone
+		lctx, lcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.node.Leave(lctx); err != nil {
+			s.log.Warn("leave the cluster", "err", err)
+		}
+		lcancel()
+	}
 	wg.Wait()
 	s.Close()
 	return runErr
+}
+
+// watchLease stops this node for good when another node has taken its work
+// over: nothing it still runs may be recorded, and a clean shutdown would
+// finish jobs that are no longer its own.
+func (s *Server) watchLease(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-s.node.Lost():
+	}
+	reason := s.node.LostReason()
+	s.log.Error("this node lost its lease; stopping at once", "node", s.node.ID(), "reason", reason)
+	if s.cfg.OnLeaseLost != nil {
+		s.cfg.OnLeaseLost(reason)
+		return
+	}
+	os.Exit(75)
 }
 
 // Close releases the database and stops the embedded cluster. Run calls it.
@@ -370,6 +412,10 @@ func (s *Server) Close() {
 		}
 		if s.workspaces != nil {
 			_ = s.workspaces.Close()
+		}
+		if s.nodeStop != nil {
+			s.nodeStop()
+			<-s.nodeDone
 		}
 		if s.pool != nil {
 			s.pool.Close()

@@ -16,7 +16,10 @@ import (
 
 // slowChange adds package pkg whose test sleeps long enough for moosed to be
 // killed while validating it.
-func slowChange(pkg string) string {
+func slowChange(pkg string) string { return slowChangeFor(pkg, 3500) }
+
+// slowChangeFor is slowChange with a test that sleeps ms milliseconds.
+func slowChangeFor(pkg string, ms int) string {
 	return wholeFiles(
 		[2]string{pkg + "/double.go", fmt.Sprintf(`package %s
 
@@ -31,14 +34,14 @@ import (
 )
 
 func TestDouble(t *testing.T) {
-	time.Sleep(3500 * time.Millisecond) // keeps validation busy while the server is killed
+	time.Sleep(%d * time.Millisecond) // keeps validation busy while the server is killed
 	for n, want := range map[int]int{0: 0, 2: 4, -3: -6} {
 		if got := Double(n); got != want {
 			t.Errorf("Double(%%d) = %%d, want %%d", n, got, want)
 		}
 	}
 }
-`, pkg)},
+`, pkg, ms)},
 	)
 }
 

@@ -109,6 +109,13 @@ type nodeOption func(*node)
 func withArgs(args ...string) nodeOption { return func(n *node) { n.args = append(n.args, args...) } }
 func withEnv(kv ...string) nodeOption    { return func(n *node) { n.env = append(n.env, kv...) } }
 
+// withDatabase runs moosed on database dsn (several nodes share one).
+func withDatabase(dsn string) nodeOption { return func(n *node) { n.dsn = dsn } }
+
+// withToken gives the node the admin token instead of reading it from its
+// data directory.
+func withToken(secret string) nodeOption { return func(n *node) { n.token = secret } }
+
 // withEmbeddedDatabase runs moosed on its own embedded cluster under its data
 // directory instead of a test database.
 func withEmbeddedDatabase() nodeOption { return func(n *node) { n.dsn = "" } }
@@ -253,12 +260,16 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 	// API calls carry the admin token moosed wrote to its data dir on the
 	// first start (health, above, needs none).
 	conn.Close()
-	secret, err := os.ReadFile(filepath.Join(n.dataDir, server.AdminTokenFileName))
-	if err != nil {
-		n.kill()
-		return fmt.Errorf("read moosed's admin token: %w", err)
+	// A node joining a database that already has tokens writes none: it is
+	// given the first node's (withToken).
+	if n.token == "" {
+		secret, err := os.ReadFile(filepath.Join(n.dataDir, server.AdminTokenFileName))
+		if err != nil {
+			n.kill()
+			return fmt.Errorf("read moosed's admin token: %w", err)
+		}
+		n.token = strings.TrimSpace(string(secret))
 	}
-	n.token = strings.TrimSpace(string(secret))
 	conn, err = grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(servertest.Bearer(n.token)))
 	if err != nil {

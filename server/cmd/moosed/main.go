@@ -64,6 +64,8 @@ func main() {
 	fs.DurationVar(&cfg.SandboxCPUTime, "sandbox-cpu", durationEnv(env("sandbox-cpu", "5m")), usage("sandbox-cpu", "CPU time one sandboxed process may use"))
 	fs.DurationVar(&cfg.DrainTimeout, "drain-timeout", durationEnvOr(env("drain-timeout", "60s"), time.Minute), usage("drain-timeout", "how long running executions may finish after SIGTERM before they are re-queued"))
 	str(&cfg.BuildCacheSeed, "build-cache-seed", "", "directory of the seed new projects' build caches start from (default: DATA-DIR/caches/seed)")
+	num(&cfg.MaxStreamsPerToken, "max-streams", 100, "watch streams one token may hold open at once")
+	fs.DurationVar(&cfg.NodeLease, "node-lease", durationEnvOr(env("node-lease", "30s"), 30*time.Second), usage("node-lease", "how long an executing node lives without renewing its lease before other nodes take its work over"))
 	str(&cfg.GitConfig, "git-config", "", "git configuration file read by moosed's git commands (url.insteadOf, http.proxy); hooks, filters and helpers stay off")
 	num(&cfg.MaxMutants, "max-mutants", 20, "test-strength mutants per attempt (-1: no mutation testing)")
 	var mutationSecs int

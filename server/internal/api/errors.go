@@ -51,6 +51,8 @@ func StatusFromError(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, fault.ErrPermissionDenied):
 		return status.Error(codes.PermissionDenied, err.Error())
+	case errors.Is(err, fault.ErrResourceExhausted):
+		return status.Error(codes.ResourceExhausted, err.Error())
 	case errors.Is(err, fault.ErrUnavailable):
 		if log != nil && pgfault.IsOutage(err) {
 			log.WarnContext(ctx, "database unavailable", "err", orig)

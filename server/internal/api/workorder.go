@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,6 +22,10 @@ type WorkOrderHandler struct {
 	hub      *workorder.Hub
 	variants VariantResolver
 	log      *slog.Logger
+
+	// SlowReader is how long a watch may wait on a reader that takes no
+	// message before it is closed (default DefaultSlowReader).
+	SlowReader time.Duration
 }
 
 // VariantResolver turns a variant id or name into its id.
@@ -174,8 +181,85 @@ func (h *WorkOrderHandler) WatchWorkOrder(req *moosev1.WatchWorkOrderRequest, st
 	if err != nil {
 		return StatusFromError(ctx, h.log, err)
 	}
+	send, stop := boundedSender(ctx, stream.Send, h.slowReader())
 	err = h.svc.Watch(ctx, h.hub, id, func(e workorder.Event) error {
-		return stream.Send(&moosev1.WatchWorkOrderResponse{Event: eventToProto(e)})
+		return send(&moosev1.WatchWorkOrderResponse{Event: eventToProto(e)})
 	})
+	if serr := stop(); err == nil {
+		err = serr
+	}
 	return StatusFromError(ctx, h.log, err)
+}
+
+// DefaultSlowReader is how long a watch stream may go without its reader
+// taking a message (with watchBuffer messages waiting) before it is closed.
+const DefaultSlowReader = 30 * time.Second
+
+// watchBuffer bounds the messages one watch stream holds for its reader.
+const watchBuffer = 64
+
+func (h *WorkOrderHandler) slowReader() time.Duration {
+	if h.SlowReader > 0 {
+		return h.SlowReader
+	}
+	return DefaultSlowReader
+}
+
+// boundedSender sends through one goroutine with a buffer of watchBuffer
+// messages. A reader that leaves the buffer full for longer than slow ends
+// the stream with ResourceExhausted rather than pinning memory and a
+// goroutine. stop waits for the buffer to drain and returns the first error.
+func boundedSender[M any](ctx context.Context, send func(M) error, slow time.Duration) (func(M) error, func() error) {
+	ctx, cancel := context.WithCancel(ctx)
+	queue := make(chan M, watchBuffer)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for m := range queue {
+			if err == nil {
+				err = send(m)
+				if err != nil {
+					cancel()
+				}
+			}
+		}
+		done <- err
+	}()
+	enqueue := func(m M) error {
+		select {
+		case queue <- m:
+			return nil
+		default:
+		}
+		t := time.NewTimer(slow)
+		defer t.Stop()
+		select {
+		case queue <- m:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			cancel()
+			return fmt.Errorf("the watch reader took no message for %s with %d waiting; reconnect and resume: %w", slow, watchBuffer, fault.ErrResourceExhausted)
+		}
+	}
+	var once sync.Once
+	var serr error
+	stop := func() error {
+		once.Do(func() {
+			close(queue)
+			t := time.NewTimer(slow)
+			defer t.Stop()
+			select {
+			case serr = <-done:
+			case <-ctx.Done():
+				serr = ctx.Err()
+			case <-t.C:
+				cancel()
+				serr = fmt.Errorf("the watch reader took none of the last %d messages for %s: %w", watchBuffer, slow, fault.ErrResourceExhausted)
+			}
+		})
+		return serr
+	}
+	return enqueue, stop
 }

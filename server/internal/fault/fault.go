@@ -27,6 +27,8 @@ var (
 	ErrUnauthenticated = errors.New("unauthenticated")
 	// ErrPermissionDenied: the caller is known but may not do this.
 	ErrPermissionDenied = errors.New("permission denied")
+	// ErrResourceExhausted: the caller holds too much (streams, buffer) now.
+	ErrResourceExhausted = errors.New("resource exhausted")
 )
 
 // FieldViolation names one invalid field of a request and why.

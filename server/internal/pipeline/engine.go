@@ -17,6 +17,7 @@ import (
 
 	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/routing"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
@@ -101,7 +102,11 @@ type Deps struct {
 	Validator   Validator
 	Publisher   Publisher   // optional
 	Experiments Experiments // optional
-	Logger      *slog.Logger
+	// Node is this node's cluster membership (optional). With it, every
+	// stored cycle, publication and final result is fenced by the node's
+	// lease, and the engine reaps dead nodes and repairs stuck work orders.
+	Node   *node.Node
+	Logger *slog.Logger
 }
 
 // Engine executes approved work orders as durable jobs.
@@ -114,6 +119,8 @@ type Engine struct {
 	// running holds the ids of the execute jobs this node's workers run now.
 	runningMu sync.Mutex
 	running   map[int64]struct{}
+
+	stopReconcile context.CancelFunc
 }
 
 // executeArgs is the job: one execution of one work order.
@@ -193,6 +200,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.client.Start(ctx); err != nil {
 		return fmt.Errorf("start job client: %w", err)
 	}
+	if e.deps.Node != nil {
+		rctx, cancel := context.WithCancel(ctx)
+		e.stopReconcile = cancel
+		go e.reconcileLoop(rctx)
+	}
 	return nil
 }
 
@@ -237,6 +249,9 @@ func (e *Engine) track(id int64) func() {
 func (e *Engine) Stop(ctx context.Context) error {
 	if e.cfg.InsertOnly {
 		return nil
+	}
+	if e.stopReconcile != nil {
+		e.stopReconcile()
 	}
 	err := e.client.Stop(ctx)
 	if err != nil {
@@ -291,6 +306,8 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	switch {
 	case err == nil, errors.Is(err, errStale):
 		return nil
+	case errors.Is(err, node.ErrLeaseExpired):
+		return e.fenced(ctx, job.Args.WorkOrderID, err)
 	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
 		return river.JobCancel(fmt.Errorf("work order cancelled"))
 	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -347,18 +364,31 @@ func (e *Engine) cancelled(id uuid.UUID) bool {
 
 func (e *Engine) fail(ctx context.Context, id uuid.UUID, cause error) {
 	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
-		res := workorder.Result{FailureReason: cause.Error()}
-		if err := e.deps.WorkOrders.SetResultTx(ctx, tx, id, res); err != nil {
+		if err := e.fenceTx(ctx, tx); err != nil {
 			return err
 		}
-		_, err := e.deps.WorkOrders.TransitionTx(ctx, tx, id, workorder.OpFail, "failed: "+cause.Error(), nil)
-		return err
+		return e.failTx(ctx, tx, id, cause)
 	})
 	if err != nil {
 		e.log.Error("mark work order failed", "work_order", id, "err", err)
 		return
 	}
-	// A failed execution counts against its variant: as a crash, score 0.
+	e.observeCrash(ctx, id)
+}
+
+// failTx stores cause as the work order's result and fails it.
+func (e *Engine) failTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, cause error) error {
+	res := workorder.Result{FailureReason: cause.Error()}
+	if err := e.deps.WorkOrders.SetResultTx(ctx, tx, id, res); err != nil {
+		return err
+	}
+	_, err := e.deps.WorkOrders.TransitionTx(ctx, tx, id, workorder.OpFail, "failed: "+cause.Error(), nil)
+	return err
+}
+
+// observeCrash counts a failed execution against its variant: as a crash,
+// score 0.
+func (e *Engine) observeCrash(ctx context.Context, id uuid.UUID) {
 	if e.deps.Experiments != nil {
 		if wo, err := e.deps.WorkOrders.Get(ctx, id); err == nil && wo.VariantID != "" {
 			if v, err := uuid.Parse(wo.VariantID); err == nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/fault"
+	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/promptctx"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
@@ -157,6 +158,9 @@ func locate(f Finding) string {
 }
 
 func (e *Engine) phase(ctx context.Context, id uuid.UUID, phase, msg string, data map[string]string) {
+	if e.fenceValid() != nil {
+		return // a node that may have lost its work reports nothing about it
+	}
 	if err := e.deps.WorkOrders.AppendEvent(ctx, workorder.Event{WorkOrderID: id, Type: workorder.EventPhase, Phase: phase, Message: msg, Data: data}); err != nil {
 		e.log.Warn("record phase event", "work_order", id, "phase", phase, "err", err)
 	}
@@ -762,12 +766,21 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	ef, _ := json.Marshal(nonNil(c.EditFindings))
 	changed, _ := json.Marshal(nonNilS(c.Changed))
 	reports, _ := json.Marshal(nonNilR(c.Reports))
-	_, err := e.deps.Pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
+	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+		if err := e.fenceTx(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
 			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
 		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
-		uuid.New(), id, r.execution, c.N, r.variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
-		c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score, r.shadow)
+			uuid.New(), id, r.execution, c.N, r.variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
+			c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score, r.shadow)
+		return err
+	})
+	if errors.Is(err, node.ErrLeaseExpired) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("store attempt: %w", err)
 	}

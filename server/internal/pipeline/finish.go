@@ -131,6 +131,10 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	}
 	var published *workorder.Event
 	if e.deps.Publisher != nil && top.Applied > 0 {
+		// A node that may have lost its work to another must not publish.
+		if err := e.fenceValid(); err != nil {
+			return err
+		}
 		e.phase(ctx, wo.ID, PhasePublishing, "publishing the change", nil)
 		pub, err := e.deps.Publisher.Publish(ctx, project.RepoURL, PublishRequest{
 			WorkOrderID: wo.ID, Dir: ws.Dir(), BaseCommit: ws.BaseCommit(), Branch: BranchFor(wo.ID),
@@ -146,6 +150,9 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	// The "published" event commits with the result and the final transition:
 	// a crash before this point republishes (idempotently) and records it once.
 	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+		if err := e.fenceTx(ctx, tx); err != nil {
+			return err
+		}
 		if published != nil {
 			if err := e.deps.WorkOrders.AppendEventTx(ctx, tx, *published); err != nil {
 				return err

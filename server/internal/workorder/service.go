@@ -429,8 +429,18 @@ func (s *Service) appendEventTx(ctx context.Context, tx pgx.Tx, ev Event) error 
 
 // Events returns a work order's events with id > afterID, oldest first.
 func (s *Service) Events(ctx context.Context, id uuid.UUID, afterID int64) ([]Event, error) {
+	return s.EventsPage(ctx, id, afterID, 0)
+}
+
+// EventsPage returns at most limit (0: all) of the work order's events after
+// afterID, oldest first.
+func (s *Service) EventsPage(ctx context.Context, id uuid.UUID, afterID int64, limit int) ([]Event, error) {
+	lim := any(nil)
+	if limit > 0 {
+		lim = limit
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id, work_order_id, type, from_status, to_status, phase, message, data, created_at
-		FROM work_order_events WHERE work_order_id = $1 AND id > $2 ORDER BY id`, id, afterID)
+		FROM work_order_events WHERE work_order_id = $1 AND id > $2 ORDER BY id LIMIT $3`, id, afterID, lim)
 	if err != nil {
 		return nil, translate(err, "list events")
 	}
@@ -505,4 +515,37 @@ func decodeToken(tok string) (cursor, error) {
 		return cursor{}, bad
 	}
 	return cursor{t: time.UnixMicro(us).UTC(), id: id}, nil
+}
+
+// Running is a work order in progress as the reconciler sees it.
+type Running struct {
+	ID        uuid.UUID
+	Execution int
+	JobID     *int64
+}
+
+// QuietInProgressTx locks and returns the work orders in progress whose row
+// has not changed for quiet (an execution that is alive records its cycles
+// and events; the reconciler then checks that its job is alive too). Rows
+// locked elsewhere are skipped.
+func (s *Service) QuietInProgressTx(ctx context.Context, tx pgx.Tx, quiet time.Duration) ([]Running, error) {
+	rows, err := tx.Query(ctx, `SELECT id, executions, job_id FROM work_orders
+		WHERE status = 'in_progress' AND updated_at < now() - $1::interval
+		ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED`, quiet.String())
+	if err != nil {
+		return nil, translate(err, "find work orders in progress")
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Running, error) {
+		var w Running
+		err := r.Scan(&w.ID, &w.Execution, &w.JobID)
+		return w, err
+	})
+}
+
+// SetJobTx records the job that now runs work order id's execution.
+func (s *Service) SetJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, jobID int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE work_orders SET job_id = $2, updated_at = now() WHERE id = $1`, id, jobID); err != nil {
+		return translate(err, "record job")
+	}
+	return nil
 }

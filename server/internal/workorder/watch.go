@@ -118,6 +118,10 @@ func (h *Hub) wakeAll() {
 // watchPoll bounds how stale a watcher can be if a notification is lost.
 const watchPoll = 2 * time.Second
 
+// watchPage is how many events a watcher reads at once: a stream holds at
+// most one page, however long the history.
+const watchPage = 64
+
 // Watch calls fn for each of the work order's events, history first, then live,
 // and returns nil once the work order is in a terminal state and every event up
 // to it was delivered. It returns fn's error, or ctx's when the caller goes away.
@@ -137,15 +141,20 @@ func (s *Service) Watch(ctx context.Context, hub *Hub, id uuid.UUID, fn func(Eve
 		if err != nil {
 			return err
 		}
-		evs, err := s.Events(ctx, id, last)
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if err := fn(ev); err != nil {
+		for {
+			evs, err := s.EventsPage(ctx, id, last, watchPage)
+			if err != nil {
 				return err
 			}
-			last = ev.ID
+			for _, ev := range evs {
+				if err := fn(ev); err != nil {
+					return err
+				}
+				last = ev.ID
+			}
+			if len(evs) < watchPage {
+				break
+			}
 		}
 		if w.Status.Terminal() {
 			return nil

@@ -1,0 +1,210 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/dbtest"
+)
+
+// nodeID is the cluster id of a running node, from its /readyz.
+func (n *node) nodeID(t *testing.T) string {
+	t.Helper()
+	_, body := readyz(n.httpAddr)
+	id, _ := body["node"].(string)
+	require.NotEmpty(t, id, "/readyz names the node: %v", body)
+	return id
+}
+
+// runningOn returns the work orders among ids whose execution job runs on
+// node id now.
+func runningOn(n *node, ids []string, id string) []string {
+	var on []string
+	n.db(func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT w.id::text FROM work_orders w JOIN river_job j ON j.id = w.job_id
+			WHERE w.id = ANY($1::uuid[]) AND j.state = 'running' AND j.attempted_by[array_length(j.attempted_by, 1)] = $2`, ids, id)
+		if err != nil {
+			return err
+		}
+		on, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return on
+}
+
+// validatingOn returns the work orders among ids that node id runs now and
+// that have reached validation (the slow test is running).
+func validatingOn(ctx context.Context, n *node, ids []string, id string) []string {
+	var out []string
+	for _, wo := range runningOn(n, ids, id) {
+		if hasPhase(n.events(ctx, wo), "validating") {
+			out = append(out, wo)
+		}
+	}
+	return out
+}
+
+// TestNodesTakeOverAndFence runs three moosed processes on one PostgreSQL.
+// kill -9 of one node with work running: its work orders finish on the
+// others well within a minute, each published once, no cycle stored twice.
+// SIGSTOP of another with work running: its lease lapses, the last node
+// takes its work over and finishes it; after SIGCONT the frozen node exits
+// without recording or publishing anything more.
+func TestNodesTakeOverAndFence(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const workOrders, first = 6, 4
+	const lease = 6 * time.Second
+
+	repo := sampleRepo(t)
+	remote := filepath.Join(traversableDir(t, "moose-e2e-remote-"), "published.git")
+	bareClone(t, repo, remote)
+	dsn := dbtest.DSN(t)
+	args := withArgs("--publish-remote", remote, "--node-lease", lease.String(), "--concurrency", "4")
+	a := newNode(t, withDatabase(dsn), args)
+	a.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	defer cancel()
+
+	cas := cassette{Model: "replay-e2e"}
+	for i := 1; i <= workOrders; i++ {
+		cas.Entries = append(cas.Entries, entry{Key: fmt.Sprintf("E2E nodes %d", i), InputTokens: 500, OutputTokens: 100,
+			Text: slowChangeFor(fmt.Sprintf("e2enodes%d", i), 8000)})
+	}
+	project := a.setup(ctx, repo, cas)
+	var ids []string
+	for i := 1; i <= first; i++ {
+		ids = append(ids, a.submit(ctx, project, fmt.Sprintf("E2E nodes %d", i)))
+	}
+	// Node a alone takes the first work orders; b joins, then a is killed
+	// while it validates.
+	aID := a.nodeID(t)
+	var onA []string
+	waitFor(t, 3*time.Minute, "node a to validate a work order", func() bool {
+		onA = validatingOn(ctx, a, ids, aID)
+		return len(onA) > 0
+	})
+	b := newNode(t, withDatabase(dsn), args, withToken(a.token))
+	b.start()
+	bID := b.nodeID(t)
+	a.kill()
+	killedAt := time.Now()
+	t.Logf("killed node a running %v", onA)
+	waitFor(t, time.Minute, "node a's work orders to finish on the other nodes", func() bool {
+		for _, id := range onA {
+			if !terminal(b.get(ctx, id).GetStatus()) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("node a's work finished elsewhere %v after the kill", time.Since(killedAt).Round(time.Millisecond))
+	for _, id := range onA {
+		var taken bool
+		for _, ev := range b.events(ctx, id) {
+			taken = taken || ev.GetData()["dead_node"] == aID
+		}
+		require.True(t, taken, "work order %s says node a's execution was taken over", id)
+	}
+
+	// More work for b alone; b is frozen by SIGSTOP while it validates; node
+	// c joins and takes b's work over.
+	var more []string
+	for i := first + 1; i <= workOrders; i++ {
+		more = append(more, b.submit(ctx, project, fmt.Sprintf("E2E nodes %d", i)))
+	}
+	ids = append(ids, more...)
+	var onB []string
+	waitFor(t, 3*time.Minute, "node b to validate a work order", func() bool {
+		onB = validatingOn(ctx, b, more, bID)
+		return len(onB) > 0
+	})
+	require.NoError(t, syscall.Kill(b.pid(), syscall.SIGSTOP))
+	t.Logf("froze node b validating %v", onB)
+	c := newNode(t, withDatabase(dsn), args, withToken(a.token))
+	c.start()
+	cID := c.nodeID(t)
+	require.Len(t, map[string]bool{aID: true, bID: true, cID: true}, 3, "three distinct nodes")
+	waitFor(t, 2*time.Minute, "node b to be reaped and its work orders to finish on node c", func() bool {
+		var rows int
+		c.db(func(ctx context.Context, conn *pgx.Conn) error {
+			return conn.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE id = $1`, bID).Scan(&rows)
+		})
+		if rows > 0 {
+			return false
+		}
+		for _, id := range onB {
+			if !terminal(c.get(ctx, id).GetStatus()) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range onB {
+		var taken bool
+		for _, ev := range c.events(ctx, id) {
+			taken = taken || ev.GetData()["dead_node"] == bID
+		}
+		require.True(t, taken, "work order %s was taken over from the frozen node", id)
+	}
+	type record struct {
+		attempts, events int
+		branch           string
+	}
+	snapshot := func() map[string]record {
+		out := map[string]record{}
+		for _, id := range onB {
+			var r record
+			c.db(func(ctx context.Context, conn *pgx.Conn) error {
+				if err := conn.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE work_order_id = $1`, id).Scan(&r.attempts); err != nil {
+					return err
+				}
+				return conn.QueryRow(ctx, `SELECT count(*) FROM work_order_events WHERE work_order_id = $1`, id).Scan(&r.events)
+			})
+			r.branch = strings.TrimSpace(gitRun(t, remote, "rev-parse", "--verify", "-q", "refs/heads/moose/wo-"+id[:8]))
+			out[id] = r
+		}
+		return out
+	}
+	before := snapshot()
+	require.NoError(t, syscall.Kill(b.pid(), syscall.SIGCONT))
+	select {
+	case <-b.done:
+		require.Equal(t, 75, b.cmd.ProcessState.ExitCode(), "a node that lost its lease exits with 75")
+	case <-time.After(30 * time.Second):
+		t.Fatal("node b kept running after another node took its work over")
+	}
+	time.Sleep(time.Second) // anything b still had in flight would land now
+	require.Equal(t, before, snapshot(), "the frozen node recorded or published nothing after the takeover")
+
+	// Everything finishes, once.
+	waitFor(t, 3*time.Minute, "every work order to finish", func() bool {
+		for _, id := range ids {
+			if !terminal(c.get(ctx, id).GetStatus()) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		wo := c.get(ctx, id)
+		require.Contains(t, []moosev1.WorkOrderStatus{moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_NEEDS_REVIEW},
+			wo.GetStatus(), "work order %s: %+v", id, wo.GetResult())
+		require.Len(t, publishedEvents(c.events(ctx, id)), 1, "work order %s published once", id)
+	}
+	var dups int
+	c.db(func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM attempts WHERE work_order_id = ANY($1::uuid[])
+			GROUP BY work_order_id, execution, shadow, cycle HAVING count(*) > 1) d`, ids).Scan(&dups)
+	})
+	require.Zero(t, dups, "no (execution, cycle) stored twice")
+}
