@@ -57,7 +57,8 @@ func TestRecoveryAfterKill9(t *testing.T) {
 	repo := sampleRepo(t)
 	remote := filepath.Join(traversableDir(t, "moose-e2e-remote-"), "published.git")
 	bareClone(t, repo, remote)
-	n := newNode(t, withArgs("--publish-remote", remote))
+	// Test strength is not under test: mutants would rerun the slow test.
+	n := newNode(t, withArgs("--publish-remote", remote, "--max-mutants", "-1"))
 	n.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()

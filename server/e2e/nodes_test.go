@@ -69,7 +69,9 @@ func TestNodesTakeOverAndFence(t *testing.T) {
 	remote := filepath.Join(traversableDir(t, "moose-e2e-remote-"), "published.git")
 	bareClone(t, repo, remote)
 	dsn := dbtest.DSN(t)
-	args := withArgs("--publish-remote", remote, "--node-lease", lease.String(), "--concurrency", "4")
+	// Info logs keep the failure tails readable; test strength is not under
+	// test (its mutants would rerun the slow tests).
+	args := withArgs("--publish-remote", remote, "--node-lease", lease.String(), "--concurrency", "4", "--max-mutants", "-1", "--log-level", "info")
 	a := newNode(t, withDatabase(dsn), args)
 	a.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
