@@ -116,6 +116,9 @@ func (a *authenticator) authorize(ctx context.Context, method string) (context.C
 	if !t.Allows(need) {
 		return nil, fmt.Errorf("%s needs the %s scope; token %q has %s: %w", short, need, t.Name, scopeList(t.Scopes), fault.ErrPermissionDenied)
 	}
+	if ci := callInfoFrom(ctx); ci != nil {
+		ci.setToken(t.Name)
+	}
 	return token.NewContext(ctx, t), nil
 }
 

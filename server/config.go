@@ -146,6 +146,7 @@ var Env = map[string]string{
 	"github-base-url":   "MOOSE_GITHUB_BASE_URL",
 	"github-hosts":      "MOOSE_GITHUB_HOSTS",
 	"log-level":         "MOOSE_LOG_LEVEL",
+	"log-format":        "MOOSE_LOG_FORMAT",
 	"api-only":          "MOOSE_API_ONLY",
 	"unsandboxed":       "MOOSE_ALLOW_UNSANDBOXED",
 	"workspace-pool":    "MOOSE_WORKSPACE_POOL",

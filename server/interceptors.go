@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -12,18 +11,13 @@ import (
 )
 
 // recoverUnary turns a panic in a handler into an Internal error for that
-// call (logged with its stack) instead of taking moosed down, and logs every
-// call at debug level.
+// call (logged with its stack) instead of taking moosed down.
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
 				log.ErrorContext(ctx, "handler panicked", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
 				resp, err = nil, status.Error(codes.Internal, "internal error")
-			}
-			if log.Enabled(ctx, slog.LevelDebug) {
-				log.DebugContext(ctx, "grpc call", "method", info.FullMethod, "code", status.Code(err).String(), "duration", time.Since(start))
 			}
 		}()
 		return handler(ctx, req)

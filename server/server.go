@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: slog.New(requestIDHandler{cfg.Logger.Handler()})}
 	if err := s.open(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -176,8 +176,8 @@ func (s *Server) open(ctx context.Context) (err error) {
 	s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(16<<20), grpc.NumStreamWorkers(uint32(goruntime.NumCPU())),
 		grpc.MaxConcurrentStreams(uint32(cfg.MaxStreamsPerConn)),
 		grpc.ForceServerCodecV2(newLenientCodec()),
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log), inputUnary(), auth.unary()),
-		grpc.ChainStreamInterceptor(recoverStream(s.log), inputStream(), auth.stream()))
+		grpc.ChainUnaryInterceptor(callUnary(s.log), recoverUnary(s.log), inputUnary(), auth.unary()),
+		grpc.ChainStreamInterceptor(callStream(s.log), recoverStream(s.log), inputStream(), auth.stream()))
 	moosev1.RegisterProjectServiceServer(s.grpcSrv, api.NewProjectHandler(s.workorders, s.log))
 	woh := api.NewWorkOrderHandler(s.workorders, s.hub, s.resolveVariant, s.log)
 	woh.SlowReader = cfg.WatchSlowReader
@@ -244,6 +244,8 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
+		runtime.WithIncomingHeaderMatcher(restIncomingHeader),
+		runtime.WithOutgoingHeaderMatcher(restOutgoingHeader),
 		runtime.WithErrorHandler(restErrorHandler),
 		runtime.WithRoutingErrorHandler(restRoutingErrorHandler),
 	)

@@ -74,6 +74,8 @@ func main() {
 	str(&cfg.GitHubBaseURL, "github-base-url", "", "GitHub Enterprise API URL (token from env GITHUB_TOKEN)")
 	str(&githubHosts, "github-hosts", "", "comma-separated extra hosts published through the GitHub API")
 	str(&logLevel, "log-level", "info", "debug, info, warn or error")
+	var logFormat string
+	str(&logFormat, "log-format", "text", "text or json")
 	str(&cfg.AdminTokenFile, "admin-token-file", "", "where the first admin token is written when the database has none (default: admin.token in --data-dir)")
 	str(&cfg.TLSCert, "tls-cert", "", "PEM certificate: serve gRPC and REST over TLS (with --tls-key)")
 	str(&cfg.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
@@ -105,7 +107,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "moosed: --log-level:", err)
 		os.Exit(2)
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	switch logFormat {
+	case "text":
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		fmt.Fprintf(os.Stderr, "moosed: --log-format: %q is neither text nor json\n", logFormat)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
