@@ -14,6 +14,7 @@ import (
 	"github.com/moosehq/moose/plugins/depinstall"
 	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/experiment"
+	"github.com/moosehq/moose/server/internal/metrics"
 	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -63,7 +64,8 @@ func (s *Server) startExecution(ctx context.Context) error {
 	if seed == "" {
 		seed = filepath.Join(cfg.DataDir, "caches", "seed")
 	}
-	validators := validatorAdapter{host: s.plugins}
+	s.metrics = metrics.New(metricsSource{s}, s.log)
+	validators := validatorAdapter{host: s.plugins, metrics: s.metrics}
 	caches, err := buildcache.New(buildcache.Config{
 		Root:    filepath.Join(cfg.DataDir, "caches"),
 		SeedDir: seed,
@@ -103,10 +105,10 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Router:      s.router,
 		Workspaces:  s.workspaces,
 		Caches:      caches,
-		Proposer:    proposerAdapter{host: s.plugins, variants: s.variants},
+		Proposer:    proposerAdapter{host: s.plugins, variants: s.variants, metrics: s.metrics},
 		Validator:   validators,
 		Publisher:   publisher,
-		Experiments: experimentsAdapter{s.experiments},
+		Experiments: experimentsAdapter{s: s.experiments, variants: s.variants, metrics: s.metrics},
 		Node:        s.node,
 		Logger:      s.log.With("component", "pipeline"),
 	}, pipeline.Config{
@@ -173,7 +175,11 @@ func installDeps(ctx context.Context, dir string) error {
 }
 
 // experimentsAdapter lets the pipeline consult and inform A/B experiments.
-type experimentsAdapter struct{ s *experiment.Service }
+type experimentsAdapter struct {
+	s        *experiment.Service
+	variants *variant.Service
+	metrics  *metrics.Metrics
+}
 
 func (a experimentsAdapter) Assign(ctx context.Context, wo uuid.UUID, tier string, v uuid.UUID) (pipeline.Assignment, bool, error) {
 	as, ok, err := a.s.Assign(ctx, wo, tier, v)
@@ -181,5 +187,38 @@ func (a experimentsAdapter) Assign(ctx context.Context, wo uuid.UUID, tier strin
 }
 
 func (a experimentsAdapter) Observe(ctx context.Context, wo uuid.UUID, o pipeline.Outcome) error {
+	if !o.Shadow {
+		name := o.VariantID.String()
+		if v, err := a.variants.Get(ctx, name); err == nil {
+			name = v.Name
+		}
+		outcome := "rejected"
+		switch {
+		case o.Crashed:
+			outcome = "crashed"
+		case o.Passed:
+			outcome = "accepted"
+		}
+		a.metrics.Finished(name, outcome, o.CostUSD)
+	}
 	return a.s.Observe(ctx, wo, experiment.ExecutionResult(o))
 }
+
+// metricsSource reads the cluster's state for /metrics from the owners of
+// the tables.
+type metricsSource struct{ s *Server }
+
+func (m metricsSource) WorkOrdersByStatus(ctx context.Context) (map[string]int64, error) {
+	return m.s.workorders.CountByStatus(ctx)
+}
+
+func (m metricsSource) Jobs(ctx context.Context) ([]metrics.JobStat, error) {
+	stats, err := m.s.engine.JobStats(ctx)
+	out := make([]metrics.JobStat, len(stats))
+	for i, j := range stats {
+		out[i] = metrics.JobStat(j)
+	}
+	return out, err
+}
+
+func (m metricsSource) LiveNodes(ctx context.Context) (int, error) { return node.Live(ctx, m.s.pool) }

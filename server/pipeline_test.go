@@ -2,9 +2,12 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +243,55 @@ func TestPipelineProvesRefinesAndScores(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, reused)
+
+	// What the three executions did shows in /metrics (admin scope only).
+	body := scrape(t, srv, srv.AdminToken(), http.StatusOK)
+	require.Equal(t, 2.0, metricValue(t, body, `moose_work_orders{status="completed"}`))
+	require.Equal(t, 1.0, metricValue(t, body, `moose_work_orders{status="needs_review"}`))
+	require.Equal(t, 6.0, metricValue(t, body, `moose_plugin_calls_total{code="OK",method="Propose",plugin="replay"}`), "1 + 2 + 3 cycles")
+	require.GreaterOrEqual(t, metricValue(t, body, `moose_validations_total{outcome="passed",validator="build"}`), 2.0)
+	require.GreaterOrEqual(t, metricValue(t, body, `moose_validations_total{outcome="failed",validator="build"}`), 1.0, "the compile error")
+	require.Equal(t, 2.0, metricValue(t, body, `moose_executions_finished_total{outcome="accepted",variant="replay-test"}`))
+	require.Equal(t, 1.0, metricValue(t, body, `moose_executions_finished_total{outcome="rejected",variant="replay-test"}`))
+	require.InDelta(t, r.GetResult().GetCostUsd()+g.GetResult().GetCostUsd(),
+		metricValue(t, body, `moose_executions_cost_dollars_total{outcome="accepted",variant="replay-test"}`), 1e-12)
+	require.Equal(t, float64(1000+900+1400+3*800), metricValue(t, body, `moose_proposal_tokens_total{direction="input",variant="replay-test"}`))
+	require.Equal(t, 1.0, metricValue(t, body, `moose_nodes`))
+	require.Equal(t, 1.0, metricValue(t, body, `moose_database_up`))
+	scrape(t, srv, "", http.StatusUnauthorized)
+	scrape(t, srv, srv.Token(t, "read"), http.StatusForbidden)
+}
+
+// scrape GETs /metrics with token and wants status code.
+func scrape(t *testing.T, srv *servertest.Server, token string, code int) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.HTTPURL()+"/metrics", nil)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, code, resp.StatusCode, string(raw))
+	return string(raw)
+}
+
+// metricValue is the value of series (name{labels} as the exposition
+// format prints it) in body.
+func metricValue(t *testing.T, body, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			require.NoError(t, err, line)
+			return f
+		}
+	}
+	t.Fatalf("no series %s in /metrics:\n%s", series, body)
+	return 0
 }
 
 // TestPipelineTypeScriptProject proves the node preset end to end: the

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/metrics"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
 	"github.com/moosehq/moose/server/internal/variant"
@@ -19,6 +22,7 @@ import (
 type proposerAdapter struct {
 	host     *pluginhost.Host
 	variants *variant.Service
+	metrics  *metrics.Metrics
 }
 
 func (a proposerAdapter) Propose(ctx context.Context, variantID uuid.UUID, req pipeline.ProposeRequest) (pipeline.ProposeResponse, error) {
@@ -46,10 +50,13 @@ func (a proposerAdapter) Propose(ctx context.Context, variantID uuid.UUID, req p
 		pbreq.Findings = append(pbreq.Findings, &pluginv1.Finding{File: f.File, Line: int32(f.Line), Column: int32(f.Column),
 			Category: f.Category, Severity: severityToPlugin(f.Severity), Message: f.Message, Source: f.Source})
 	}
+	start := time.Now()
 	resp, err := a.host.Propose(ctx, v.PluginName, v.PluginVersion, pbreq)
+	a.metrics.PluginCall(v.PluginName, "Propose", status.Code(err).String(), time.Since(start))
 	if err != nil {
 		return pipeline.ProposeResponse{}, err
 	}
+	a.metrics.Proposal(v.Name, resp.GetInputTokens(), resp.GetOutputTokens(), v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()))
 	text := resp.GetText()
 	if strings.TrimSpace(text) == "" && len(resp.GetEdits()) > 0 {
 		text = renderEdits(resp.GetEdits())
@@ -89,7 +96,8 @@ func renderEdits(edits []*pluginv1.Edit) string {
 
 // validatorAdapter runs a built-in validator plugin by name.
 type validatorAdapter struct {
-	host *pluginhost.Host
+	host    *pluginhost.Host
+	metrics *metrics.Metrics
 }
 
 func (a validatorAdapter) Validate(ctx context.Context, name string, req pipeline.ValidateRequest) (pipeline.Report, error) {
@@ -112,10 +120,14 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 	if req.Mutation.Time > 0 {
 		pbreq.Mutation.TimeBudget = durationpb.New(req.Mutation.Time)
 	}
+	start := time.Now()
 	resp, err := a.host.Validate(ctx, name, "", pbreq)
+	a.metrics.PluginCall(name, "Validate", status.Code(err).String(), time.Since(start))
 	if err != nil {
+		a.metrics.Validation(name, "error", time.Since(start), nil)
 		return pipeline.Report{}, err
 	}
+	defer func() { a.metrics.Validation(name, validationOutcome(resp), time.Since(start), limitsHit(resp)) }()
 	r := pipeline.Report{
 		Validator: name, Passed: resp.GetPassed(), Skipped: resp.GetSkipped(), Error: resp.GetError(),
 		Coverage: -1, TestsAdded: resp.GetTestsAdded(), Log: resp.GetLogs(),
@@ -174,4 +186,32 @@ func severityFromPlugin(s pluginv1.Severity) string {
 		return "info"
 	}
 	return ""
+}
+
+func validationOutcome(r *pluginv1.ValidateResponse) string {
+	switch {
+	case r.GetSkipped():
+		return "skipped"
+	case r.GetError() != "":
+		return "error"
+	case r.GetPassed():
+		return "passed"
+	}
+	return "failed"
+}
+
+// sandboxLimits are the finding categories that say generated code ran into
+// a limit of the sandbox.
+var sandboxLimits = map[string]bool{"cpu_limit": true, "disk_quota": true, "out_of_memory": true, "timeout": true}
+
+func limitsHit(r *pluginv1.ValidateResponse) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range r.GetFindings() {
+		if c := f.GetCategory(); sandboxLimits[c] && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }

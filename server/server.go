@@ -35,6 +35,7 @@ import (
 	"github.com/moosehq/moose/server/internal/api"
 	"github.com/moosehq/moose/server/internal/dataset"
 	"github.com/moosehq/moose/server/internal/experiment"
+	"github.com/moosehq/moose/server/internal/metrics"
 	"github.com/moosehq/moose/server/internal/gitcmd"
 	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/pgembed"
@@ -64,6 +65,8 @@ type Server struct {
 	// superviseStop ends superviseDatabase; superviseDone closes when it has.
 	superviseStop context.CancelFunc
 	superviseDone chan struct{}
+
+	metrics *metrics.Metrics
 
 	// node is this executing node's membership (nil on an API-only node);
 	// nodeStop ends its heartbeat, nodeDone closes when it has.
@@ -274,6 +277,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		_, _ = w.Write(mooseproto.OpenAPI)
 	})
 	root.HandleFunc("GET /readyz", s.readyz)
+	root.Handle("GET /metrics", s.metricsHandler())
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.pool.Ping(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
@@ -281,7 +285,7 @@ func (s *Server) gateway(ctx context.Context) (http.Handler, error) {
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	for _, path := range []string{"/openapi.json", "/healthz"} {
+	for _, path := range []string{"/openapi.json", "/healthz", "/metrics"} {
 		root.HandleFunc(path, methodNotAllowed(http.MethodGet))
 	}
 	root.Handle("/", mux)

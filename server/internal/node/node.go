@@ -259,3 +259,10 @@ func RemoveTx(ctx context.Context, tx pgx.Tx, d Dead) error {
 	}
 	return nil
 }
+
+// Live counts the nodes whose lease has not passed.
+func Live(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, `SELECT count(*) FROM nodes WHERE lease_until > now()`).Scan(&n)
+	return n, err
+}

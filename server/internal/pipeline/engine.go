@@ -411,3 +411,27 @@ func (retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	d := time.Duration(2*job.Attempt*job.Attempt) * time.Second
 	return time.Now().Add(min(d, 2*time.Minute))
 }
+
+// JobStat counts the queue's unfinished jobs of one kind in one state.
+type JobStat struct {
+	Kind, State     string
+	Count           int64
+	OldestAvailable time.Duration
+}
+
+// JobStats reads the job queue (the whole cluster's) for monitoring.
+func (e *Engine) JobStats(ctx context.Context) ([]JobStat, error) {
+	rows, err := e.deps.Pool.Query(ctx, `SELECT kind, state::text, count(*),
+			coalesce(extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE state = 'available')), 0)::float8
+		FROM river_job WHERE state NOT IN ('completed', 'cancelled', 'discarded') GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return nil, fmt.Errorf("job stats: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobStat, error) {
+		var j JobStat
+		var age float64
+		err := r.Scan(&j.Kind, &j.State, &j.Count, &age)
+		j.OldestAvailable = time.Duration(age * float64(time.Second))
+		return j, err
+	})
+}

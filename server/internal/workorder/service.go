@@ -549,3 +549,23 @@ func (s *Service) SetJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, jobID i
 	}
 	return nil
 }
+
+// CountByStatus counts the work orders of every status present.
+func (s *Service) CountByStatus(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM work_orders GROUP BY status`)
+	if err != nil {
+		return nil, translate(err, "count work orders")
+	}
+	out := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return nil, translate(err, "count work orders")
+		}
+		out[st] = n
+	}
+	rows.Close()
+	return out, translate(rows.Err(), "count work orders")
+}
