@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps test test-short test-orphans bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps tidy-check test test-short test-orphans bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -47,6 +47,11 @@ breaking: $(BUF) $(GOOGLEAPIS)/annotations.proto
 release-plugin-contract: $(BUF) $(GOOGLEAPIS)/annotations.proto
 	$(BUF) build proto --path proto/moose/plugin/v1 -o proto/released/plugin-v1.binpb
 
+# tidy-check fails when go.mod or go.sum are not what `go mod tidy` makes
+# them (a dependency unused, missing, or direct but marked indirect).
+tidy-check:
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy and commit" >&2; exit 1)
+
 # check-generated fails when the committed generated code is stale.
 check-generated: generate
 	@git diff --exit-code --stat -- proto/gen || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
@@ -66,7 +71,7 @@ build:
 	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
 	$(GO) run ./server/internal/cmd/pluginmanifest $(BIN) $(foreach p,$(PLUGIN_MAINS),moose-plugin-$(notdir $(p)))
 
-test: deps build check-generated breaking
+test: deps build check-generated breaking tidy-check
 	$(GO) vet ./...
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
 
