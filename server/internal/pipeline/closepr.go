@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -53,13 +52,9 @@ func (e *Engine) enqueueCloseTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) er
 	}
 	// Any execution may have published (a retry clears the result while it
 	// runs), so the events, not the current result, say whether a PR exists.
-	var repo string
-	var published bool
-	err := tx.QueryRow(ctx, `SELECT p.repo_url, EXISTS (SELECT 1 FROM work_order_events e
-			WHERE e.work_order_id = w.id AND e.phase = $2 AND e.data ? 'url')
-		FROM work_orders w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`, id, PhasePublishing).Scan(&repo, &published)
+	repo, published, err := e.deps.WorkOrders.PublishedTx(ctx, tx, id, PhasePublishing)
 	if err != nil {
-		return fmt.Errorf("find project of work order: %w", err)
+		return err
 	}
 	if !published {
 		return nil

@@ -264,10 +264,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 
 // ScheduleTx enqueues a new execution of wo inside the approving transaction.
 func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrder) error {
-	var execution int
-	if err := tx.QueryRow(ctx, `UPDATE work_orders SET executions = executions + 1, variant_id = pinned_variant_id::text, result = NULL
-		WHERE id = $1 RETURNING executions`, wo.ID).Scan(&execution); err != nil {
-		return fmt.Errorf("count execution: %w", err)
+	execution, err := e.deps.WorkOrders.StartExecutionTx(ctx, tx, wo.ID)
+	if err != nil {
+		return err
 	}
 	res, err := e.client.InsertTx(ctx, tx, executeArgs{WorkOrderID: wo.ID, Execution: execution}, &river.InsertOpts{
 		UniqueOpts: river.UniqueOpts{ByArgs: true},
@@ -275,8 +274,8 @@ func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOr
 	if err != nil {
 		return fmt.Errorf("enqueue execution: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE work_orders SET job_id = $2 WHERE id = $1`, wo.ID, res.Job.ID); err != nil {
-		return fmt.Errorf("record job: %w", err)
+	if err := e.deps.WorkOrders.SetJobTx(ctx, tx, wo.ID, res.Job.ID); err != nil {
+		return err
 	}
 	wo.Result = nil
 	return nil
@@ -285,9 +284,9 @@ func (e *Engine) ScheduleTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOr
 // CancelTx cancels wo's job, wherever it runs. A running worker sees its
 // context end within moments.
 func (e *Engine) CancelTx(ctx context.Context, tx pgx.Tx, wo *workorder.WorkOrder) error {
-	var jobID *int64
-	if err := tx.QueryRow(ctx, `SELECT job_id FROM work_orders WHERE id = $1`, wo.ID).Scan(&jobID); err != nil {
-		return fmt.Errorf("find job: %w", err)
+	jobID, err := e.deps.WorkOrders.JobTx(ctx, tx, wo.ID)
+	if err != nil {
+		return err
 	}
 	if jobID != nil {
 		if _, err := e.client.JobCancelTx(ctx, tx, *jobID); err != nil && !errors.Is(err, river.ErrNotFound) {

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"strings"
 	"unicode"
@@ -27,35 +25,22 @@ const maxExamples = 3
 // Only proposals that passed are examples: showing a model its failures as
 // models of good work would teach the wrong thing.
 func (e *Engine) examples(ctx context.Context, woID uuid.UUID, wo WorkOrderInfo, projectID uuid.UUID) ([]Example, error) {
-	rows, err := e.deps.Pool.Query(ctx, `SELECT DISTINCT ON (w.id) w.title, w.description, w.acceptance_criteria, w.complexity, a.raw_proposal
-		FROM attempts a JOIN work_orders w ON w.id = a.work_order_id
-		WHERE w.project_id = $1 AND w.id <> $2 AND w.status = 'completed' AND NOT a.shadow
-		  AND a.execution = w.executions AND (a.score->>'passed')::boolean
-		ORDER BY w.id, a.cycle DESC
-		LIMIT 500`, projectID, woID)
+	accepted, err := e.deps.WorkOrders.AcceptedInProject(ctx, projectID, woID)
 	if err != nil {
-		return nil, fmt.Errorf("find examples: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	want := words(wo.Title + " " + wo.Description)
 	type scored struct {
 		ex    Example
 		score float64
 	}
 	var cands []scored
-	for rows.Next() {
-		var ex Example
-		var criteria []byte
-		if err := rows.Scan(&ex.WorkOrder.Title, &ex.WorkOrder.Description, &criteria, &ex.WorkOrder.Complexity, &ex.Proposal); err != nil {
-			return nil, fmt.Errorf("find examples: %w", err)
-		}
-		_ = json.Unmarshal(criteria, &ex.WorkOrder.AcceptanceCriteria)
+	for _, a := range accepted {
+		ex := Example{WorkOrder: WorkOrderInfo{Title: a.Title, Description: a.Description, AcceptanceCriteria: a.Criteria, Complexity: a.Complexity},
+			Proposal: a.Proposal}
 		if s := overlap(want, words(ex.WorkOrder.Title+" "+ex.WorkOrder.Description)); s > 0 {
 			cands = append(cands, scored{ex, s})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find examples: %w", err)
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	var out []Example

@@ -17,7 +17,6 @@ import (
 
 	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/fault"
-	"github.com/moosehq/moose/server/internal/node"
 	"github.com/moosehq/moose/server/internal/promptctx"
 	"github.com/moosehq/moose/server/internal/score"
 	"github.com/moosehq/moose/server/internal/workorder"
@@ -766,55 +765,41 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	ef, _ := json.Marshal(nonNil(c.EditFindings))
 	changed, _ := json.Marshal(nonNilS(c.Changed))
 	reports, _ := json.Marshal(nonNilR(c.Reports))
-	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+	sc, _ := json.Marshal(c.Score)
+	rec := workorder.CycleRecord{WorkOrderID: id, Execution: r.execution, Cycle: c.N, Shadow: r.shadow, VariantID: r.variant,
+		Model: c.Proposal.Model, PromptHash: promptHash(c), RawProposal: c.Proposal.Text, Edits: edits, EditFindings: ef,
+		ChangedFiles: changed, TreeHash: c.TreeHash, Validations: reports, BuildPassed: c.buildPassed(), TestsPassed: c.testsPassed(),
+		InputTokens: c.Proposal.InputTokens, OutputTokens: c.Proposal.OutputTokens, CostUSD: c.Proposal.CostUSD,
+		FinishReason: c.Proposal.FinishReason, DurationMS: c.Duration.Milliseconds(), Score: sc}
+	return pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
 		if err := e.fenceTx(ctx, tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
-			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
-			uuid.New(), id, r.execution, c.N, r.variant, c.Proposal.Model, promptHash(c), c.Proposal.Text, edits, ef, changed, c.TreeHash, reports,
-			c.buildPassed(), c.testsPassed(), c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason, c.Duration.Milliseconds(), c.Score, r.shadow)
-		return err
+		return e.deps.WorkOrders.SaveCycleTx(ctx, tx, rec)
 	})
-	if errors.Is(err, node.ErrLeaseExpired) {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("store attempt: %w", err)
-	}
-	return nil
 }
 
 func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool) ([]*cycle, error) {
-	rows, err := e.deps.Pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
-			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
-		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
+	recs, err := e.deps.WorkOrders.Cycles(ctx, id, execution, shadow)
 	if err != nil {
-		return nil, fmt.Errorf("load attempts: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	var out []*cycle
-	for rows.Next() {
-		c := &cycle{TestsOptional: testsOptional}
-		var ef, changed, reports []byte
-		var ms int64
-		if err := rows.Scan(&c.N, &c.Proposal.Model, &c.Proposal.Text, &ef, &changed, &c.TreeHash, &reports,
-			&c.Proposal.InputTokens, &c.Proposal.OutputTokens, &c.Proposal.CostUSD, &c.Proposal.FinishReason, &ms); err != nil {
-			return nil, fmt.Errorf("load attempts: %w", err)
-		}
-		c.Duration = time.Duration(ms) * time.Millisecond
-		_ = json.Unmarshal(ef, &c.EditFindings)
-		_ = json.Unmarshal(changed, &c.Changed)
-		_ = json.Unmarshal(reports, &c.Reports)
+	for _, r := range recs {
+		c := &cycle{TestsOptional: testsOptional, N: r.Cycle, TreeHash: r.TreeHash}
+		c.Proposal.Model, c.Proposal.Text = r.Model, r.RawProposal
+		c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason = r.InputTokens, r.OutputTokens, r.CostUSD, r.FinishReason
+		c.Duration = time.Duration(r.DurationMS) * time.Millisecond
+		_ = json.Unmarshal(r.EditFindings, &c.EditFindings)
+		_ = json.Unmarshal(r.ChangedFiles, &c.Changed)
+		_ = json.Unmarshal(r.Validations, &c.Reports)
 		edits, _ := edit.Parse(c.Proposal.Text)
 		c.Edits = edits
 		c.Applied = len(c.Changed)
 		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func nonNil(f []Finding) []Finding {

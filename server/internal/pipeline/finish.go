@@ -111,10 +111,9 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		res.OutputTokens += c.Proposal.OutputTokens
 	}
 	// Cycles stored by an interrupted earlier attempt of this execution cost money too.
-	if err := e.deps.Pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0)
-		FROM attempts WHERE work_order_id = $1 AND NOT shadow AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, wo.ID).
-		Scan(&res.CostUSD, &res.InputTokens, &res.OutputTokens); err != nil {
-		return fmt.Errorf("sum attempt costs: %w", err)
+	var err error
+	if res.CostUSD, res.InputTokens, res.OutputTokens, err = e.deps.WorkOrders.ExecutionCost(ctx, wo.ID); err != nil {
+		return err
 	}
 	for _, d := range sc.Dimensions {
 		res.Dimensions = append(res.Dimensions, workorder.Dimension{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})
@@ -149,7 +148,7 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	}
 	// The "published" event commits with the result and the final transition:
 	// a crash before this point republishes (idempotently) and records it once.
-	err := pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
 		if err := e.fenceTx(ctx, tx); err != nil {
 			return err
 		}

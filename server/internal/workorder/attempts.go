@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Attempt is one stored proposal cycle of a work order, decoded from the
@@ -140,4 +141,102 @@ func decodeAttempt(a *Attempt, findings, changed, reports, sc []byte) error {
 		}
 	}
 	return nil
+}
+
+// CycleRecord is an attempt row as the pipeline writes it and reads it back
+// to resume an execution. The structured parts stay encoded: they are the
+// pipeline's own values, which Attempt decodes for readers.
+type CycleRecord struct {
+	WorkOrderID  uuid.UUID
+	Execution    int
+	Cycle        int
+	Shadow       bool
+	VariantID    uuid.UUID
+	Model        string
+	PromptHash   string
+	RawProposal  string
+	Edits        json.RawMessage
+	EditFindings json.RawMessage
+	ChangedFiles json.RawMessage
+	TreeHash     string
+	Validations  json.RawMessage
+	BuildPassed  bool
+	TestsPassed  bool
+	InputTokens  int64
+	OutputTokens int64
+	CostUSD      float64
+	FinishReason string
+	DurationMS   int64
+	Score        json.RawMessage
+}
+
+// SaveCycleTx stores one cycle of an execution; a cycle stored before (an
+// execution resumed after a crash) is kept as it was.
+func (s *Service) SaveCycleTx(ctx context.Context, tx pgx.Tx, r CycleRecord) error {
+	_, err := tx.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
+		uuid.New(), r.WorkOrderID, r.Execution, r.Cycle, r.VariantID, r.Model, r.PromptHash, r.RawProposal, r.Edits, r.EditFindings,
+		r.ChangedFiles, r.TreeHash, r.Validations, r.BuildPassed, r.TestsPassed, r.InputTokens, r.OutputTokens, r.CostUSD,
+		r.FinishReason, r.DurationMS, r.Score, r.Shadow)
+	return translate(err, "store attempt")
+}
+
+// Cycles returns the stored cycles of one execution (or its shadow run), in
+// order, with the fields a resumed execution needs.
+func (s *Service) Cycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]CycleRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
+			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
+		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
+	if err != nil {
+		return nil, translate(err, "load attempts")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CycleRecord, error) {
+		r := CycleRecord{WorkOrderID: id, Execution: execution, Shadow: shadow}
+		err := row.Scan(&r.Cycle, &r.Model, &r.RawProposal, &r.EditFindings, &r.ChangedFiles, &r.TreeHash, &r.Validations,
+			&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.FinishReason, &r.DurationMS)
+		return r, err
+	})
+	return out, translate(err, "load attempts")
+}
+
+// ExecutionCost sums the model cost and tokens of every stored cycle of the
+// work order's current execution (an interrupted attempt's cycles included).
+func (s *Service) ExecutionCost(ctx context.Context, id uuid.UUID) (costUSD float64, in, out int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0)
+		FROM attempts WHERE work_order_id = $1 AND NOT shadow AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, id).
+		Scan(&costUSD, &in, &out)
+	return costUSD, in, out, translate(err, "sum attempt costs")
+}
+
+// Accepted is a completed work order of a project with the proposal of its
+// passing cycle.
+type Accepted struct {
+	Title, Description string
+	Criteria           []string
+	Complexity         int
+	Proposal           string
+}
+
+// AcceptedInProject returns up to 500 completed work orders of project
+// (other than except) with the proposal of their last passing cycle.
+func (s *Service) AcceptedInProject(ctx context.Context, project, except uuid.UUID) ([]Accepted, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (w.id) w.title, w.description, w.acceptance_criteria, w.complexity, a.raw_proposal
+		FROM attempts a JOIN work_orders w ON w.id = a.work_order_id
+		WHERE w.project_id = $1 AND w.id <> $2 AND w.status = 'completed' AND NOT a.shadow
+		  AND a.execution = w.executions AND (a.score->>'passed')::boolean
+		ORDER BY w.id, a.cycle DESC
+		LIMIT 500`, project, except)
+	if err != nil {
+		return nil, translate(err, "find accepted work orders")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Accepted, error) {
+		var a Accepted
+		var criteria []byte
+		err := row.Scan(&a.Title, &a.Description, &criteria, &a.Complexity, &a.Proposal)
+		_ = json.Unmarshal(criteria, &a.Criteria)
+		return a, err
+	})
+	return out, translate(err, "find accepted work orders")
 }

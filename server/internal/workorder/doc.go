@@ -12,7 +12,11 @@
 // sharing the database, learn of it at once. The events table is the audit trail;
 // nothing about a work order is held only in memory.
 //
-// The package owns its tables (projects, work_orders, work_order_events) and
-// translates driver errors at this edge: pgx.ErrNoRows becomes fault.ErrNotFound,
-// unique violations become fault.ErrConflict. SQL text never leaves the package.
+// The package owns its tables (projects, work_orders, work_order_events and
+// attempts) and translates driver errors at this edge: pgx.ErrNoRows becomes
+// fault.ErrNotFound, unique violations become fault.ErrConflict. SQL text never
+// leaves the package: the pipeline counts executions, records jobs, stores and
+// resumes cycles (CycleRecord), finds few-shot examples and stuck work through
+// the methods here. (Still outside: package dataset reads attempts
+// and work_orders with SQL of its own; see issue 15.)
 package workorder

@@ -569,3 +569,29 @@ func (s *Service) CountByStatus(ctx context.Context) (map[string]int64, error) {
 	rows.Close()
 	return out, translate(rows.Err(), "count work orders")
 }
+
+// StartExecutionTx counts a new execution of work order id (clearing the
+// previous execution's result and routing) and returns its number.
+func (s *Service) StartExecutionTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `UPDATE work_orders SET executions = executions + 1, variant_id = pinned_variant_id::text, result = NULL
+		WHERE id = $1 RETURNING executions`, id).Scan(&n)
+	return n, translate(err, "count execution")
+}
+
+// JobTx returns the job of work order id's current execution, or nil.
+func (s *Service) JobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) (*int64, error) {
+	var job *int64
+	err := tx.QueryRow(ctx, `SELECT job_id FROM work_orders WHERE id = $1`, id).Scan(&job)
+	return job, translate(err, "find job")
+}
+
+// PublishedTx reports the repository of work order id's project and whether
+// any of its executions recorded a publication (an event of phase with a
+// "url" in its data).
+func (s *Service) PublishedTx(ctx context.Context, tx pgx.Tx, id uuid.UUID, phase string) (repoURL string, published bool, err error) {
+	err = tx.QueryRow(ctx, `SELECT p.repo_url, EXISTS (SELECT 1 FROM work_order_events e
+			WHERE e.work_order_id = w.id AND e.phase = $2 AND e.data ? 'url')
+		FROM work_orders w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`, id, phase).Scan(&repoURL, &published)
+	return repoURL, published, translate(err, "find project of work order")
+}
