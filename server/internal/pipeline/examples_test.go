@@ -2,12 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/moosehq/moose/server/internal/dbtest"
+	"github.com/moosehq/moose/server/internal/workorder"
 )
 
 func TestExamplesAreSimilarAcceptedAttemptsOfTheProject(t *testing.T) {
@@ -35,7 +37,7 @@ func TestExamplesAreSimilarAcceptedAttemptsOfTheProject(t *testing.T) {
 	add(other, "Add a Reverse function to strutil", "completed", true, "other project's proposal")
 	current := add(project, "Add a Reverse function for words to strutil", "in_progress", false, "")
 
-	e := &Engine{deps: Deps{Pool: pool}}
+	e := &Engine{deps: Deps{Pool: pool, WorkOrders: workorder.NewService(pool, slog.New(slog.DiscardHandler))}}
 	got, err := e.examples(ctx, current, WorkOrderInfo{Title: "Add a Reverse function for words to strutil"}, project)
 	require.NoError(t, err)
 	var proposals []string
