@@ -36,20 +36,24 @@ func TestLeaseLifecycle(t *testing.T) {
 	require.NoError(t, a.Valid(), "a renewing node keeps its lease")
 	require.ErrorIs(t, b.Valid(), node.ErrLeaseExpired, "b stopped renewing: its local lease lapses before anyone may reap it")
 
-	// a reaps b.
+	// a reaps b, once b's lease has passed by the database's clock (a
+	// heartbeat after b stopped recording).
 	var dead []node.Dead
-	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var err error
-		if dead, err = node.ExpiredTx(ctx, tx, a.ID()); err != nil {
-			return err
-		}
-		for _, d := range dead {
-			if err := node.RemoveTx(ctx, tx, d); err != nil {
+	require.Eventually(t, func() bool {
+		require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var err error
+			if dead, err = node.ExpiredTx(ctx, tx, a.ID()); err != nil {
 				return err
 			}
-		}
-		return nil
-	}))
+			for _, d := range dead {
+				if err := node.RemoveTx(ctx, tx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		return len(dead) > 0
+	}, 3*lease, 20*time.Millisecond, "b's lease passes")
 	require.Len(t, dead, 1)
 	require.Equal(t, "b", dead[0].ID)
 
