@@ -135,9 +135,17 @@ func scopeList(s []token.Scope) string {
 func bearer(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
-		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			return strings.TrimSpace(v[7:])
+		if secret := bearerSecret(v); secret != "" {
+			return secret
 		}
+	}
+	return ""
+}
+
+// bearerSecret is the token of an "Authorization: Bearer <token>" value, or "".
+func bearerSecret(v string) string {
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
 	}
 	return ""
 }

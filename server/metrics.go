@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -14,10 +13,7 @@ import (
 func (s *Server) metricsHandler() http.Handler {
 	prom := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := ""
-		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			secret = strings.TrimSpace(h[7:])
-		}
+		secret := bearerSecret(r.Header.Get("Authorization"))
 		if secret == "" {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			http.Error(w, "/metrics needs a token with the admin scope", http.StatusUnauthorized)
