@@ -1,0 +1,7 @@
+// Package pager splits result lists into pages.
+package pager
+
+// PageCount returns how many pages of size items hold total items.
+func PageCount(total, size int) int {
+	return 0
+}

