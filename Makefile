@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps tidy-check test test-short test-orphans bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -81,6 +81,18 @@ test: deps build check-generated breaking tidy-check
 test-orphans: build
 	MOOSE_PLUGIN_DIR=$(BIN) MOOSE_E2E_ORPHAN_ITERATIONS=10 $(GO) test -race -count=1 -timeout 15m -run 'TestNoSandboxSurvivesKill9' -v ./server/e2e/
 
+# fidelity runs the whole fidelity corpus (examples/fidelity: every answer
+# of every case) through moosed and prints the confusion table; make test
+# runs the slice each case lists. The table is also written to
+# .fidelity/report.txt.
+fidelity: deps build
+	@mkdir -p .fidelity
+	@rm -f .fidelity/report.txt
+	@echo "running the fidelity corpus (log: .fidelity/test.log)"
+	@MOOSE_PLUGIN_DIR=$(BIN) MOOSE_FIDELITY=1 MOOSE_FIDELITY_REPORT=$(CURDIR)/.fidelity/report.txt \
+		$(GO) test -count=1 -timeout 120m -run '^TestFidelity$$' -v ./server/ > .fidelity/test.log 2>&1; rc=$$?; \
+		if [ -s .fidelity/report.txt ]; then cat .fidelity/report.txt; else tail -50 .fidelity/test.log; fi; exit $$rc
+
 test-short:
 	$(GO) test -short -count=1 ./...
 
@@ -93,4 +105,4 @@ demo: deps build
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN) .demo
+	rm -rf $(BIN) .demo .fidelity

@@ -372,3 +372,23 @@ func TestHealthAndReflection(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus())
 }
+
+func TestProjectMutationThresholdIsValidatedAndKept(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ctx := context.Background()
+	for _, bad := range []float64{-0.1, 1.5} {
+		_, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: fmt.Sprintf("bad-%g", bad), RepoUrl: "https://git.example.com/repos/x",
+			DefaultBranch: "main", Language: "go", MinMutationScore: &bad})
+		require.Equal(t, []string{"min_mutation_score"}, violations(t, err), bad)
+	}
+	min := 0.8
+	r, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "strict", RepoUrl: "https://git.example.com/repos/strict",
+		DefaultBranch: "main", Language: "go", MinMutationScore: &min})
+	require.NoError(t, err)
+	got, err := c.projects.GetProject(ctx, &moosev1.GetProjectRequest{Id: r.GetProject().GetId()})
+	require.NoError(t, err)
+	require.NotNil(t, got.GetProject().MinMutationScore)
+	require.InDelta(t, 0.8, got.GetProject().GetMinMutationScore(), 1e-9)
+	require.Nil(t, c.project(t, "default-threshold").MinMutationScore, "unset keeps moosed's default")
+}

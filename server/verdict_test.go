@@ -62,6 +62,9 @@ type verdictCase struct {
 	accept      bool
 	// mention must appear in the failure reason or the dimension reasons.
 	mention string
+	// minMutation runs the case in a project with its own test-strength
+	// threshold.
+	minMutation *float64
 }
 
 // runVerdicts runs every case through moosed with real plugins, one cycle
@@ -76,8 +79,22 @@ func runVerdicts(t *testing.T, language, repo string, cassette map[string]string
 	c := dial(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "verdict-" + language, RepoUrl: repo, DefaultBranch: "main", Language: language})
-	require.NoError(t, err)
+	projects := map[string]string{} // threshold → project id
+	projectFor := func(min *float64) string {
+		key := "default"
+		if min != nil {
+			key = fmt.Sprint(*min)
+		}
+		if id, ok := projects[key]; ok {
+			return id
+		}
+		p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "verdict-" + language + "-" + key, RepoUrl: repo, DefaultBranch: "main",
+			Language: language, MinMutationScore: min})
+		require.NoError(t, err)
+		require.Equal(t, min != nil, p.GetProject().MinMutationScore != nil)
+		projects[key] = p.GetProject().GetId()
+		return projects[key]
+	}
 	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{
 		Name: "verdict-replay", PluginName: "replay", BaseUrl: writeCassette(t, cassette), EditFormat: "whole"})
 	require.NoError(t, err)
@@ -85,7 +102,7 @@ func runVerdicts(t *testing.T, language, repo string, cassette map[string]string
 	var wg sync.WaitGroup
 	results := make([]*moosev1.WorkOrder, len(cases))
 	for i, tc := range cases {
-		r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), VariantId: v.GetVariant().GetId(),
+		r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: projectFor(tc.minMutation), VariantId: v.GetVariant().GetId(),
 			Title: tc.title, Complexity: 2, Description: "Write it with tests.", Metadata: map[string]string{"replay_key": tc.key},
 			TestsRequired: tc.testsNeeded})
 		require.NoError(t, err)
@@ -202,6 +219,10 @@ func TestVerdictsGo(t *testing.T) {
 			"strutil/clamp_test.go", goClampWeakTest),
 		"title-stub": answer("strutil/extra_test.go", "package strutil\n\nimport \"testing\"\n\nfunc TestReverseTwice(t *testing.T) {\n\tif Reverse(Reverse(\"moose\")) != \"moose\" {\n\t\tt.Fatal(\"twice\")\n\t}\n}\n"),
 		"wordcount":  answer("strutil/strutil.go", wordCountFix),
+		// One assertion: it kills the zero-value and panic mutants but not
+		// every boundary mutant.
+		"clamp-one": answer("strutil/clamp.go", goClamp, "strutil/clamp_test.go",
+			"package strutil\n\nimport \"testing\"\n\nfunc TestClampHigh(t *testing.T) {\n\tif got := Clamp(12, 0, 10); got != 10 {\n\t\tt.Fatalf(\"Clamp(12, 0, 10) = %d\", got)\n\t}\n}\n"),
 	}
 	runVerdicts(t, "go", repo, cassette, []verdictCase{
 		{key: "clamp-strong", title: "Add Clamp to strutil", accept: true, mention: "mutation score"},
@@ -211,6 +232,10 @@ func TestVerdictsGo(t *testing.T) {
 		{key: "title-stub", title: "Implement Title in strutil", mention: "not-implemented stub"},
 		{key: "wordcount", title: "Make WordCount split on commas", mention: "adds or changes no test"},
 		{key: "wordcount", title: "Make WordCount split on commas", testsNeeded: proto.Bool(false), accept: true},
+		// The project's own threshold decides: every mutant must die in one
+		// project, only the zero-value/panic gate holds in the other.
+		{key: "clamp-one", title: "Add Clamp to strutil", minMutation: proto.Float64(1), mention: "mutation score"},
+		{key: "clamp-one", title: "Add Clamp to strutil", minMutation: proto.Float64(0), accept: true},
 	})
 }
 

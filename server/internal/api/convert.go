@@ -18,6 +18,7 @@ func projectToProto(p *workorder.Project) *moosev1.Project {
 		BuildCommand:     p.BuildCommand,
 		TestCommand:      p.TestCommand,
 		TypecheckCommand: p.TypecheckCommand,
+		MinMutationScore: p.MinMutationScore,
 		CreateTime:       timestamppb.New(p.CreatedAt),
 		UpdateTime:       timestamppb.New(p.UpdatedAt),
 	}

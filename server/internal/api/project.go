@@ -30,6 +30,7 @@ func (h *ProjectHandler) CreateProject(ctx context.Context, req *moosev1.CreateP
 		BuildCommand:     req.GetBuildCommand(),
 		TestCommand:      req.GetTestCommand(),
 		TypecheckCommand: req.GetTypecheckCommand(),
+		MinMutationScore: req.MinMutationScore,
 	})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)

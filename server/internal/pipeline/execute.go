@@ -225,6 +225,15 @@ type run struct {
 	fellBack bool
 }
 
+// scoreConfig is moosed's scoring configuration with the project's own
+// settings applied.
+func (r *run) scoreConfig(base score.Config) score.Config {
+	if r.project != nil && r.project.MinMutationScore != nil {
+		base.MinMutationScore = *r.project.MinMutationScore
+	}
+	return base
+}
+
 func (r *run) phase(name string) string {
 	if r.shadow {
 		return "shadow_" + name
@@ -259,7 +268,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow, wo.TestsOptional)
+	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow, wo.TestsOptional, r.scoreConfig(e.cfg.Score))
 	if err != nil {
 		return err
 	}
@@ -271,7 +280,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		if tree, err := ws.TreeHash(ctx); err == nil {
 			if a, rm, err := ws.DiffStat(ctx, tree); err == nil {
 				last.LinesAdded, last.LinesRemoved = a, rm
-				last.Score = score.Compute(e.cfg.Score, scoreInput(last))
+				last.Score = score.Compute(r.scoreConfig(e.cfg.Score), scoreInput(last))
 			}
 		}
 		e.phase(ctx, wo.ID, r.phase("resuming"), fmt.Sprintf("replayed %d stored cycle(s) into a fresh worktree", len(stored)), nil)
@@ -313,7 +322,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 			return err
 		}
 		c.Duration = time.Since(start)
-		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
+		c.Score = score.Compute(r.scoreConfig(e.cfg.Score), scoreInput(c))
 		if err := e.saveAttempt(ctx, wo.ID, r, c); err != nil {
 			return err
 		}
@@ -779,7 +788,7 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	})
 }
 
-func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool) ([]*cycle, error) {
+func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool, scfg score.Config) ([]*cycle, error) {
 	recs, err := e.deps.WorkOrders.Cycles(ctx, id, execution, shadow)
 	if err != nil {
 		return nil, err
@@ -796,7 +805,7 @@ func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, sh
 		edits, _ := edit.Parse(c.Proposal.Text)
 		c.Edits = edits
 		c.Applied = len(c.Changed)
-		c.Score = score.Compute(e.cfg.Score, scoreInput(c))
+		c.Score = score.Compute(scfg, scoreInput(c))
 		out = append(out, c)
 	}
 	return out, nil

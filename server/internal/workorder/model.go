@@ -31,6 +31,9 @@ type Project struct {
 	BuildCommand     string
 	TestCommand      string
 	TypecheckCommand string
+	// MinMutationScore is the project's test-strength threshold (0–1); nil
+	// keeps moosed's default.
+	MinMutationScore *float64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
@@ -63,6 +66,9 @@ func (p *Project) Validate() error {
 	}
 	if p.Preset != "" && !Presets[p.Preset] {
 		v.Add("preset", "unknown preset %q (known: go, node)", p.Preset)
+	}
+	if m := p.MinMutationScore; m != nil && !(*m >= 0 && *m <= 1) {
+		v.Add("min_mutation_score", "must be between 0 and 1, got %g", *m)
 	}
 	return v.Err()
 }

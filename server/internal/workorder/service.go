@@ -81,12 +81,12 @@ func translate(err error, what string) error {
 
 // ---- projects ----
 
-const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, created_at, updated_at`
+const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, min_mutation_score, created_at, updated_at`
 
 func scanProject(row pgx.Row) (*Project, error) {
 	p := &Project{}
 	err := row.Scan(&p.ID, &p.Name, &p.RepoURL, &p.DefaultBranch, &p.Language, &p.Preset,
-		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &p.CreatedAt, &p.UpdatedAt)
+		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &p.MinMutationScore, &p.CreatedAt, &p.UpdatedAt)
 	return p, err
 }
 
@@ -103,9 +103,9 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error
 		p.Preset = PresetFor(strings.ToLower(p.Language))
 	}
 	p.ID = uuid.New()
-	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING `+projectCols,
-		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand)
+	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, min_mutation_score)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING `+projectCols,
+		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand, p.MinMutationScore)
 	out, err := scanProject(row)
 	if err != nil {
 		err = translate(err, "create project "+p.Name)

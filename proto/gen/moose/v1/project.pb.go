@@ -42,6 +42,10 @@ type Project struct {
 	TypecheckCommand string                 `protobuf:"bytes,9,opt,name=typecheck_command,json=typecheckCommand,proto3" json:"typecheck_command,omitempty"`
 	CreateTime       *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Test-strength threshold: the share (0–1) of the mutants of a change that
+	// its tests must kill for the work order to pass. Unset: moosed's default
+	// (0.6); 0 keeps only the zero-value/panic part of the gate.
+	MinMutationScore *float64 `protobuf:"fixed64,12,opt,name=min_mutation_score,json=minMutationScore,proto3,oneof" json:"min_mutation_score,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -153,6 +157,13 @@ func (x *Project) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Project) GetMinMutationScore() float64 {
+	if x != nil && x.MinMutationScore != nil {
+		return *x.MinMutationScore
+	}
+	return 0
+}
+
 type CreateProjectRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -163,6 +174,8 @@ type CreateProjectRequest struct {
 	BuildCommand     string                 `protobuf:"bytes,6,opt,name=build_command,json=buildCommand,proto3" json:"build_command,omitempty"`
 	TestCommand      string                 `protobuf:"bytes,7,opt,name=test_command,json=testCommand,proto3" json:"test_command,omitempty"`
 	TypecheckCommand string                 `protobuf:"bytes,8,opt,name=typecheck_command,json=typecheckCommand,proto3" json:"typecheck_command,omitempty"`
+	// See Project.min_mutation_score.
+	MinMutationScore *float64 `protobuf:"fixed64,9,opt,name=min_mutation_score,json=minMutationScore,proto3,oneof" json:"min_mutation_score,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -251,6 +264,13 @@ func (x *CreateProjectRequest) GetTypecheckCommand() string {
 		return x.TypecheckCommand
 	}
 	return ""
+}
+
+func (x *CreateProjectRequest) GetMinMutationScore() float64 {
+	if x != nil && x.MinMutationScore != nil {
+		return *x.MinMutationScore
+	}
+	return 0
 }
 
 type CreateProjectResponse struct {
@@ -493,7 +513,7 @@ var File_moose_v1_project_proto protoreflect.FileDescriptor
 
 const file_moose_v1_project_proto_rawDesc = "" +
 	"\n" +
-	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x03\n" +
+	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x03\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
@@ -508,7 +528,9 @@ const file_moose_v1_project_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x95\x02\n" +
+	"updateTime\x121\n" +
+	"\x12min_mutation_score\x18\f \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01B\x15\n" +
+	"\x13_min_mutation_score\"\xdf\x02\n" +
 	"\x14CreateProjectRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\brepo_url\x18\x02 \x01(\tR\arepoUrl\x12%\n" +
@@ -517,7 +539,9 @@ const file_moose_v1_project_proto_rawDesc = "" +
 	"\x06preset\x18\x05 \x01(\tR\x06preset\x12#\n" +
 	"\rbuild_command\x18\x06 \x01(\tR\fbuildCommand\x12!\n" +
 	"\ftest_command\x18\a \x01(\tR\vtestCommand\x12+\n" +
-	"\x11typecheck_command\x18\b \x01(\tR\x10typecheckCommand\"D\n" +
+	"\x11typecheck_command\x18\b \x01(\tR\x10typecheckCommand\x121\n" +
+	"\x12min_mutation_score\x18\t \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01B\x15\n" +
+	"\x13_min_mutation_score\"D\n" +
 	"\x15CreateProjectResponse\x12+\n" +
 	"\aproject\x18\x01 \x01(\v2\x11.moose.v1.ProjectR\aproject\"Q\n" +
 	"\x13ListProjectsRequest\x12\x1b\n" +
@@ -585,6 +609,8 @@ func file_moose_v1_project_proto_init() {
 	if File_moose_v1_project_proto != nil {
 		return
 	}
+	file_moose_v1_project_proto_msgTypes[0].OneofWrappers = []any{}
+	file_moose_v1_project_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

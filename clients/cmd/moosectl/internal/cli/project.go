@@ -21,17 +21,23 @@ func newProjectCommand(a *App) *cobra.Command {
 
 func newProjectCreateCommand(a *App) *cobra.Command {
 	var req moosev1.CreateProjectRequest
+	var minMutation float64
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --repo URL --language LANG [flags]",
 		Short: "Register a project",
 		Long: `Register a project: a repository that work orders change, with the commands
 that build and test it. Explicit --build/--test/--typecheck commands override
 the preset; an empty --preset lets the server pick one from --language.
+--min-mutation-score sets the project's test-strength threshold (the share of
+mutants its tests must kill; the server's default is 0.6).
 The server validates the request and names every invalid field.`,
 		Example: `  moosectl project create --name strings --repo https://github.com/acme/strings \
     --language typescript --test "npm test"`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("min-mutation-score") {
+				req.MinMutationScore = &minMutation
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				p, err := c.CreateProject(ctx, &req)
 				if err != nil {
@@ -50,6 +56,7 @@ The server validates the request and names every invalid field.`,
 	f.StringVar(&req.BuildCommand, "build", "", "build command (overrides the preset)")
 	f.StringVar(&req.TestCommand, "test", "", "test command (overrides the preset)")
 	f.StringVar(&req.TypecheckCommand, "typecheck", "", "typecheck command (overrides the preset)")
+	f.Float64Var(&minMutation, "min-mutation-score", 0, "test-strength threshold, 0–1 (default: the server's, 0.6)")
 	return cmd
 }
 

@@ -36,6 +36,9 @@ func Project(w io.Writer, p *moosev1.Project) error {
 	t.Row("Build command:", p.GetBuildCommand())
 	t.Row("Test command:", p.GetTestCommand())
 	t.Row("Typecheck command:", p.GetTypecheckCommand())
+	if p.MinMutationScore != nil {
+		t.Row("Min mutation score:", fmt.Sprintf("%g", p.GetMinMutationScore()))
+	}
 	t.Row("Created:", Time(p.GetCreateTime()))
 	t.Row("Updated:", Time(p.GetUpdateTime()))
 	return t.Flush()
