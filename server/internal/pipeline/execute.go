@@ -647,6 +647,7 @@ func feedback(c *cycle) string {
 		}
 	}
 	var failed, done []Finding
+	timedOut := false
 	for _, f := range c.EditFindings {
 		if f.Category == edit.CategoryAlreadyApplied {
 			done = append(done, f)
@@ -680,15 +681,23 @@ func feedback(c *cycle) string {
 		}
 		fmt.Fprintf(&b, "## %s failed\n", r.Validator)
 		for _, f := range r.Findings {
+			if f.Category == score.CategoryTimeout {
+				timedOut = true
+			}
 			loc := f.File
 			if f.Line > 0 {
 				loc += ":" + strconv.Itoa(f.Line)
 			}
-			fmt.Fprintf(&b, "- %s [%s] %s\n", loc, f.Category, f.Message)
+			// A finding's evidence (a testify block, a panic's frames, a
+			// diff) spans lines: keep them under its bullet.
+			fmt.Fprintf(&b, "- %s [%s] %s\n", loc, f.Category, strings.ReplaceAll(strings.TrimRight(f.Message, "\n"), "\n", "\n    "))
 		}
 		if r.Log != "" {
 			fmt.Fprintf(&b, "```\n%s\n```\n", trimLog(r.Log, 6000))
 		}
+	}
+	if timedOut {
+		b.WriteString("## Timed out\nA command above ran past its time limit and was stopped: look for an endless loop, a deadlock or a wait that never ends in the code or test named, not for a compile error.\n")
 	}
 	// Surviving mutants: the tests passed, but would also pass on broken code.
 	var survivors []Finding
