@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/moose"
@@ -21,6 +23,7 @@ func newProjectCommand(a *App) *cobra.Command {
 
 func newProjectCreateCommand(a *App) *cobra.Command {
 	var req moosev1.CreateProjectRequest
+	var buildTimeout, testTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --repo URL --language LANG [flags]",
 		Short: "Register a project",
@@ -32,6 +35,12 @@ The server validates the request and names every invalid field.`,
     --language typescript --test "npm test"`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("build-timeout") {
+				req.BuildTimeout = durationpb.New(buildTimeout)
+			}
+			if cmd.Flags().Changed("test-timeout") {
+				req.TestTimeout = durationpb.New(testTimeout)
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				p, err := c.CreateProject(ctx, &req)
 				if err != nil {
@@ -50,6 +59,8 @@ The server validates the request and names every invalid field.`,
 	f.StringVar(&req.BuildCommand, "build", "", "build command (overrides the preset)")
 	f.StringVar(&req.TestCommand, "test", "", "test command (overrides the preset)")
 	f.StringVar(&req.TypecheckCommand, "typecheck", "", "typecheck command (overrides the preset)")
+	f.DurationVar(&buildTimeout, "build-timeout", 0, "time limit of each build command, 1s to 1h (default: the server's)")
+	f.DurationVar(&testTimeout, "test-timeout", 0, "time limit of the test command, 1s to 1h (default: the server's)")
 	return cmd
 }
 
