@@ -50,6 +50,12 @@ type Config struct {
 	// MaxMutants bounds test-strength mutants per attempt (0: the
 	// validators' default, 20; -1: no mutation testing).
 	MaxMutants int
+	// BuildTimeout and TestTimeout are the default time limits of the build
+	// step's commands and of the test command (default 5m each); a project's
+	// or work order's own build_timeout/test_timeout take precedence.
+	BuildTimeout, TestTimeout time.Duration
+	// ProposeTimeout bounds one proposer call (default 5m).
+	ProposeTimeout time.Duration
 	// MutationTime bounds the wall time of those mutants per attempt (0: the
 	// validators' default, 30 s).
 	MutationTime time.Duration
@@ -162,6 +168,9 @@ var Env = map[string]string{
 	"max-streams":       "MOOSE_MAX_STREAMS",
 	"max-mutants":       "MOOSE_MAX_MUTANTS",
 	"mutation-time":     "MOOSE_MUTATION_TIME",
+	"build-timeout":     "MOOSE_BUILD_TIMEOUT",
+	"test-timeout":      "MOOSE_TEST_TIMEOUT",
+	"propose-timeout":   "MOOSE_PROPOSE_TIMEOUT",
 	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
 	"cors-origins":      "MOOSE_CORS_ORIGINS",
 	"tls-cert":          "MOOSE_TLS_CERT",
@@ -228,6 +237,15 @@ func (c *Config) setDefaults() {
 	if c.NodeLease == 0 {
 		c.NodeLease = 30 * time.Second
 	}
+	if c.BuildTimeout == 0 {
+		c.BuildTimeout = 5 * time.Minute
+	}
+	if c.TestTimeout == 0 {
+		c.TestTimeout = 5 * time.Minute
+	}
+	if c.ProposeTimeout == 0 {
+		c.ProposeTimeout = 5 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -268,6 +286,11 @@ func (c Config) Validate() error {
 	}
 	if c.NodeLease < time.Second || c.NodeLease > time.Hour {
 		errs = append(errs, fmt.Errorf("node-lease must be between 1s and 1h, got %s", c.NodeLease))
+	}
+	for name, d := range map[string]time.Duration{"build-timeout": c.BuildTimeout, "test-timeout": c.TestTimeout, "propose-timeout": c.ProposeTimeout} {
+		if d < time.Second || d > time.Hour {
+			errs = append(errs, fmt.Errorf("%s must be between 1s and 1h, got %s", name, d))
+		}
 	}
 	if c.GitConfig != "" && !filepath.IsAbs(c.GitConfig) {
 		errs = append(errs, fmt.Errorf("git-config: %q must be an absolute path", c.GitConfig))

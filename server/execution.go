@@ -34,6 +34,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		DataDir:               cfg.DataDir,
 		Store:                 pluginhost.NewPGStore(s.pool),
 		ValidatorsUnsandboxed: cfg.Unsandboxed,
+		ProposeTimeout:        cfg.ProposeTimeout,
 		BuiltinBaseURLs:       cfg.BuiltinBaseURLs,
 		Logger:                s.log.With("component", "plugins"),
 	})
@@ -116,6 +117,8 @@ func (s *Server) startExecution(ctx context.Context) error {
 		MaxRefinements: cfg.MaxRefinements,
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
+		BuildTimeout:   cfg.BuildTimeout,
+		TestTimeout:    cfg.TestTimeout,
 		Mutation:       pipeline.MutationBudget{Disabled: cfg.MaxMutants < 0, MaxMutants: max(cfg.MaxMutants, 0), Time: cfg.MutationTime},
 		ClientID:       id,
 		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,

@@ -42,6 +42,10 @@ type SuiteWorkOrder struct {
 	Metadata           map[string]string `yaml:"metadata"`
 	// TestsRequired is nil when absent: tests are then required.
 	TestsRequired *bool `yaml:"tests_required"`
+	// BuildTimeout and TestTimeout are the work order's own time limits
+	// ("90s"); absent: the project's.
+	BuildTimeout Duration `yaml:"build_timeout"`
+	TestTimeout  Duration `yaml:"test_timeout"`
 }
 
 // LoadSuite reads and checks a suite file; unknown fields are errors.
@@ -82,6 +86,8 @@ func (s *Suite) Request(projectID, variant string, i int) *moosev1.CreateWorkOrd
 		Complexity: w.Complexity, Metadata: meta, VariantId: variant,
 		RequestId:     fmt.Sprintf("suite-%s-%s-%d", s.Hash, variant, i),
 		TestsRequired: w.TestsRequired,
+		BuildTimeout:  w.BuildTimeout.Proto(),
+		TestTimeout:   w.TestTimeout.Proto(),
 	}
 }
 

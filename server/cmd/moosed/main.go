@@ -67,6 +67,9 @@ func main() {
 	num(&cfg.MaxStreamsPerToken, "max-streams", 100, "watch streams one token may hold open at once")
 	fs.DurationVar(&cfg.NodeLease, "node-lease", durationEnvOr(env("node-lease", "30s"), 30*time.Second), usage("node-lease", "how long an executing node lives without renewing its lease before other nodes take its work over"))
 	str(&cfg.GitConfig, "git-config", "", "git configuration file read by moosed's git commands (url.insteadOf, http.proxy); hooks, filters and helpers stay off")
+	fs.DurationVar(&cfg.BuildTimeout, "build-timeout", durationEnv(env("build-timeout", "5m")), usage("build-timeout", "default time limit of each build command (a project or work order may set its own)"))
+	fs.DurationVar(&cfg.TestTimeout, "test-timeout", durationEnv(env("test-timeout", "5m")), usage("test-timeout", "default time limit of the test command (a project or work order may set its own)"))
+	fs.DurationVar(&cfg.ProposeTimeout, "propose-timeout", durationEnv(env("propose-timeout", "5m")), usage("propose-timeout", "time limit of one proposer call"))
 	num(&cfg.MaxMutants, "max-mutants", 20, "test-strength mutants per attempt (-1: no mutation testing)")
 	var mutationSecs int
 	num(&mutationSecs, "mutation-time", 30, "seconds of test-strength mutants per attempt")

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/workorder"
 )
 
@@ -21,7 +25,30 @@ func projectToProto(p *workorder.Project) *moosev1.Project {
 		MinMutationScore: p.MinMutationScore,
 		CreateTime:       timestamppb.New(p.CreatedAt),
 		UpdateTime:       timestamppb.New(p.UpdatedAt),
+		BuildTimeout:     durationOrNil(p.BuildTimeout),
+		TestTimeout:      durationOrNil(p.TestTimeout),
 	}
+}
+
+// durationOrNil leaves a limit that is not set absent.
+func durationOrNil(d time.Duration) *durationpb.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return durationpb.New(d)
+}
+
+// durationField reads an optional duration field; an invalid one is a
+// problem of field in v (absent is 0).
+func durationField(v *fault.ValidationError, field string, d *durationpb.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	if err := d.CheckValid(); err != nil || d.AsDuration() <= 0 {
+		v.Add(field, "must be a positive duration")
+		return 0
+	}
+	return d.AsDuration()
 }
 
 var statusToProto = map[workorder.Status]moosev1.WorkOrderStatus{
@@ -47,6 +74,8 @@ func workOrderToProto(w *workorder.WorkOrder) *moosev1.WorkOrder {
 		Metadata:           w.Metadata,
 		VariantId:          w.VariantID,
 		TestsRequired:      !w.TestsOptional,
+		BuildTimeout:       durationOrNil(w.BuildTimeout),
+		TestTimeout:        durationOrNil(w.TestTimeout),
 		CreateTime:         timestamppb.New(w.CreatedAt),
 		UpdateTime:         timestamppb.New(w.UpdatedAt),
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/workorder"
 )
 
@@ -21,7 +22,15 @@ func NewProjectHandler(svc *workorder.Service, log *slog.Logger) *ProjectHandler
 }
 
 func (h *ProjectHandler) CreateProject(ctx context.Context, req *moosev1.CreateProjectRequest) (*moosev1.CreateProjectResponse, error) {
+	v := &fault.ValidationError{}
+	build := durationField(v, "build_timeout", req.GetBuildTimeout())
+	test := durationField(v, "test_timeout", req.GetTestTimeout())
+	if err := v.Err(); err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
 	p, err := h.svc.CreateProject(ctx, workorder.Project{
+		BuildTimeout:     build,
+		TestTimeout:      test,
 		Name:             req.GetName(),
 		RepoURL:          req.GetRepoUrl(),
 		DefaultBranch:    req.GetDefaultBranch(),

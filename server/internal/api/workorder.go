@@ -52,7 +52,15 @@ func (h *WorkOrderHandler) CreateWorkOrder(ctx context.Context, req *moosev1.Cre
 		}
 		pin = id
 	}
+	v := &fault.ValidationError{}
+	build := durationField(v, "build_timeout", req.GetBuildTimeout())
+	test := durationField(v, "test_timeout", req.GetTestTimeout())
+	if err := v.Err(); err != nil {
+		return nil, StatusFromError(ctx, h.log, err)
+	}
 	w, err := h.svc.Create(ctx, workorder.NewWorkOrder{
+		BuildTimeout:       build,
+		TestTimeout:        test,
 		PinnedVariant:      pin,
 		ProjectID:          req.GetProjectId(),
 		RequestID:          req.GetRequestId(),

@@ -33,8 +33,13 @@ type Config struct {
 	MaxRefinements int
 	// Validators run in order on every cycle (default build, test, static).
 	Validators []string
-	// ValidatorTimeout bounds one validator call (default 10m).
+	// ValidatorTimeout bounds one call of a validator other than build and
+	// test (default 10m).
 	ValidatorTimeout time.Duration
+	// BuildTimeout and TestTimeout are the default time limits of the build
+	// validator's commands and of the test command (default 5m each); a
+	// project's or a work order's own limits take precedence.
+	BuildTimeout, TestTimeout time.Duration
 	// ClientID identifies this node's job client; it must be stable across
 	// restarts of the same node so that its interrupted jobs are re-queued at
 	// once when it comes back.
@@ -73,6 +78,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ValidatorTimeout == 0 {
 		c.ValidatorTimeout = 10 * time.Minute
+	}
+	if c.BuildTimeout == 0 {
+		c.BuildTimeout = 5 * time.Minute
+	}
+	if c.TestTimeout == 0 {
+		c.TestTimeout = 5 * time.Minute
 	}
 	if c.JobTimeout == 0 {
 		c.JobTimeout = time.Hour

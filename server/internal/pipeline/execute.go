@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -239,6 +240,19 @@ func (r *run) phase(name string) string {
 		return "shadow_" + name
 	}
 	return name
+}
+
+// timeouts are the build and test limits of the run: the work order's own,
+// else its project's, else moosed's defaults.
+func (r *run) timeouts(cfg Config) (build, test time.Duration) {
+	build, test = cfg.BuildTimeout, cfg.TestTimeout
+	if p := r.project; p != nil {
+		build, test = cmp.Or(p.BuildTimeout, build), cmp.Or(p.TestTimeout, test)
+	}
+	if w := r.wo; w != nil {
+		build, test = cmp.Or(w.BuildTimeout, build), cmp.Or(w.TestTimeout, test)
+	}
+	return build, test
 }
 
 // runCycles takes a clean worktree, replays the cycles an interrupted earlier
@@ -517,7 +531,10 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		}
 		hash, c.TreeHash = h, h
 	}
-	set := strings.Join(e.cfg.Validators, ",")
+	build, test := r.timeouts(e.cfg)
+	// A result is reused only under the same limits: a test that timed out
+	// at 10 s may pass at 5 minutes.
+	set := strings.Join(e.cfg.Validators, ",") + fmt.Sprintf(";build=%s;test=%s", build, test)
 	var cached []byte
 	err := e.deps.Pool.QueryRow(ctx, `SELECT result FROM validation_cache WHERE tree_hash = $1 AND validators = $2`, hash, set).Scan(&cached)
 	if err == nil && json.Unmarshal(cached, &c.Reports) == nil {
@@ -557,6 +574,14 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		if name == "test" && buildFailed {
 			c.Reports = append(c.Reports, Report{Validator: name, Skipped: true, Coverage: -1, Error: "build failed"})
 			continue
+		}
+		switch name {
+		case "build":
+			req.Timeout = build
+		case "test":
+			req.Timeout = test
+		default:
+			req.Timeout = e.cfg.ValidatorTimeout
 		}
 		began := time.Now()
 		rep, err := e.deps.Validator.Validate(ctx, name, req)
@@ -656,6 +681,7 @@ func feedback(c *cycle) string {
 		}
 	}
 	var failed, done []Finding
+	timedOut := false
 	for _, f := range c.EditFindings {
 		if f.Category == edit.CategoryAlreadyApplied {
 			done = append(done, f)
@@ -689,15 +715,23 @@ func feedback(c *cycle) string {
 		}
 		fmt.Fprintf(&b, "## %s failed\n", r.Validator)
 		for _, f := range r.Findings {
+			if f.Category == score.CategoryTimeout {
+				timedOut = true
+			}
 			loc := f.File
 			if f.Line > 0 {
 				loc += ":" + strconv.Itoa(f.Line)
 			}
-			fmt.Fprintf(&b, "- %s [%s] %s\n", loc, f.Category, f.Message)
+			// A finding's evidence (a testify block, a panic's frames, a
+			// diff) spans lines: keep them under its bullet.
+			fmt.Fprintf(&b, "- %s [%s] %s\n", loc, f.Category, strings.ReplaceAll(strings.TrimRight(f.Message, "\n"), "\n", "\n    "))
 		}
 		if r.Log != "" {
 			fmt.Fprintf(&b, "```\n%s\n```\n", trimLog(r.Log, 6000))
 		}
+	}
+	if timedOut {
+		b.WriteString("## Timed out\nA command above ran past its time limit and was stopped: look for an endless loop, a deadlock or a wait that never ends in the code or test named, not for a compile error.\n")
 	}
 	// Surviving mutants: the tests passed, but would also pass on broken code.
 	var survivors []Finding

@@ -93,3 +93,20 @@ func TestSummarizeNamesVerdictsAndFirstFinding(t *testing.T) {
 	})
 	require.Equal(t, "build passed; test failed (2/3 tests passed), 1 findings [first: x_test.go:4 test_failure: TestX failed]; static skipped", s)
 }
+
+func TestFeedbackKeepsMultiLineEvidenceAndNamesTimeouts(t *testing.T) {
+	t.Parallel()
+	c := &cycle{N: 1, Applied: 1, Reports: []Report{
+		{Validator: "build", Passed: true},
+		{Validator: "test", Passed: false, Findings: []Finding{
+			{File: "p/p_test.go", Line: 11, Category: "test_failure", Message: "TestHalf: Not equal\np_test.go:11:\n    Error:       Not equal:\n                 expected: 3\n                 actual  : 2"},
+			{File: "p/p_test.go", Line: 20, Category: "timeout", Message: "TestHang timed out after 8s\nat p/p_test.go:20 in p.TestHang"},
+		}},
+	}}
+	fb := feedback(c)
+	require.Contains(t, fb, "- p/p_test.go:11 [test_failure] TestHalf: Not equal\n    p_test.go:11:\n        Error:       Not equal:\n                     expected: 3")
+	require.Contains(t, fb, "- p/p_test.go:20 [timeout] TestHang timed out after 8s\n    at p/p_test.go:20 in p.TestHang")
+	require.Contains(t, fb, "## Timed out")
+	require.NotContains(t, fb, "may not compile")
+	require.NotContains(t, feedback(&cycle{N: 1, Applied: 1, Reports: []Report{{Validator: "test", Findings: []Finding{{Category: "test_failure", Message: "x"}}}}}), "## Timed out")
+}

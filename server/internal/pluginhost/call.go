@@ -66,15 +66,31 @@ func (h *Host) Propose(ctx context.Context, name, version string, req *pluginv1.
 
 // Validate sends a worktree to a validator plugin. An empty version picks the
 // most recently registered version of name. The call is bounded by
-// Config.ValidateTimeout as well as ctx.
+// ValidateDeadline(req) as well as ctx.
 func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1.ValidateRequest) (*pluginv1.ValidateResponse, error) {
 	var resp *pluginv1.ValidateResponse
-	err := h.call(ctx, KindValidator, name, version, "Validate", h.cfg.ValidateTimeout, func(ctx context.Context, reg Registration, p *proc) error {
+	err := h.call(ctx, KindValidator, name, version, "Validate", h.ValidateDeadline(req), func(ctx context.Context, reg Registration, p *proc) error {
 		var err error
 		resp, err = p.validator.Validate(ctx, req)
 		return err
 	})
 	return resp, err
+}
+
+// ValidateDeadline is how long one Validate call may take: with a command
+// limit in the request, time for two commands under it (build and vet, or
+// the tests and their report), the mutation budget and a minute for the
+// sandbox's set-up; without one, Config.ValidateTimeout.
+func (h *Host) ValidateDeadline(req *pluginv1.ValidateRequest) time.Duration {
+	t := req.GetTimeout().AsDuration()
+	if t <= 0 {
+		return h.cfg.ValidateTimeout
+	}
+	mut := req.GetMutation().GetTimeBudget().AsDuration()
+	if mut <= 0 && !req.GetMutation().GetDisabled() {
+		mut = time.Minute
+	}
+	return 2*t + mut + time.Minute
 }
 
 // Ping health-checks a plugin's current process.

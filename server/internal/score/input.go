@@ -131,6 +131,10 @@ type Input struct {
 // CategorySurvivingMutant is a mutant of the changed code no test failed on.
 const CategorySurvivingMutant = "surviving_mutant"
 
+// CategoryTimeout is a validator's finding that a command (or one test) ran
+// past its time limit: a hang, not a build problem.
+const CategoryTimeout = "timeout"
+
 // Mutation is test strength: mutants of the changed functions run against
 // the tests (see doc.go).
 type Mutation struct {

@@ -128,6 +128,8 @@ func hardGates(in Input) []string {
 	switch {
 	case !in.BuildRan:
 		g = append(g, "the build did not run, so nothing proves the change builds")
+	case !in.BuildPassed && hasTimeout(in.BuildFindings):
+		g = append(g, "the build timed out"+firstErrors(timeouts(in.BuildFindings)))
 	case !in.BuildPassed:
 		g = append(g, "build failed"+firstErrors(in.BuildFindings))
 	case in.TypecheckRan && !in.TypecheckPassed:
@@ -136,10 +138,15 @@ func hardGates(in Input) []string {
 	switch {
 	case !in.TestsRan:
 		g = append(g, "the tests did not run")
+	case !in.TestsSucceeded && hasTimeout(in.TestFindings):
+		// A hang is not a compile problem: say so, with the test that hung.
+		g = append(g, "the tests timed out"+firstErrors(timeouts(in.TestFindings)))
 	case in.TestsFailed > 0:
 		g = append(g, fmt.Sprintf("%d of %d tests failed%s", in.TestsFailed, in.TestsTotal, colonList(in.TestFindings, 3)))
+	case !in.TestsSucceeded && compileProblem(in.TestFindings):
+		g = append(g, "the test command failed (a test package does not compile)"+firstErrors(in.TestFindings))
 	case !in.TestsSucceeded:
-		g = append(g, "the test command failed (a test package may not compile)"+firstErrors(in.TestFindings))
+		g = append(g, "the test command failed"+firstErrors(in.TestFindings))
 	case in.TestsTotal == 0:
 		g = append(g, "no tests ran")
 	}
@@ -147,6 +154,34 @@ func hardGates(in Input) []string {
 		g = append(g, why)
 	}
 	return g
+}
+
+func hasTimeout(fs []Finding) bool { return len(timeouts(fs)) > 0 }
+
+func timeouts(fs []Finding) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.Category == CategoryTimeout {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// compileProblem: a finding says a test package did not build, or nothing
+// says why the command failed.
+func compileProblem(fs []Finding) bool {
+	if len(fs) == 0 {
+		return true
+	}
+	for _, f := range fs {
+		switch f.Category {
+		case "syntax_error", "undefined_symbol", "missing_import", "unused_import", "unused_variable",
+			"missing_dependency", "type_error", "build_error", "test_build_failure":
+			return true
+		}
+	}
+	return false
 }
 
 // mutationGates are the test-strength gates: every changed function the

@@ -564,3 +564,32 @@ func TestMutationFeedsTestCoverageAndGates(t *testing.T) {
 	require.True(t, r.Passed)
 	require.Contains(t, dim(t, r, score.DimTestCoverage).Reasons, "test strength not measured: the project's own test command runs the tests")
 }
+
+func TestTimeoutIsItsOwnGate(t *testing.T) {
+	t.Parallel()
+	cfg := score.DefaultConfig()
+	hung := with(complete(), func(in *score.Input) {
+		in.TestsSucceeded, in.TestsFailed = false, 1
+		in.TestFindings = []score.Finding{{File: "p/p_test.go", Line: 12, Category: score.CategoryTimeout, Severity: score.SeverityError,
+			Message: "TestHang timed out after 8s"}}
+	})
+	r := score.Compute(cfg, hung)
+	require.False(t, r.Passed)
+	require.Contains(t, r.Gate, "the tests timed out: p/p_test.go:12: TestHang timed out after 8s")
+	require.NotContains(t, r.Gate, "compile")
+
+	crashed := with(complete(), func(in *score.Input) {
+		in.TestsSucceeded, in.TestsTotal, in.TestsPassed = false, 0, 0
+		in.TestFindings = []score.Finding{{File: "p/p.go", Line: 9, Category: "test_failure", Severity: score.SeverityError,
+			Message: "TestRec: fatal error: stack overflow"}}
+	})
+	r = score.Compute(cfg, crashed)
+	require.Contains(t, r.Gate, "the test command failed: p/p.go:9: TestRec: fatal error: stack overflow")
+	require.NotContains(t, r.Gate, "compile", "a stack overflow is not a compile problem")
+
+	buildHung := with(complete(), func(in *score.Input) {
+		in.BuildPassed = false
+		in.BuildFindings = []score.Finding{{Category: score.CategoryTimeout, Severity: score.SeverityError, Message: "the build command timed out after 5m0s"}}
+	})
+	require.Contains(t, score.Compute(cfg, buildHung).Gate, "the build timed out: the build command timed out after 5m0s")
+}

@@ -31,11 +31,27 @@ type Project struct {
 	BuildCommand     string
 	TestCommand      string
 	TypecheckCommand string
+	// BuildTimeout and TestTimeout limit the build step's commands and the
+	// test command; 0 takes the server's defaults.
+	BuildTimeout, TestTimeout time.Duration
 	// MinMutationScore is the project's test-strength threshold (0–1); nil
 	// keeps moosed's default.
 	MinMutationScore *float64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+}
+
+// Bounds of a configurable build or test timeout.
+const (
+	MinTimeout = time.Second
+	MaxTimeout = time.Hour
+)
+
+// validTimeout adds a problem with a timeout field to v, if it has one (0 is "not set").
+func validTimeout(v *fault.ValidationError, field string, d time.Duration) {
+	if d != 0 && (d < MinTimeout || d > MaxTimeout) {
+		v.Add(field, "must be between %s and %s", MinTimeout, MaxTimeout)
+	}
 }
 
 // Presets known to the validators.
@@ -67,6 +83,8 @@ func (p *Project) Validate() error {
 	if p.Preset != "" && !Presets[p.Preset] {
 		v.Add("preset", "unknown preset %q (known: go, node)", p.Preset)
 	}
+	validTimeout(v, "build_timeout", p.BuildTimeout)
+	validTimeout(v, "test_timeout", p.TestTimeout)
 	if m := p.MinMutationScore; m != nil && !(*m >= 0 && *m <= 1) {
 		v.Add("min_mutation_score", "must be between 0 and 1, got %g", *m)
 	}
@@ -88,9 +106,11 @@ type WorkOrder struct {
 	// TestsOptional waives the tests gate: a change to source code may pass
 	// without adding or changing a test. The zero value requires tests.
 	TestsOptional bool
-	Result        *Result
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// BuildTimeout and TestTimeout override the project's limits; 0: not set.
+	BuildTimeout, TestTimeout time.Duration
+	Result                    *Result
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 }
 
 // Result is the scored outcome of a work order's latest execution. The pipeline
@@ -134,6 +154,8 @@ type NewWorkOrder struct {
 	PinnedVariant uuid.UUID
 	// TestsOptional waives the tests gate (the API's tests_required: false).
 	TestsOptional bool
+	// BuildTimeout and TestTimeout override the project's limits (0: not set).
+	BuildTimeout, TestTimeout time.Duration
 }
 
 // Validate reports every problem at once; field names are the API's.
@@ -170,6 +192,8 @@ func (n *NewWorkOrder) Validate() error {
 	if len(n.Metadata) > MaxMetadataKeys {
 		v.Add("metadata", "must have at most %d keys", MaxMetadataKeys)
 	}
+	validTimeout(v, "build_timeout", n.BuildTimeout)
+	validTimeout(v, "test_timeout", n.TestTimeout)
 	return v.Err()
 }
 

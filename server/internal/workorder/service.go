@@ -81,12 +81,14 @@ func translate(err error, what string) error {
 
 // ---- projects ----
 
-const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, min_mutation_score, created_at, updated_at`
+const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score, created_at, updated_at`
 
 func scanProject(row pgx.Row) (*Project, error) {
 	p := &Project{}
+	var buildMS, testMS int64
 	err := row.Scan(&p.ID, &p.Name, &p.RepoURL, &p.DefaultBranch, &p.Language, &p.Preset,
-		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &p.MinMutationScore, &p.CreatedAt, &p.UpdatedAt)
+		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &buildMS, &testMS, &p.MinMutationScore, &p.CreatedAt, &p.UpdatedAt)
+	p.BuildTimeout, p.TestTimeout = time.Duration(buildMS)*time.Millisecond, time.Duration(testMS)*time.Millisecond
 	return p, err
 }
 
@@ -103,9 +105,10 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error
 		p.Preset = PresetFor(strings.ToLower(p.Language))
 	}
 	p.ID = uuid.New()
-	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, min_mutation_score)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING `+projectCols,
-		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand, p.MinMutationScore)
+	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING `+projectCols,
+		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand,
+		p.BuildTimeout.Milliseconds(), p.TestTimeout.Milliseconds(), p.MinMutationScore)
 	out, err := scanProject(row)
 	if err != nil {
 		err = translate(err, "create project "+p.Name)
@@ -161,17 +164,19 @@ func (s *Service) ListProjects(ctx context.Context, pageSize int, pageToken stri
 
 // ---- work orders ----
 
-const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), tests_optional, result, created_at, updated_at`
+const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), tests_optional, build_timeout_ms, test_timeout_ms, result, created_at, updated_at`
 
 func scanWorkOrder(row pgx.Row) (*WorkOrder, error) {
 	w := &WorkOrder{}
 	var criteria, meta, result []byte
 	var status string
+	var buildMS, testMS int64
 	err := row.Scan(&w.ID, &w.ProjectID, &w.RequestID, &w.Title, &w.Description, &criteria, &w.Complexity,
-		&status, &meta, &w.VariantID, &w.TestsOptional, &result, &w.CreatedAt, &w.UpdatedAt)
+		&status, &meta, &w.VariantID, &w.TestsOptional, &buildMS, &testMS, &result, &w.CreatedAt, &w.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
+	w.BuildTimeout, w.TestTimeout = time.Duration(buildMS)*time.Millisecond, time.Duration(testMS)*time.Millisecond
 	w.Status = Status(status)
 	if err := json.Unmarshal(criteria, &w.AcceptanceCriteria); err != nil {
 		return nil, fmt.Errorf("decode acceptance criteria: %w", err)
@@ -213,17 +218,18 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	// timestamps come back; the rest is what was sent.
 	id := uuid.New()
 	row := s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id, tests_optional)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text,$12)
+			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id, tests_optional, build_timeout_ms, test_timeout_ms)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text,$12,$13,$14)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
 			RETURNING id, status, created_at, updated_at),
 		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
 			SELECT id, $10, status, 'work order created' FROM ins)
 		SELECT created_at, updated_at FROM ins`,
-		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant), n.TestsOptional)
+		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant), n.TestsOptional,
+		n.BuildTimeout.Milliseconds(), n.TestTimeout.Milliseconds())
 	w := &WorkOrder{ID: id, ProjectID: projectID, RequestID: n.RequestID, Title: n.Title, Description: n.Description,
 		AcceptanceCriteria: n.AcceptanceCriteria, Complexity: n.Complexity, Status: StatusPending, Metadata: n.Metadata,
-		TestsOptional: n.TestsOptional}
+		TestsOptional: n.TestsOptional, BuildTimeout: n.BuildTimeout, TestTimeout: n.TestTimeout}
 	if n.PinnedVariant != uuid.Nil {
 		w.VariantID = n.PinnedVariant.String()
 	}

@@ -18,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,9 +179,10 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	profile := filepath.Join(outDir, "cover.out")
 
 	args := []string{"go", "test", "-json", "-count=1", "-covermode=set", "-coverprofile=" + profile}
-	if t := o.Runner.Timeout; t > time.Minute {
-		// Go's own timeout fires first and names the hung test.
-		args = append(args, "-timeout="+(t-20*time.Second).String())
+	if t := o.Runner.Timeout; t > 0 {
+		// Go's own timeout fires first and names the hung test, leaving the
+		// sandbox's kill for a hung build or a binary that ignores it.
+		args = append(args, "-timeout="+GoTestTimeout(t).String())
 	}
 	s, err := o.spec(dir, append(args, "./...")...)
 	if err != nil {
@@ -198,9 +200,25 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	rep.ApplyResult(res)
 	rep.Log = check.TrimLog(humanLog(res.Stdout), check.LogLimit)
 
-	tests, findings := ParseTestJSON(dir, res.Stdout, modulePath)
+	p := parseTestJSON(dir, res.Stdout, modulePath)
+	tests := p.tests
 	rep.Tests = tests
-	rep.Findings = append(rep.Findings, findings...)
+	if res.TimedOut {
+		// The sandbox stopped the command before Go's own alarm: name the
+		// tests that were running instead of a bare "command timed out".
+		rep.Findings = slices.DeleteFunc(rep.Findings, func(f check.Finding) bool { return f.Category == check.CategoryTimeout })
+		limit := o.Runner.Timeout.String()
+		if len(p.running) == 0 {
+			rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryTimeout, Severity: check.SeverityError,
+				Message: "the test command timed out after " + limit + " (building the tests or starting them took the whole limit)"})
+		}
+		for _, k := range p.running {
+			tests.Add(check.TestCase{Package: k.pkg, Name: k.name, Status: check.TestFailed})
+			rep.Findings = append(rep.Findings, check.Finding{File: pkgDir(k.pkg, modulePath), Category: check.CategoryTimeout, Severity: check.SeverityError,
+				Message: k.name + " timed out: the test command timed out after " + limit + " while it was running"})
+		}
+	}
+	rep.Findings = append(rep.Findings, p.findings...)
 	if tests.Total() == 0 && res.Success() {
 		rep.Findings = append(rep.Findings, check.Finding{
 			Category: check.CategoryNoTests, Severity: check.SeverityWarning, Message: "the module has no tests",
@@ -226,6 +244,13 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
+}
+
+// GoTestTimeout is the -timeout given to go test within a command limit of
+// limit: a fifth of it (at most 20 s) is left for building the tests and for
+// the alarm's own report.
+func GoTestTimeout(limit time.Duration) time.Duration {
+	return limit - min(20*time.Second, limit/5)
 }
 
 // touchedPackages selects files in the directories of changed Go files.
@@ -254,10 +279,24 @@ func humanLog(stream string) string {
 			continue
 		}
 		if m := outputRe.FindStringSubmatch(line); m != nil {
-			b.WriteString(unquote(m[1]))
+			if out := unquote(m[1]); !noise(out) {
+				b.WriteString(out)
+			}
 		}
 	}
 	return b.String()
+}
+
+// noise is what a passing run prints per test: kept out of the log so that
+// the failures' own lines fit in it.
+func noise(line string) bool {
+	l := strings.TrimLeft(line, " ")
+	for _, p := range []string{"=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- PASS:", "--- SKIP:"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
 }
 
 var outputRe = regexp.MustCompile(`"Output":("(?:[^"\\]|\\.)*")`)

@@ -225,10 +225,11 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 
 	rep.Tests = &check.Tests{}
 	if data, err := os.ReadFile(results); err == nil {
-		tests, findings, err := ParseResultsJSON(dir, data)
+		tests, findings, keys, err := parseResults(dir, data)
 		if err != nil {
 			return rep, err
 		}
+		withDiffs(findings, keys, reportDiffs(dir, res.Output()))
 		rep.Tests = tests
 		rep.Findings = append(rep.Findings, findings...)
 	}

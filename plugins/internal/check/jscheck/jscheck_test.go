@@ -274,7 +274,7 @@ func TestParseResultsJSON(t *testing.T) {
 		{"test/a.test.ts", 30, check.CategoryTestFailure},
 		{"test/b.test.ts", 0, check.CategoryMissingImport},
 	}, locs(fs))
-	require.Equal(t, "a breaks: AssertionError: expected 1 to be 2", fs[0].Message)
+	require.Equal(t, "a breaks: AssertionError: expected 1 to be 2\nat test/a.test.ts:12:15", fs[0].Message, "the project's frame, not node_modules'")
 
 	_, _, err = jscheck.ParseResultsJSON("/w", []byte("not json"))
 	require.Error(t, err)

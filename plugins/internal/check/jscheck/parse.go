@@ -116,18 +116,28 @@ var ansiRe = regexp.MustCompile("\x1b\\[[0-9;]*m")
 // failing test (located at the test file line its stack names) and each test file that
 // failed to load.
 func ParseResultsJSON(dir string, data []byte) (*check.Tests, []check.Finding, error) {
+	tests, fs, _, err := parseResults(dir, data)
+	return tests, fs, err
+}
+
+// parseResults is ParseResultsJSON that also says, for each finding, which
+// test it is ("file > full name"; empty for a file that did not load), so
+// that the runner's own report can add what its JSON leaves out.
+func parseResults(dir string, data []byte) (*check.Tests, []check.Finding, []string, error) {
 	var r resultsJSON
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, nil, fmt.Errorf("parse test results: %w", err)
+		return nil, nil, nil, fmt.Errorf("parse test results: %w", err)
 	}
 	tests := &check.Tests{}
 	var fs []check.Finding
+	var keys []string
 	for _, file := range r.TestResults {
 		rel := check.RelPath(dir, file.Name)
 		if file.Status == "failed" && len(file.AssertionResults) == 0 {
 			msg := strings.TrimSpace(ansiRe.ReplaceAllString(file.Message, ""))
 			fs = append(fs, check.Finding{File: rel, Line: lineIn(msg, file.Name), Category: suiteCategory(msg),
 				Severity: check.SeverityError, Message: "test file failed to run: " + check.TrimLog(msg, 2048)})
+			keys = append(keys, "")
 			continue
 		}
 		for _, a := range file.AssertionResults {
@@ -149,16 +159,138 @@ func ParseResultsJSON(dir string, data []byte) (*check.Tests, []check.Finding, e
 				continue
 			}
 			f := check.Finding{File: rel, Category: check.CategoryTestFailure, Severity: check.SeverityError}
-			first, _, _ := strings.Cut(strings.TrimSpace(c.Output), "\n")
-			f.Message = a.FullName + ": " + first
+			head, frames := splitStack(dir, c.Output)
+			f.Message = a.FullName + ": " + head
 			f.Line = lineIn(c.Output, file.Name)
 			if f.Line == 0 && a.Location != nil {
 				f.Line, f.Column = a.Location.Line, a.Location.Column
 			}
+			if len(frames) > 0 {
+				// Where it broke: the first frame in the project's own code
+				// (the source under test when it threw, else the test).
+				f.File, f.Line, f.Column = frames[0].file, frames[0].line, frames[0].col
+				f.Message += renderFrames(frames)
+			}
+			f.Message = check.TrimLog(f.Message, MessageLimit)
 			fs = append(fs, f)
+			keys = append(keys, rel+" > "+a.FullName)
 		}
 	}
-	return tests, fs, nil
+	return tests, fs, keys, nil
+}
+
+// MessageLimit bounds one finding's message.
+const MessageLimit = 4 << 10
+
+// jsFrame is one stack frame of the project's code.
+type jsFrame struct {
+	fn, file  string
+	line, col int
+}
+
+// stackLine matches a V8 stack line: "at fn (path:line:col)" or "at path:line:col".
+var stackLine = regexp.MustCompile(`^\s+at (?:(.+?) \()?(?:file://)?([^()\s]+):(\d+):(\d+)\)?$`)
+
+// splitStack separates an error's text (its message, and jest's diff) from
+// its stack, and returns the stack's frames in the project (not in
+// node_modules, not node's own).
+func splitStack(dir, msg string) (string, []jsFrame) {
+	var head []string
+	var frames []jsFrame
+	inStack := false
+	for _, l := range strings.Split(strings.TrimSpace(msg), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "at ") {
+			inStack = true
+			m := stackLine.FindStringSubmatch(l)
+			if m == nil {
+				continue
+			}
+			rel := check.RelPath(dir, m[2])
+			if strings.HasPrefix(rel, "..") || strings.HasPrefix(rel, "/") || strings.HasPrefix(rel, "node:") ||
+				strings.Contains(rel, "node_modules/") {
+				continue
+			}
+			n, _ := strconv.Atoi(m[3])
+			col, _ := strconv.Atoi(m[4])
+			frames = append(frames, jsFrame{fn: m[1], file: rel, line: n, col: col})
+			continue
+		}
+		if !inStack {
+			head = append(head, strings.TrimRight(l, " "))
+		}
+	}
+	return strings.TrimSpace(strings.Join(head, "\n")), frames
+}
+
+func renderFrames(fs []jsFrame) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i == 3 {
+			break
+		}
+		prefix := "\n   "
+		if i == 0 {
+			prefix = "\nat "
+		}
+		b.WriteString(fmt.Sprintf("%s%s:%d:%d", prefix, f.file, f.line, f.col))
+		if f.fn != "" {
+			b.WriteString(" in " + f.fn)
+		}
+	}
+	return b.String()
+}
+
+// reportDiffs reads vitest's default reporter output for each failed test's
+// assertion diff ("- Expected / + Received" and the lines under it), which
+// its JSON report leaves out. Keys are "file > full name" with the names
+// joined by spaces, as in the JSON.
+func reportDiffs(dir, out string) map[string]string {
+	diffs := map[string]string{}
+	lines := strings.Split(ansiRe.ReplaceAllString(out, ""), "\n")
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimRight(lines[i], "\r")
+		rest, ok := strings.CutPrefix(strings.TrimLeft(l, " "), "FAIL  ")
+		if !ok || !strings.Contains(rest, " > ") {
+			continue
+		}
+		parts := strings.Split(rest, " > ")
+		key := check.RelPath(dir, parts[0]) + " > " + strings.Join(parts[1:], " ")
+		var diff []string
+		in := false
+		for j := i + 1; j < len(lines); j++ {
+			t := strings.TrimRight(lines[j], "\r")
+			if strings.HasPrefix(strings.TrimLeft(t, " "), "FAIL  ") || strings.HasPrefix(t, "⎯") ||
+				strings.HasPrefix(strings.TrimSpace(t), "❯ ") {
+				break
+			}
+			if strings.HasPrefix(t, "- Expected") {
+				in = true
+			}
+			if in {
+				diff = append(diff, t)
+			}
+		}
+		if len(diff) > 0 {
+			diffs[key] = strings.TrimSpace(strings.Join(diff, "\n"))
+		}
+	}
+	return diffs
+}
+
+// withDiffs adds each failed test's assertion diff to its finding.
+func withDiffs(fs []check.Finding, keys []string, diffs map[string]string) {
+	for i := range fs {
+		if i < len(keys) && keys[i] != "" {
+			if d, ok := diffs[keys[i]]; ok && !strings.Contains(fs[i].Message, d) {
+				head, frames, _ := strings.Cut(fs[i].Message, "\nat ")
+				msg := head + "\n" + d
+				if frames != "" {
+					msg += "\nat " + frames
+				}
+				fs[i].Message = check.TrimLog(msg, MessageLimit)
+			}
+		}
+	}
 }
 
 // lineIn finds the first "file:line:col" reference to file in a stack trace.

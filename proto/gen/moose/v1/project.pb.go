@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -46,8 +47,15 @@ type Project struct {
 	// its tests must kill for the work order to pass. Unset: moosed's default
 	// (0.6); 0 keeps only the zero-value/panic part of the gate.
 	MinMutationScore *float64 `protobuf:"fixed64,12,opt,name=min_mutation_score,json=minMutationScore,proto3,oneof" json:"min_mutation_score,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Time limit of the build step's commands (build, then vet), each; absent:
+	// the server's default (moosed --build-timeout, 5 minutes).
+	BuildTimeout *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	// Time limit of the test command; absent: the server's default (moosed
+	// --test-timeout, 5 minutes). A test still running then is reported as a
+	// timeout finding naming it.
+	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Project) Reset() {
@@ -164,6 +172,20 @@ func (x *Project) GetMinMutationScore() float64 {
 	return 0
 }
 
+func (x *Project) GetBuildTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.BuildTimeout
+	}
+	return nil
+}
+
+func (x *Project) GetTestTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.TestTimeout
+	}
+	return nil
+}
+
 type CreateProjectRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -176,8 +198,11 @@ type CreateProjectRequest struct {
 	TypecheckCommand string                 `protobuf:"bytes,8,opt,name=typecheck_command,json=typecheckCommand,proto3" json:"typecheck_command,omitempty"`
 	// See Project.min_mutation_score.
 	MinMutationScore *float64 `protobuf:"fixed64,9,opt,name=min_mutation_score,json=minMutationScore,proto3,oneof" json:"min_mutation_score,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// See Project.build_timeout and Project.test_timeout: 1s to 1h.
+	BuildTimeout  *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateProjectRequest) Reset() {
@@ -271,6 +296,20 @@ func (x *CreateProjectRequest) GetMinMutationScore() float64 {
 		return *x.MinMutationScore
 	}
 	return 0
+}
+
+func (x *CreateProjectRequest) GetBuildTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.BuildTimeout
+	}
+	return nil
+}
+
+func (x *CreateProjectRequest) GetTestTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.TestTimeout
+	}
+	return nil
 }
 
 type CreateProjectResponse struct {
@@ -513,7 +552,7 @@ var File_moose_v1_project_proto protoreflect.FileDescriptor
 
 const file_moose_v1_project_proto_rawDesc = "" +
 	"\n" +
-	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x03\n" +
+	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x04\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
@@ -529,8 +568,10 @@ const file_moose_v1_project_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x121\n" +
-	"\x12min_mutation_score\x18\f \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01B\x15\n" +
-	"\x13_min_mutation_score\"\xdf\x02\n" +
+	"\x12min_mutation_score\x18\f \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01\x12>\n" +
+	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeoutB\x15\n" +
+	"\x13_min_mutation_score\"\xdd\x03\n" +
 	"\x14CreateProjectRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\brepo_url\x18\x02 \x01(\tR\arepoUrl\x12%\n" +
@@ -540,7 +581,9 @@ const file_moose_v1_project_proto_rawDesc = "" +
 	"\rbuild_command\x18\x06 \x01(\tR\fbuildCommand\x12!\n" +
 	"\ftest_command\x18\a \x01(\tR\vtestCommand\x12+\n" +
 	"\x11typecheck_command\x18\b \x01(\tR\x10typecheckCommand\x121\n" +
-	"\x12min_mutation_score\x18\t \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01B\x15\n" +
+	"\x12min_mutation_score\x18\t \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01\x12>\n" +
+	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeoutB\x15\n" +
 	"\x13_min_mutation_score\"D\n" +
 	"\x15CreateProjectResponse\x12+\n" +
 	"\aproject\x18\x01 \x01(\v2\x11.moose.v1.ProjectR\aproject\"Q\n" +
@@ -584,24 +627,29 @@ var file_moose_v1_project_proto_goTypes = []any{
 	(*GetProjectRequest)(nil),     // 5: moose.v1.GetProjectRequest
 	(*GetProjectResponse)(nil),    // 6: moose.v1.GetProjectResponse
 	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
 }
 var file_moose_v1_project_proto_depIdxs = []int32{
-	7, // 0: moose.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	7, // 1: moose.v1.Project.update_time:type_name -> google.protobuf.Timestamp
-	0, // 2: moose.v1.CreateProjectResponse.project:type_name -> moose.v1.Project
-	0, // 3: moose.v1.ListProjectsResponse.projects:type_name -> moose.v1.Project
-	0, // 4: moose.v1.GetProjectResponse.project:type_name -> moose.v1.Project
-	1, // 5: moose.v1.ProjectService.CreateProject:input_type -> moose.v1.CreateProjectRequest
-	3, // 6: moose.v1.ProjectService.ListProjects:input_type -> moose.v1.ListProjectsRequest
-	5, // 7: moose.v1.ProjectService.GetProject:input_type -> moose.v1.GetProjectRequest
-	2, // 8: moose.v1.ProjectService.CreateProject:output_type -> moose.v1.CreateProjectResponse
-	4, // 9: moose.v1.ProjectService.ListProjects:output_type -> moose.v1.ListProjectsResponse
-	6, // 10: moose.v1.ProjectService.GetProject:output_type -> moose.v1.GetProjectResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	7,  // 0: moose.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 1: moose.v1.Project.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 2: moose.v1.Project.build_timeout:type_name -> google.protobuf.Duration
+	8,  // 3: moose.v1.Project.test_timeout:type_name -> google.protobuf.Duration
+	8,  // 4: moose.v1.CreateProjectRequest.build_timeout:type_name -> google.protobuf.Duration
+	8,  // 5: moose.v1.CreateProjectRequest.test_timeout:type_name -> google.protobuf.Duration
+	0,  // 6: moose.v1.CreateProjectResponse.project:type_name -> moose.v1.Project
+	0,  // 7: moose.v1.ListProjectsResponse.projects:type_name -> moose.v1.Project
+	0,  // 8: moose.v1.GetProjectResponse.project:type_name -> moose.v1.Project
+	1,  // 9: moose.v1.ProjectService.CreateProject:input_type -> moose.v1.CreateProjectRequest
+	3,  // 10: moose.v1.ProjectService.ListProjects:input_type -> moose.v1.ListProjectsRequest
+	5,  // 11: moose.v1.ProjectService.GetProject:input_type -> moose.v1.GetProjectRequest
+	2,  // 12: moose.v1.ProjectService.CreateProject:output_type -> moose.v1.CreateProjectResponse
+	4,  // 13: moose.v1.ProjectService.ListProjects:output_type -> moose.v1.ListProjectsResponse
+	6,  // 14: moose.v1.ProjectService.GetProject:output_type -> moose.v1.GetProjectResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_project_proto_init() }

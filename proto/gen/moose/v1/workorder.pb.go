@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -111,6 +112,10 @@ type WorkOrder struct {
 	// tests gate). True unless the work order was created with
 	// tests_required: false.
 	TestsRequired bool `protobuf:"varint,14,opt,name=tests_required,json=testsRequired,proto3" json:"tests_required,omitempty"`
+	// The work order's own time limits for the build step's commands and the
+	// test command; absent: the project's, else the server's defaults.
+	BuildTimeout  *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -241,6 +246,20 @@ func (x *WorkOrder) GetTestsRequired() bool {
 		return x.TestsRequired
 	}
 	return false
+}
+
+func (x *WorkOrder) GetBuildTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.BuildTimeout
+	}
+	return nil
+}
+
+func (x *WorkOrder) GetTestTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.TestTimeout
+	}
+	return nil
 }
 
 // WorkOrderResult is the scored outcome of an execution.
@@ -597,6 +616,9 @@ type CreateWorkOrderRequest struct {
 	// Absent means true: tests are required unless the work order says
 	// otherwise (a refactor already covered by tests, a build fix).
 	TestsRequired *bool `protobuf:"varint,9,opt,name=tests_required,json=testsRequired,proto3,oneof" json:"tests_required,omitempty"`
+	// Time limits overriding the project's for this work order: 1s to 1h.
+	BuildTimeout  *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -692,6 +714,20 @@ func (x *CreateWorkOrderRequest) GetTestsRequired() bool {
 		return *x.TestsRequired
 	}
 	return false
+}
+
+func (x *CreateWorkOrderRequest) GetBuildTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.BuildTimeout
+	}
+	return nil
+}
+
+func (x *CreateWorkOrderRequest) GetTestTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.TestTimeout
+	}
+	return nil
 }
 
 type CreateWorkOrderResponse struct {
@@ -1961,7 +1997,7 @@ var File_moose_v1_workorder_proto protoreflect.FileDescriptor
 
 const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\n" +
-	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x05\n" +
+	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x06\n" +
 	"\tWorkOrder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1984,7 +2020,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\n" +
 	"variant_id\x18\f \x01(\tR\tvariantId\x121\n" +
 	"\x06result\x18\r \x01(\v2\x19.moose.v1.WorkOrderResultR\x06result\x12%\n" +
-	"\x0etests_required\x18\x0e \x01(\bR\rtestsRequired\x1a;\n" +
+	"\x0etests_required\x18\x0e \x01(\bR\rtestsRequired\x12>\n" +
+	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x04\n" +
@@ -2027,7 +2065,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"createTime\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x04\n" +
 	"\x16CreateWorkOrderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
@@ -2042,7 +2080,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\bmetadata\x18\a \x03(\v2..moose.v1.CreateWorkOrderRequest.MetadataEntryR\bmetadata\x12\x1d\n" +
 	"\n" +
 	"variant_id\x18\b \x01(\tR\tvariantId\x12*\n" +
-	"\x0etests_required\x18\t \x01(\bH\x00R\rtestsRequired\x88\x01\x01\x1a;\n" +
+	"\x0etests_required\x18\t \x01(\bH\x00R\rtestsRequired\x88\x01\x01\x12>\n" +
+	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
@@ -2218,6 +2258,7 @@ var file_moose_v1_workorder_proto_goTypes = []any{
 	nil,                                   // 27: moose.v1.Event.DataEntry
 	nil,                                   // 28: moose.v1.CreateWorkOrderRequest.MetadataEntry
 	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 30: google.protobuf.Duration
 }
 var file_moose_v1_workorder_proto_depIdxs = []int32{
 	0,  // 0: moose.v1.WorkOrder.status:type_name -> moose.v1.WorkOrderStatus
@@ -2225,48 +2266,52 @@ var file_moose_v1_workorder_proto_depIdxs = []int32{
 	29, // 2: moose.v1.WorkOrder.create_time:type_name -> google.protobuf.Timestamp
 	29, // 3: moose.v1.WorkOrder.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 4: moose.v1.WorkOrder.result:type_name -> moose.v1.WorkOrderResult
-	3,  // 5: moose.v1.WorkOrderResult.dimensions:type_name -> moose.v1.DimensionScore
-	0,  // 6: moose.v1.Event.from_status:type_name -> moose.v1.WorkOrderStatus
-	0,  // 7: moose.v1.Event.to_status:type_name -> moose.v1.WorkOrderStatus
-	27, // 8: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
-	29, // 9: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	28, // 10: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
-	1,  // 11: moose.v1.CreateWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 12: moose.v1.ListWorkOrdersResponse.work_orders:type_name -> moose.v1.WorkOrder
-	1,  // 13: moose.v1.GetWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	4,  // 14: moose.v1.ListWorkOrderEventsResponse.events:type_name -> moose.v1.Event
-	14, // 15: moose.v1.Attempt.findings:type_name -> moose.v1.AttemptFinding
-	15, // 16: moose.v1.Attempt.validations:type_name -> moose.v1.ValidatorReport
-	29, // 17: moose.v1.Attempt.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 18: moose.v1.Attempt.dimensions:type_name -> moose.v1.DimensionScore
-	13, // 19: moose.v1.ListWorkOrderAttemptsResponse.attempts:type_name -> moose.v1.Attempt
-	1,  // 20: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 21: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 22: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	4,  // 23: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
-	5,  // 24: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
-	7,  // 25: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
-	9,  // 26: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
-	11, // 27: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
-	16, // 28: moose.v1.WorkOrderService.ListWorkOrderAttempts:input_type -> moose.v1.ListWorkOrderAttemptsRequest
-	18, // 29: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
-	20, // 30: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
-	22, // 31: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
-	24, // 32: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
-	6,  // 33: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
-	8,  // 34: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
-	10, // 35: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
-	12, // 36: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
-	17, // 37: moose.v1.WorkOrderService.ListWorkOrderAttempts:output_type -> moose.v1.ListWorkOrderAttemptsResponse
-	19, // 38: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
-	21, // 39: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
-	23, // 40: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
-	25, // 41: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
-	33, // [33:42] is the sub-list for method output_type
-	24, // [24:33] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	30, // 5: moose.v1.WorkOrder.build_timeout:type_name -> google.protobuf.Duration
+	30, // 6: moose.v1.WorkOrder.test_timeout:type_name -> google.protobuf.Duration
+	3,  // 7: moose.v1.WorkOrderResult.dimensions:type_name -> moose.v1.DimensionScore
+	0,  // 8: moose.v1.Event.from_status:type_name -> moose.v1.WorkOrderStatus
+	0,  // 9: moose.v1.Event.to_status:type_name -> moose.v1.WorkOrderStatus
+	27, // 10: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
+	29, // 11: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	28, // 12: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
+	30, // 13: moose.v1.CreateWorkOrderRequest.build_timeout:type_name -> google.protobuf.Duration
+	30, // 14: moose.v1.CreateWorkOrderRequest.test_timeout:type_name -> google.protobuf.Duration
+	1,  // 15: moose.v1.CreateWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	1,  // 16: moose.v1.ListWorkOrdersResponse.work_orders:type_name -> moose.v1.WorkOrder
+	1,  // 17: moose.v1.GetWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	4,  // 18: moose.v1.ListWorkOrderEventsResponse.events:type_name -> moose.v1.Event
+	14, // 19: moose.v1.Attempt.findings:type_name -> moose.v1.AttemptFinding
+	15, // 20: moose.v1.Attempt.validations:type_name -> moose.v1.ValidatorReport
+	29, // 21: moose.v1.Attempt.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 22: moose.v1.Attempt.dimensions:type_name -> moose.v1.DimensionScore
+	13, // 23: moose.v1.ListWorkOrderAttemptsResponse.attempts:type_name -> moose.v1.Attempt
+	1,  // 24: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	1,  // 25: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	1,  // 26: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	4,  // 27: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
+	5,  // 28: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
+	7,  // 29: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
+	9,  // 30: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
+	11, // 31: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
+	16, // 32: moose.v1.WorkOrderService.ListWorkOrderAttempts:input_type -> moose.v1.ListWorkOrderAttemptsRequest
+	18, // 33: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
+	20, // 34: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
+	22, // 35: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
+	24, // 36: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
+	6,  // 37: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
+	8,  // 38: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
+	10, // 39: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
+	12, // 40: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
+	17, // 41: moose.v1.WorkOrderService.ListWorkOrderAttempts:output_type -> moose.v1.ListWorkOrderAttemptsResponse
+	19, // 42: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
+	21, // 43: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
+	23, // 44: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
+	25, // 45: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
+	37, // [37:46] is the sub-list for method output_type
+	28, // [28:37] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_workorder_proto_init() }

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/moose"
@@ -21,6 +23,7 @@ func newProjectCommand(a *App) *cobra.Command {
 
 func newProjectCreateCommand(a *App) *cobra.Command {
 	var req moosev1.CreateProjectRequest
+	var buildTimeout, testTimeout time.Duration
 	var minMutation float64
 	cmd := &cobra.Command{
 		Use:   "create --name NAME --repo URL --language LANG [flags]",
@@ -28,8 +31,6 @@ func newProjectCreateCommand(a *App) *cobra.Command {
 		Long: `Register a project: a repository that work orders change, with the commands
 that build and test it. Explicit --build/--test/--typecheck commands override
 the preset; an empty --preset lets the server pick one from --language.
---min-mutation-score sets the project's test-strength threshold (the share of
-mutants its tests must kill; the server's default is 0.6).
 The server validates the request and names every invalid field.`,
 		Example: `  moosectl project create --name strings --repo https://github.com/acme/strings \
     --language typescript --test "npm test"`,
@@ -37,6 +38,12 @@ The server validates the request and names every invalid field.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("min-mutation-score") {
 				req.MinMutationScore = &minMutation
+			}
+			if cmd.Flags().Changed("build-timeout") {
+				req.BuildTimeout = durationpb.New(buildTimeout)
+			}
+			if cmd.Flags().Changed("test-timeout") {
+				req.TestTimeout = durationpb.New(testTimeout)
 			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				p, err := c.CreateProject(ctx, &req)
@@ -57,6 +64,8 @@ The server validates the request and names every invalid field.`,
 	f.StringVar(&req.TestCommand, "test", "", "test command (overrides the preset)")
 	f.StringVar(&req.TypecheckCommand, "typecheck", "", "typecheck command (overrides the preset)")
 	f.Float64Var(&minMutation, "min-mutation-score", 0, "test-strength threshold, 0–1 (default: the server's, 0.6)")
+	f.DurationVar(&buildTimeout, "build-timeout", 0, "time limit of each build command, 1s to 1h (default: the server's)")
+	f.DurationVar(&testTimeout, "test-timeout", 0, "time limit of the test command, 1s to 1h (default: the server's)")
 	return cmd
 }
 

@@ -7,8 +7,10 @@ import (
 	"io"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/wofile"
@@ -58,6 +60,8 @@ func newWOCreateCommand(a *App) *cobra.Command {
 		flagReq         moosev1.CreateWorkOrderRequest
 		metadata        []string
 		noTestsRequired bool
+		buildTimeout    time.Duration
+		testTimeout     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "create (--project ID --title TITLE ... | -f workorder.yaml) [flags]",
@@ -81,6 +85,8 @@ A work-order file has these fields (unknown fields are an error):
     ticket: MOO-12
   tests_required: false    # optional: by default a change to source code
                            # must add or change a test to pass
+  build_timeout: 2m        # optional time limits (1s to 1h); absent: the
+  test_timeout: 90s        # project's, else the server's (5m each)
 
 Without a request id, one is generated for this invocation.`,
 		Example: `  moosectl wo create --project $PID --title "Add --json" --description "..." \
@@ -104,6 +110,12 @@ Without a request id, one is generated for this invocation.`,
 			if cmd.Flags().Changed("no-tests-required") {
 				req.TestsRequired = proto.Bool(!noTestsRequired)
 			}
+			if cmd.Flags().Changed("build-timeout") {
+				req.BuildTimeout = durationpb.New(buildTimeout)
+			}
+			if cmd.Flags().Changed("test-timeout") {
+				req.TestTimeout = durationpb.New(testTimeout)
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				wo, err := c.CreateWorkOrder(ctx, req)
 				if err != nil {
@@ -123,6 +135,8 @@ Without a request id, one is generated for this invocation.`,
 	f.StringVar(&flagReq.RequestId, "request-id", "", "idempotency key: repeating it returns the same work order")
 	f.StringArrayVar(&metadata, "metadata", nil, "metadata KEY=VALUE (repeat for several)")
 	f.BoolVar(&noTestsRequired, "no-tests-required", false, "waive the tests gate: a source change may pass without adding or changing a test")
+	f.DurationVar(&buildTimeout, "build-timeout", 0, "time limit of each build command, 1s to 1h (default: the project's)")
+	f.DurationVar(&testTimeout, "test-timeout", 0, "time limit of the test command, 1s to 1h (default: the project's)")
 	return cmd
 }
 

@@ -39,6 +39,12 @@ func Project(w io.Writer, p *moosev1.Project) error {
 	if p.MinMutationScore != nil {
 		t.Row("Min mutation score:", fmt.Sprintf("%g", p.GetMinMutationScore()))
 	}
+	if d := p.GetBuildTimeout(); d != nil {
+		t.Row("Build timeout:", d.AsDuration().String())
+	}
+	if d := p.GetTestTimeout(); d != nil {
+		t.Row("Test timeout:", d.AsDuration().String())
+	}
 	t.Row("Created:", Time(p.GetCreateTime()))
 	t.Row("Updated:", Time(p.GetUpdateTime()))
 	return t.Flush()
@@ -72,6 +78,12 @@ func WorkOrder(w io.Writer, wo *moosev1.WorkOrder) error {
 	t.Row("Complexity:", strconv.Itoa(int(wo.GetComplexity())))
 	t.Row("Request ID:", wo.GetRequestId())
 	t.Row("Variant:", wo.GetVariantId())
+	if d := wo.GetBuildTimeout(); d != nil {
+		t.Row("Build timeout:", d.AsDuration().String())
+	}
+	if d := wo.GetTestTimeout(); d != nil {
+		t.Row("Test timeout:", d.AsDuration().String())
+	}
 	t.Row("Created:", Time(wo.GetCreateTime()))
 	t.Row("Updated:", Time(wo.GetUpdateTime()))
 	if err := t.Flush(); err != nil {

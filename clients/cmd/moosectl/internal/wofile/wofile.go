@@ -15,6 +15,8 @@
 //	metadata:
 //	  ticket: MOO-12
 //	tests_required: false   # optional; absent means a source change must add or change a test
+//	build_timeout: 2m       # optional time limits, Go durations
+//	test_timeout: 90s
 package wofile
 
 import (
@@ -28,6 +30,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/moosehq/moose/clients/moose"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 )
 
@@ -45,10 +48,13 @@ type File struct {
 	Metadata           map[string]string `yaml:"metadata"`
 	// TestsRequired is nil when absent: tests are then required.
 	TestsRequired *bool `yaml:"tests_required"`
+	// BuildTimeout and TestTimeout are Go durations ("90s"); empty: not set.
+	BuildTimeout moose.Duration `yaml:"build_timeout"`
+	TestTimeout  moose.Duration `yaml:"test_timeout"`
 }
 
 // Fields are the keys a work-order file may contain, in documentation order.
-var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata", "tests_required"}
+var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata", "tests_required", "build_timeout", "test_timeout"}
 
 // Load reads the file at path; "-" reads standard input from stdin.
 func Load(path string, stdin io.Reader) (*moosev1.CreateWorkOrderRequest, error) {
@@ -117,6 +123,8 @@ func (f *File) Request() *moosev1.CreateWorkOrderRequest {
 		RequestId:          f.RequestID,
 		Metadata:           f.Metadata,
 		TestsRequired:      f.TestsRequired,
+		BuildTimeout:       f.BuildTimeout.Proto(),
+		TestTimeout:        f.TestTimeout.Proto(),
 	}
 }
 

@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server"
+	"github.com/moosehq/moose/server/servertest"
+)
+
+// TestHungTestEndsAsATimeoutWithinTheWorkOrdersLimit: a proposal whose test
+// never returns, under a work order's 10 s test limit, ends as a timeout
+// (not a build problem) well before moosed's 5-minute default, and the
+// refinement prompt the real openai plugin sends says "timed out".
+func TestHungTestEndsAsATimeoutWithinTheWorkOrdersLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real plugins, builds and tests")
+	}
+	const key = "sk-test-timeouts"
+	t.Setenv("OPENAI_API_KEY", key)
+	answer := "strutil/spin.go\n```go\npackage strutil\n\n// Spin returns n.\nfunc Spin(n int) int {\n\tfor n >= 0 {\n\t\tn++\n\t\tif n < 0 {\n\t\t\tn = 0\n\t\t}\n\t}\n\treturn n\n}\n```\n\n" +
+		"strutil/spin_test.go\n```go\npackage strutil\n\nimport \"testing\"\n\nfunc TestSpin(t *testing.T) {\n\tif Spin(1) != 1 {\n\t\tt.Fatal(\"Spin(1)\")\n\t}\n}\n```\n"
+	var mu sync.Mutex
+	var requests []string
+	fake := fakeOpenAI(t, key, answer, &requests, &mu)
+	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t), servertest.WithConfig(func(c *server.Config) {
+		c.BuiltinBaseURLs = map[string][]string{"openai": {fake.URL + "/v1"}}
+		c.MaxRefinements = 1
+		c.MaxMutants = -1
+	}))
+	c := dial(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "go-calc", RepoUrl: sampleRepo(t), DefaultBranch: "main", Language: "go",
+		TestTimeout: durationpb.New(time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, p.GetProject().GetTestTimeout().AsDuration())
+	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini", PluginName: "openai", Model: "gpt-4o-mini",
+		BaseUrl: fake.URL + "/v1", Params: map[string]string{"max_attempts": "1"}})
+	require.NoError(t, err)
+
+	_, err = c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), Title: "Add Spin", Complexity: 2,
+		VariantId: v.GetVariant().GetId(), TestTimeout: durationpb.New(100 * time.Millisecond)})
+	require.Equal(t, []string{"test_timeout"}, violations(t, err), "a limit under a second is refused")
+
+	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), Title: "Add Spin", Complexity: 2,
+		Description: "Spin returns n.", VariantId: v.GetVariant().GetId(), TestTimeout: durationpb.New(10 * time.Second)})
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, r.GetWorkOrder().GetTestTimeout().AsDuration())
+	id := r.GetWorkOrder().GetId()
+	began := time.Now()
+	_, err = c.wos.ApproveWorkOrder(ctx, &moosev1.ApproveWorkOrderRequest{Id: id})
+	require.NoError(t, err)
+	stream, err := c.wos.WatchWorkOrder(ctx, &moosev1.WatchWorkOrderRequest{Id: id})
+	require.NoError(t, err)
+	for {
+		if _, err := stream.Recv(); err != nil {
+			break
+		}
+	}
+	took := time.Since(began)
+	got, err := c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: id})
+	require.NoError(t, err)
+	wo := got.GetWorkOrder()
+	require.NotEqual(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, wo.GetStatus())
+	reason := wo.GetResult().GetFailureReason()
+	require.Contains(t, reason, "timed out", reason)
+	require.Contains(t, reason, "TestSpin", "the hung test is named")
+	require.NotContains(t, reason, "may not compile")
+	// Two cycles, each a build plus a 10 s test limit: far below one 5-minute default.
+	require.Less(t, took, 150*time.Second, "the work order's limit, not the server's, bounded the tests")
+
+	as, err := c.wos.ListWorkOrderAttempts(ctx, &moosev1.ListWorkOrderAttemptsRequest{Id: id})
+	require.NoError(t, err)
+	require.Len(t, as.GetAttempts(), 2)
+	var timeouts int
+	for _, f := range as.GetAttempts()[0].GetFindings() {
+		if f.GetCategory() == "timeout" {
+			timeouts++
+		}
+	}
+	require.Positive(t, timeouts, "the timeout is its own finding category")
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, requests, 2)
+	require.NotContains(t, requests[0], "timed out")
+	require.Contains(t, requests[1], "timed out", "the refinement prompt names the timeout")
+	require.True(t, strings.Contains(requests[1], "TestSpin"))
+}
