@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/moosehq/moose/plugins/depinstall"
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/experiment"
 	"github.com/moosehq/moose/server/internal/metrics"
@@ -111,6 +112,7 @@ func (s *Server) startExecution(ctx context.Context) error {
 		Publisher:   publisher,
 		Experiments: experimentsAdapter{s: s.experiments, variants: s.variants, metrics: s.metrics},
 		Node:        s.node,
+		Baselines:   acceptance.NewStore(s.pool),
 		Logger:      s.log.With("component", "pipeline"),
 	}, pipeline.Config{
 		Concurrency:    cfg.Concurrency,

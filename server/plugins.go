@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/metrics"
 	"github.com/moosehq/moose/server/internal/pipeline"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -141,6 +142,13 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 	if t := resp.GetTests(); t != nil {
 		r.TestsTotal, r.TestsPassed, r.TestsFailed, r.TestsSkipped = int(t.GetTotal()), int(t.GetPassed()), int(t.GetFailed()), int(t.GetSkipped())
 	}
+	for _, t := range resp.GetTestResults() {
+		res := acceptance.Result{Suite: t.GetSuite(), Name: t.GetName(), Status: testStatusName(t.GetStatus())}
+		if res.Status == acceptance.Failed {
+			res.Message = firstLines(t.GetOutput(), 8)
+		}
+		r.Results = append(r.Results, res)
+	}
 	for _, f := range resp.GetFindings() {
 		r.Findings = append(r.Findings, pipeline.Finding{Source: name, File: f.GetFile(), Line: int(f.GetLine()), Column: int(f.GetColumn()),
 			Category: f.GetCategory(), Severity: severityFromPlugin(f.GetSeverity()), Message: f.GetMessage()})
@@ -214,4 +222,23 @@ func limitsHit(r *pluginv1.ValidateResponse) []string {
 		}
 	}
 	return out
+}
+
+func testStatusName(s pluginv1.TestStatus) string {
+	switch s {
+	case pluginv1.TestStatus_TEST_STATUS_PASSED:
+		return acceptance.Passed
+	case pluginv1.TestStatus_TEST_STATUS_FAILED:
+		return acceptance.Failed
+	}
+	return acceptance.Skipped
+}
+
+// firstLines keeps the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(s), "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
+	}
+	return strings.Join(lines, "\n")
 }

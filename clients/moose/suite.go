@@ -46,6 +46,12 @@ type SuiteWorkOrder struct {
 	// ("90s"); absent: the project's.
 	BuildTimeout Duration `yaml:"build_timeout"`
 	TestTimeout  Duration `yaml:"test_timeout"`
+	// Hidden acceptance tests (never shown to the proposer) and the tests
+	// that must go from failing to passing or keep passing.
+	AcceptanceTests     []AcceptanceTest `yaml:"acceptance_tests"`
+	AcceptanceTestPatch string           `yaml:"acceptance_test_patch"`
+	FailToPass          []string         `yaml:"fail_to_pass"`
+	PassToPass          []string         `yaml:"pass_to_pass"`
 }
 
 // LoadSuite reads and checks a suite file; unknown fields are errors.
@@ -84,27 +90,32 @@ func (s *Suite) Request(projectID, variant string, i int) *moosev1.CreateWorkOrd
 	return &moosev1.CreateWorkOrderRequest{
 		ProjectId: projectID, Title: w.Title, Description: w.Description, AcceptanceCriteria: w.AcceptanceCriteria,
 		Complexity: w.Complexity, Metadata: meta, VariantId: variant,
-		RequestId:     fmt.Sprintf("suite-%s-%s-%d", s.Hash, variant, i),
-		TestsRequired: w.TestsRequired,
-		BuildTimeout:  w.BuildTimeout.Proto(),
-		TestTimeout:   w.TestTimeout.Proto(),
+		RequestId:       fmt.Sprintf("suite-%s-%s-%d", s.Hash, variant, i),
+		TestsRequired:   w.TestsRequired,
+		BuildTimeout:    w.BuildTimeout.Proto(),
+		TestTimeout:     w.TestTimeout.Proto(),
+		AcceptanceTests: AcceptanceTestsProto(w.AcceptanceTests), AcceptanceTestPatch: w.AcceptanceTestPatch,
+		FailToPass: w.FailToPass, PassToPass: w.PassToPass,
 	}
 }
 
 // VariantSummary aggregates one variant's finished work orders.
 type VariantSummary struct {
-	Variant       string
-	WorkOrders    int
-	Finished      int
-	BuildsPassed  int
-	TestsPassed   int
-	Passed        int
-	MeanScore     float64
-	MeanDimension map[string]float64
-	MeanCycles    float64
-	FixedByRefine int // passed after more than one cycle
-	CostUSD       float64
-	Failed        int // system failures
+	Variant      string
+	WorkOrders   int
+	Finished     int
+	BuildsPassed int
+	TestsPassed  int
+	// HiddenRan counts work orders whose acceptance tests ran, HiddenPassed
+	// those whose acceptance tests all passed.
+	HiddenRan, HiddenPassed int
+	Passed                  int
+	MeanScore               float64
+	MeanDimension           map[string]float64
+	MeanCycles              float64
+	FixedByRefine           int // passed after more than one cycle
+	CostUSD                 float64
+	Failed                  int // system failures
 	// FailureCategories counts, over work orders that did not pass, the
 	// finding categories of their final attempt (one count per category per
 	// work order): what this variant gets wrong.
@@ -150,6 +161,12 @@ func Summarize(variant string, wos []*moosev1.WorkOrder) VariantSummary {
 		}
 		if r.GetTestsPassed() {
 			s.TestsPassed++
+		}
+		if h := r.GetHiddenTests(); h.GetRan() && len(h.GetTests()) > 0 {
+			s.HiddenRan++
+			if h.GetPassed() {
+				s.HiddenPassed++
+			}
 		}
 		if r.GetPassed() {
 			s.Passed++

@@ -72,3 +72,13 @@ func TestSummarizeAndFailureCategories(t *testing.T) {
 		"final non-shadow attempt only, one count per category per work order, passed ones ignored")
 	require.Equal(t, []string{"stub", "system_failure", "todo"}, moose.FailureNames([]moose.VariantSummary{s}))
 }
+
+func TestSummarizeCountsHiddenTests(t *testing.T) {
+	wo := func(ran, passed bool) *moosev1.WorkOrder {
+		return &moosev1.WorkOrder{Status: moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, Result: &moosev1.WorkOrderResult{
+			HiddenTests: &moosev1.HiddenTestsReport{Ran: ran, Passed: passed, Tests: []*moosev1.HiddenTestOutcome{{Id: "a.TestX"}}}}}
+	}
+	s := Summarize("v", []*moosev1.WorkOrder{wo(true, true), wo(true, false), wo(false, false), {Status: moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED}})
+	require.Equal(t, 2, s.HiddenRan)
+	require.Equal(t, 1, s.HiddenPassed)
+}

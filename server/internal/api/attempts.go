@@ -24,12 +24,12 @@ func (h *WorkOrderHandler) ListWorkOrderAttempts(ctx context.Context, req *moose
 	}
 	out := &moosev1.ListWorkOrderAttemptsResponse{}
 	for _, a := range as {
-		out.Attempts = append(out.Attempts, attemptToProto(a))
+		out.Attempts = append(out.Attempts, attemptToProto(a, canSeeHidden(ctx)))
 	}
 	return out, nil
 }
 
-func attemptToProto(a workorder.Attempt) *moosev1.Attempt {
+func attemptToProto(a workorder.Attempt, seeHidden bool) *moosev1.Attempt {
 	out := &moosev1.Attempt{
 		Id:           a.ID.String(),
 		Execution:    int32(a.Execution),
@@ -73,6 +73,7 @@ func attemptToProto(a workorder.Attempt) *moosev1.Attempt {
 			out.Dimensions = append(out.Dimensions, &moosev1.DimensionScore{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})
 		}
 	}
+	out.HiddenTests = acceptanceToProto(a.Acceptance, seeHidden)
 	return out
 }
 

@@ -152,7 +152,7 @@ func (h *SpecHandler) DecomposeSpec(ctx context.Context, req *moosev1.DecomposeS
 			// call with a request_id completes the set without duplicates.
 			return nil, StatusFromError(ctx, h.log, fmt.Errorf("create work order %q: %w", n.Title, err))
 		}
-		out.WorkOrders = append(out.WorkOrders, workOrderToProto(w))
+		out.WorkOrders = append(out.WorkOrders, workOrderToProto(ctx, w))
 	}
 	h.log.InfoContext(ctx, "spec decomposed", "project_id", project.ID, "architect", architect, "spec_sha256", specSHA,
 		"work_orders", len(out.WorkOrders), "dry_run", req.GetDryRun(), "input_tokens", plan.GetInputTokens(), "output_tokens", plan.GetOutputTokens())

@@ -71,11 +71,12 @@ func (h *WorkOrderHandler) CreateWorkOrder(ctx context.Context, req *moosev1.Cre
 		Metadata:           req.GetMetadata(),
 		// Absent means required: only an explicit false waives the gate.
 		TestsOptional: req.TestsRequired != nil && !req.GetTestsRequired(),
+		Acceptance:    acceptanceFromProto(req),
 	})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	return &moosev1.CreateWorkOrderResponse{WorkOrder: workOrderToProto(w)}, nil
+	return &moosev1.CreateWorkOrderResponse{WorkOrder: workOrderToProto(ctx, w)}, nil
 }
 
 func (h *WorkOrderHandler) ListWorkOrders(ctx context.Context, req *moosev1.ListWorkOrdersRequest) (*moosev1.ListWorkOrdersResponse, error) {
@@ -107,7 +108,7 @@ func (h *WorkOrderHandler) ListWorkOrders(ctx context.Context, req *moosev1.List
 	}
 	out := &moosev1.ListWorkOrdersResponse{NextPageToken: next}
 	for _, w := range ws {
-		out.WorkOrders = append(out.WorkOrders, workOrderToProto(w))
+		out.WorkOrders = append(out.WorkOrders, workOrderToProto(ctx, w))
 	}
 	return out, nil
 }
@@ -121,7 +122,7 @@ func (h *WorkOrderHandler) GetWorkOrder(ctx context.Context, req *moosev1.GetWor
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	return &moosev1.GetWorkOrderResponse{WorkOrder: workOrderToProto(w)}, nil
+	return &moosev1.GetWorkOrderResponse{WorkOrder: workOrderToProto(ctx, w)}, nil
 }
 
 func (h *WorkOrderHandler) ListWorkOrderEvents(ctx context.Context, req *moosev1.ListWorkOrderEventsRequest) (*moosev1.ListWorkOrderEventsResponse, error) {
@@ -152,7 +153,7 @@ func (h *WorkOrderHandler) transition(ctx context.Context, rawID string, op work
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	return workOrderToProto(w), nil
+	return workOrderToProto(ctx, w), nil
 }
 
 func (h *WorkOrderHandler) ApproveWorkOrder(ctx context.Context, req *moosev1.ApproveWorkOrderRequest) (*moosev1.ApproveWorkOrderResponse, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/buildcache"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/node"
@@ -116,8 +117,11 @@ type Deps struct {
 	// Node is this node's cluster membership (optional). With it, every
 	// stored cycle, publication and final result is fenced by the node's
 	// lease, and the engine reaps dead nodes and repairs stuck work orders.
-	Node   *node.Node
-	Logger *slog.Logger
+	Node *node.Node
+	// Baselines keeps the base commits' test baselines (optional: without it
+	// no acceptance tests or baselines run).
+	Baselines *acceptance.Store
+	Logger    *slog.Logger
 }
 
 // Engine executes approved work orders as durable jobs.

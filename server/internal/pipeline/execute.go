@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/promptctx"
@@ -56,6 +57,10 @@ type cycle struct {
 	TestsOptional bool
 	// LinesAdded and LinesRemoved are relative to the base commit, cumulative.
 	LinesAdded, LinesRemoved int
+	// Acceptance is the acceptance verdict (nil: none was needed).
+	Acceptance *acceptance.Report
+	// HiddenTests: the work order has hidden acceptance test files.
+	HiddenTests bool
 }
 
 func (c *cycle) report(name string) *Report {
@@ -282,11 +287,11 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	stored, err := e.loadCycles(ctx, wo.ID, r.execution, r.shadow, wo.TestsOptional, r.scoreConfig(e.cfg.Score))
+	stored, err := e.loadCycles(ctx, wo, r.execution, r.shadow, r.scoreConfig(e.cfg.Score))
 	if err != nil {
 		return err
 	}
-	if err := replay(ws, stored, editPolicy(wo)); err != nil {
+	if err := replay(ws, stored, editPolicy(wo), hiddenPaths(r)); err != nil {
 		return err
 	}
 	if len(stored) > 0 {
@@ -330,9 +335,12 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		if err != nil {
 			return fmt.Errorf("propose (cycle %d): %w", n, err)
 		}
-		c := &cycle{N: n, Proposal: resp, TestsOptional: wo.TestsOptional}
+		c := &cycle{N: n, Proposal: resp, TestsOptional: wo.TestsOptional, HiddenTests: wo.Acceptance.Hidden()}
 		e.apply(ctx, wo.ID, r, c)
 		if err := e.validate(ctx, wo.ID, r, c, info, pinfo); err != nil {
+			return err
+		}
+		if err := e.accept(ctx, wo.ID, r, c, pinfo); err != nil {
 			return err
 		}
 		c.Duration = time.Since(start)
@@ -360,12 +368,13 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 // replay re-applies stored cycles in order to a tree at their base commit.
 // Cycles build on each other, so this rebuilds the tree they left. Answers
 // cut off at the token limit were never applied and are skipped.
-func replay(ws *workspace.Workspace, cycles []*cycle, policy edit.Policy) error {
+func replay(ws *workspace.Workspace, cycles []*cycle, policy edit.Policy, hidden []string) error {
 	for _, c := range cycles {
 		if c.Proposal.FinishReason == "length" {
 			continue
 		}
 		edits, _ := edit.Parse(c.Proposal.Text)
+		edits, _ = withoutHidden(hidden, edits)
 		if _, _, err := edit.ApplyWith(ws.Dir(), edits, policy); err != nil {
 			return fmt.Errorf("replay cycle %d: %w", c.N, err)
 		}
@@ -391,7 +400,7 @@ func (e *Engine) rebuild(ctx context.Context, r *run, upTo *cycle) error {
 			upto = append(upto, c)
 		}
 	}
-	if err := replay(ws, upto, editPolicy(r.wo)); err != nil {
+	if err := replay(ws, upto, editPolicy(r.wo), hiddenPaths(r)); err != nil {
 		return fmt.Errorf("rebuild cycle %d: %w", upTo.N, err)
 	}
 	if upTo.TreeHash != "" {
@@ -487,6 +496,11 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 	}
 	edits, pf := edit.Parse(c.Proposal.Text)
 	c.Edits = edits
+	edits, refused := withoutHidden(hiddenPaths(r), edits)
+	for _, p := range refused {
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: p, Category: score.CategoryHiddenTest, Severity: "error",
+			Message: p + " is one of the work order's acceptance tests: a proposal may not write it (the edit was refused)"})
+	}
 	res, af, err := edit.ApplyWith(ws.Dir(), edits, editPolicy(r.wo))
 	for _, f := range append(pf, af...) {
 		// Line is the target file's line (where the text was expected); the
@@ -679,6 +693,7 @@ func feedback(c *cycle) string {
 		for _, g := range strings.Split(c.Score.Gate, "; ") {
 			fmt.Fprintf(&b, "- %s\n", g)
 		}
+		b.WriteString(acceptanceFeedback(c.Acceptance))
 	}
 	var failed, done []Finding
 	timedOut := false
@@ -809,7 +824,11 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	changed, _ := json.Marshal(nonNilS(c.Changed))
 	reports, _ := json.Marshal(nonNilR(c.Reports))
 	sc, _ := json.Marshal(c.Score)
-	rec := workorder.CycleRecord{WorkOrderID: id, Execution: r.execution, Cycle: c.N, Shadow: r.shadow, VariantID: r.variant,
+	var acc []byte
+	if c.Acceptance != nil {
+		acc, _ = json.Marshal(c.Acceptance)
+	}
+	rec := workorder.CycleRecord{Acceptance: acc, WorkOrderID: id, Execution: r.execution, Cycle: c.N, Shadow: r.shadow, VariantID: r.variant,
 		Model: c.Proposal.Model, PromptHash: promptHash(c), RawProposal: c.Proposal.Text, Edits: edits, EditFindings: ef,
 		ChangedFiles: changed, TreeHash: c.TreeHash, Validations: reports, BuildPassed: c.buildPassed(), TestsPassed: c.testsPassed(),
 		InputTokens: c.Proposal.InputTokens, OutputTokens: c.Proposal.OutputTokens, CostUSD: c.Proposal.CostUSD,
@@ -822,20 +841,24 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 	})
 }
 
-func (e *Engine) loadCycles(ctx context.Context, id uuid.UUID, execution int, shadow, testsOptional bool, scfg score.Config) ([]*cycle, error) {
-	recs, err := e.deps.WorkOrders.Cycles(ctx, id, execution, shadow)
+func (e *Engine) loadCycles(ctx context.Context, wo *workorder.WorkOrder, execution int, shadow bool, scfg score.Config) ([]*cycle, error) {
+	recs, err := e.deps.WorkOrders.Cycles(ctx, wo.ID, execution, shadow)
 	if err != nil {
 		return nil, err
 	}
 	var out []*cycle
 	for _, r := range recs {
-		c := &cycle{TestsOptional: testsOptional, N: r.Cycle, TreeHash: r.TreeHash}
+		c := &cycle{TestsOptional: wo.TestsOptional, HiddenTests: wo.Acceptance.Hidden(), N: r.Cycle, TreeHash: r.TreeHash}
 		c.Proposal.Model, c.Proposal.Text = r.Model, r.RawProposal
 		c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason = r.InputTokens, r.OutputTokens, r.CostUSD, r.FinishReason
 		c.Duration = time.Duration(r.DurationMS) * time.Millisecond
 		_ = json.Unmarshal(r.EditFindings, &c.EditFindings)
 		_ = json.Unmarshal(r.ChangedFiles, &c.Changed)
 		_ = json.Unmarshal(r.Validations, &c.Reports)
+		if len(r.Acceptance) > 0 && string(r.Acceptance) != "null" {
+			c.Acceptance = &acceptance.Report{}
+			_ = json.Unmarshal(r.Acceptance, c.Acceptance)
+		}
 		edits, _ := edit.Parse(c.Proposal.Text)
 		c.Edits = edits
 		c.Applied = len(c.Changed)

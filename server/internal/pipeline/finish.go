@@ -73,6 +73,20 @@ func scoreInput(c *cycle) score.Input {
 			}
 		}
 	}
+	in.Acceptance = acceptanceInput(c, c.HiddenTests)
+	if a := c.Acceptance; a != nil && len(a.Excused) > 0 {
+		// Every failure of the proposal's own run was already failing (or
+		// flaky) at the base commit: not the change's fault.
+		in.TestsSucceeded, in.TestsFailed = true, 0
+		in.TestsPassed = max(in.TestsPassed, in.TestsTotal-len(a.Excused))
+		var kept []score.Finding
+		for _, f := range in.TestFindings {
+			if f.Category != "test_failure" {
+				kept = append(kept, f)
+			}
+		}
+		in.TestFindings = kept
+	}
 	return in
 }
 
@@ -105,6 +119,7 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 	if r := top.report("test"); r != nil {
 		res.TestsTotal, res.TestsFailed = r.TestsTotal, r.TestsFailed
 	}
+	res.Acceptance = top.Acceptance
 	for _, c := range cycles {
 		res.CostUSD += c.Proposal.CostUSD
 		res.InputTokens += c.Proposal.InputTokens
@@ -230,6 +245,9 @@ func PullRequestBody(wo *workorder.WorkOrder, r workorder.Result, variant uuid.U
 		fmt.Fprintf(&b, "| %s | %.1f | %s |\n", d.Name, d.Score, strings.ReplaceAll(strings.Join(d.Reasons, "; "), "|", "\\|"))
 	}
 	fmt.Fprintf(&b, "\n## Build and tests\n\n- build: %s\n- tests: %s (%d run, %d failed)\n\n", okWord(r.BuildPassed), okWord(r.TestsPassed), r.TestsTotal, r.TestsFailed)
+	if a := r.Acceptance; a != nil {
+		b.WriteString(acceptanceSection(a))
+	}
 	fmt.Fprintf(&b, "## Provenance\n\n- variant: `%s`\n- cycles: %d\n- cost: $%.4f (%d input, %d output tokens)\n", variant, r.Cycles, r.CostUSD, r.InputTokens, r.OutputTokens)
 	return b.String()
 }

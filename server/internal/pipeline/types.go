@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/promptctx"
 )
 
@@ -161,6 +162,9 @@ type Report struct {
 	Mutation   *Mutation `json:"mutation,omitempty"`
 	Log        string    `json:"log,omitempty"`
 	DurationMS int64     `json:"duration_ms"`
+	// Results are the test validator's per-test outcomes (failure output
+	// bounded), which the acceptance step reads.
+	Results []acceptance.Result `json:"results,omitempty"`
 }
 
 // Validator runs the named validator plugin.

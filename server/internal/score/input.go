@@ -126,7 +126,31 @@ type Input struct {
 
 	// Contributions are the dimension scores validator plugins reported.
 	Contributions []Contribution
+
+	// Acceptance is the verdict of the work order's acceptance tests (hidden
+	// tests, FAIL_TO_PASS, PASS_TO_PASS); nil when it has none and no
+	// baseline was needed.
+	Acceptance *Acceptance
 }
+
+// Acceptance is the acceptance tests' verdict as the rules read it.
+type Acceptance struct {
+	// Ran: the acceptance run happened; Passed: every test that counts passed.
+	Ran, Passed bool
+	// Hidden: the work order has hidden test files (they are then the
+	// primary test evidence).
+	Hidden bool
+	// Failures name the tests that did not pass ("id failed").
+	Failures []string
+	// Counted is how many tests the verdict counted (named and derived).
+	Counted int
+	// Refused are hidden test files the proposal tried to write.
+	Refused []string
+}
+
+// CategoryHiddenTest is the edit finding of a proposal that wrote one of the
+// work order's hidden acceptance test files: refused, and a hard gate.
+const CategoryHiddenTest = "hidden_test"
 
 // CategorySurvivingMutant is a mutant of the changed code no test failed on.
 const CategorySurvivingMutant = "surviving_mutant"

@@ -2,6 +2,7 @@ package score
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"strings"
 )
@@ -74,7 +75,15 @@ func testCoverage(in Input) *sheet {
 		}
 	}
 	source, testFiles := sourceChanges(in.ChangedFiles)
+	hiddenProof := in.Acceptance != nil && in.Acceptance.Hidden && in.Acceptance.Passed
+	if hiddenProof {
+		// Tests the proposer never saw are the primary evidence: they passed.
+		s.rules = math.Max(s.rules, 8)
+		s.note("the work order's hidden acceptance tests passed (%d counted)", in.Acceptance.Counted)
+	}
 	switch {
+	case hiddenProof && !(in.TestsAdded || testFiles):
+		s.note("no tests added; the hidden acceptance tests prove the change")
 	case in.TestsAdded || testFiles:
 		s.note("tests added or changed")
 	case len(source) == 0 && len(in.ChangedFiles) > 0:

@@ -153,7 +153,25 @@ func hardGates(in Input) []string {
 	if why := testsGate(in); why != "" {
 		g = append(g, why)
 	}
+	if a := in.Acceptance; a != nil {
+		switch {
+		case len(a.Refused) > 0:
+			g = append(g, "the proposal wrote the work order's hidden acceptance tests: "+strings.Join(a.Refused, ", "))
+		case !a.Ran:
+			g = append(g, "the acceptance tests did not run")
+		case !a.Passed:
+			g = append(g, "acceptance tests did not pass: "+listFirst(a.Failures, 5))
+		}
+	}
 	return g
+}
+
+// listFirst joins up to n items, saying how many more there are.
+func listFirst(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
 }
 
 func hasTimeout(fs []Finding) bool { return len(timeouts(fs)) > 0 }

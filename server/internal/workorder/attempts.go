@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/moosehq/moose/server/internal/acceptance"
 )
 
 // Attempt is one stored proposal cycle of a work order, decoded from the
@@ -36,6 +38,8 @@ type Attempt struct {
 	Score     *AttemptScore
 	Error     string
 	CreatedAt time.Time
+	// Acceptance is the cycle's acceptance verdict, nil when it had none.
+	Acceptance *acceptance.Report
 }
 
 // Findings returns every finding of the attempt: edit findings first, then
@@ -97,7 +101,7 @@ func (s *Service) Attempts(ctx context.Context, id uuid.UUID) ([]Attempt, error)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, execution, cycle, shadow, coalesce(variant_id::text, ''), model, prompt_hash, raw_proposal,
 			edit_findings, changed_files, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd,
-			finish_reason, duration_ms, score, error, created_at
+			finish_reason, duration_ms, score, error, created_at, acceptance
 		FROM attempts WHERE work_order_id = $1 ORDER BY execution, shadow, cycle`, id)
 	if err != nil {
 		return nil, translate(err, what)
@@ -106,11 +110,17 @@ func (s *Service) Attempts(ctx context.Context, id uuid.UUID) ([]Attempt, error)
 	out := []Attempt{}
 	for rows.Next() {
 		var a Attempt
-		var findings, changed, reports, sc []byte
+		var findings, changed, reports, sc, accept []byte
 		if err := rows.Scan(&a.ID, &a.Execution, &a.Cycle, &a.Shadow, &a.VariantID, &a.Model, &a.PromptHash, &a.RawProposal,
 			&findings, &changed, &reports, &a.BuildPassed, &a.TestsPassed, &a.InputTokens, &a.OutputTokens, &a.CostUSD,
-			&a.FinishReason, &a.DurationMS, &sc, &a.Error, &a.CreatedAt); err != nil {
+			&a.FinishReason, &a.DurationMS, &sc, &a.Error, &a.CreatedAt, &accept); err != nil {
 			return nil, translate(err, what)
+		}
+		if len(accept) > 0 && string(accept) != "null" {
+			a.Acceptance = &acceptance.Report{}
+			if err := json.Unmarshal(accept, a.Acceptance); err != nil {
+				return nil, fmt.Errorf("%s: attempt %s: decode acceptance: %w", what, a.ID, err)
+			}
 		}
 		if err := decodeAttempt(&a, findings, changed, reports, sc); err != nil {
 			return nil, fmt.Errorf("%s: attempt %s: %w", what, a.ID, err)
@@ -168,18 +178,20 @@ type CycleRecord struct {
 	FinishReason string
 	DurationMS   int64
 	Score        json.RawMessage
+	// Acceptance is the cycle's acceptance verdict (acceptance.Report), or nil.
+	Acceptance json.RawMessage
 }
 
 // SaveCycleTx stores one cycle of an execution; a cycle stored before (an
 // execution resumed after a crash) is kept as it was.
 func (s *Service) SaveCycleTx(ctx context.Context, tx pgx.Tx, r CycleRecord) error {
 	_, err := tx.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
-			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow, acceptance)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
 		uuid.New(), r.WorkOrderID, r.Execution, r.Cycle, r.VariantID, r.Model, r.PromptHash, r.RawProposal, r.Edits, r.EditFindings,
 		r.ChangedFiles, r.TreeHash, r.Validations, r.BuildPassed, r.TestsPassed, r.InputTokens, r.OutputTokens, r.CostUSD,
-		r.FinishReason, r.DurationMS, r.Score, r.Shadow)
+		r.FinishReason, r.DurationMS, r.Score, r.Shadow, r.Acceptance)
 	return translate(err, "store attempt")
 }
 
@@ -187,7 +199,7 @@ func (s *Service) SaveCycleTx(ctx context.Context, tx pgx.Tx, r CycleRecord) err
 // order, with the fields a resumed execution needs.
 func (s *Service) Cycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]CycleRecord, error) {
 	rows, err := s.pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
-			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms
+			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, acceptance
 		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
 	if err != nil {
 		return nil, translate(err, "load attempts")
@@ -195,7 +207,7 @@ func (s *Service) Cycles(ctx context.Context, id uuid.UUID, execution int, shado
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CycleRecord, error) {
 		r := CycleRecord{WorkOrderID: id, Execution: execution, Shadow: shadow}
 		err := row.Scan(&r.Cycle, &r.Model, &r.RawProposal, &r.EditFindings, &r.ChangedFiles, &r.TreeHash, &r.Validations,
-			&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.FinishReason, &r.DurationMS)
+			&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.FinishReason, &r.DurationMS, &r.Acceptance)
 		return r, err
 	})
 	return out, translate(err, "load attempts")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/fault"
 )
 
@@ -108,9 +109,12 @@ type WorkOrder struct {
 	TestsOptional bool
 	// BuildTimeout and TestTimeout override the project's limits; 0: not set.
 	BuildTimeout, TestTimeout time.Duration
-	Result                    *Result
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
+	// Acceptance holds the hidden acceptance tests and the FAIL_TO_PASS and
+	// PASS_TO_PASS lists; never shown to a proposer.
+	Acceptance acceptance.Spec
+	Result     *Result
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Result is the scored outcome of a work order's latest execution. The pipeline
@@ -131,6 +135,9 @@ type Result struct {
 	PullRequestURL    string      `json:"pull_request_url,omitempty"`
 	PullRequestNumber int         `json:"pull_request_number,omitempty"`
 	Branch            string      `json:"branch,omitempty"`
+	// Acceptance is the best cycle's acceptance verdict (hidden tests,
+	// FAIL_TO_PASS, PASS_TO_PASS, baseline), when it had one.
+	Acceptance *acceptance.Report `json:"acceptance,omitempty"`
 }
 
 // Dimension is one scored acceptance dimension.
@@ -156,6 +163,8 @@ type NewWorkOrder struct {
 	TestsOptional bool
 	// BuildTimeout and TestTimeout override the project's limits (0: not set).
 	BuildTimeout, TestTimeout time.Duration
+	// Acceptance: hidden acceptance tests, FAIL_TO_PASS and PASS_TO_PASS.
+	Acceptance acceptance.Spec
 }
 
 // Validate reports every problem at once; field names are the API's.
@@ -194,6 +203,7 @@ func (n *NewWorkOrder) Validate() error {
 	}
 	validTimeout(v, "build_timeout", n.BuildTimeout)
 	validTimeout(v, "test_timeout", n.TestTimeout)
+	n.Acceptance.Validate(v)
 	return v.Err()
 }
 

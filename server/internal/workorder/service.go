@@ -164,17 +164,20 @@ func (s *Service) ListProjects(ctx context.Context, pageSize int, pageToken stri
 
 // ---- work orders ----
 
-const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), tests_optional, build_timeout_ms, test_timeout_ms, result, created_at, updated_at`
+const woCols = `id, project_id, coalesce(request_id, ''), title, description, acceptance_criteria, complexity, status, metadata, coalesce(variant_id, ''), tests_optional, build_timeout_ms, test_timeout_ms, acceptance, result, created_at, updated_at`
 
 func scanWorkOrder(row pgx.Row) (*WorkOrder, error) {
 	w := &WorkOrder{}
-	var criteria, meta, result []byte
+	var criteria, meta, result, accept []byte
 	var status string
 	var buildMS, testMS int64
 	err := row.Scan(&w.ID, &w.ProjectID, &w.RequestID, &w.Title, &w.Description, &criteria, &w.Complexity,
-		&status, &meta, &w.VariantID, &w.TestsOptional, &buildMS, &testMS, &result, &w.CreatedAt, &w.UpdatedAt)
+		&status, &meta, &w.VariantID, &w.TestsOptional, &buildMS, &testMS, &accept, &result, &w.CreatedAt, &w.UpdatedAt)
 	if err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal(accept, &w.Acceptance); err != nil {
+		return nil, fmt.Errorf("decode acceptance tests: %w", err)
 	}
 	w.BuildTimeout, w.TestTimeout = time.Duration(buildMS)*time.Millisecond, time.Duration(testMS)*time.Millisecond
 	w.Status = Status(status)
@@ -208,6 +211,7 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	}
 	criteria, _ := json.Marshal(n.AcceptanceCriteria)
 	meta, _ := json.Marshal(n.Metadata)
+	accept, _ := json.Marshal(n.Acceptance)
 	var reqID *string
 	if n.RequestID != "" {
 		reqID = &n.RequestID
@@ -218,18 +222,18 @@ func (s *Service) Create(ctx context.Context, n NewWorkOrder) (*WorkOrder, error
 	// timestamps come back; the rest is what was sent.
 	id := uuid.New()
 	row := s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id, tests_optional, build_timeout_ms, test_timeout_ms)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text,$12,$13,$14)
+			INSERT INTO work_orders (id, project_id, request_id, title, description, acceptance_criteria, complexity, status, metadata, pinned_variant_id, variant_id, tests_optional, build_timeout_ms, test_timeout_ms, acceptance)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$11::uuid,($11::uuid)::text,$12,$13,$14,$15)
 			ON CONFLICT (request_id) WHERE request_id IS NOT NULL DO NOTHING
 			RETURNING id, status, created_at, updated_at),
 		ev AS (INSERT INTO work_order_events (work_order_id, type, to_status, message)
 			SELECT id, $10, status, 'work order created' FROM ins)
 		SELECT created_at, updated_at FROM ins`,
 		id, projectID, reqID, n.Title, n.Description, criteria, n.Complexity, StatusPending, meta, EventCreated, pinned(n.PinnedVariant), n.TestsOptional,
-		n.BuildTimeout.Milliseconds(), n.TestTimeout.Milliseconds())
+		n.BuildTimeout.Milliseconds(), n.TestTimeout.Milliseconds(), accept)
 	w := &WorkOrder{ID: id, ProjectID: projectID, RequestID: n.RequestID, Title: n.Title, Description: n.Description,
 		AcceptanceCriteria: n.AcceptanceCriteria, Complexity: n.Complexity, Status: StatusPending, Metadata: n.Metadata,
-		TestsOptional: n.TestsOptional, BuildTimeout: n.BuildTimeout, TestTimeout: n.TestTimeout}
+		TestsOptional: n.TestsOptional, BuildTimeout: n.BuildTimeout, TestTimeout: n.TestTimeout, Acceptance: n.Acceptance}
 	if n.PinnedVariant != uuid.Nil {
 		w.VariantID = n.PinnedVariant.String()
 	}

@@ -89,6 +89,60 @@ func (WorkOrderStatus) EnumDescriptor() ([]byte, []int) {
 	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{0}
 }
 
+// HiddenTestStatus is the outcome of one acceptance test.
+type HiddenTestStatus int32
+
+const (
+	HiddenTestStatus_HIDDEN_TEST_STATUS_UNSPECIFIED HiddenTestStatus = 0
+	HiddenTestStatus_HIDDEN_TEST_STATUS_PASSED      HiddenTestStatus = 1
+	HiddenTestStatus_HIDDEN_TEST_STATUS_FAILED      HiddenTestStatus = 2
+	// The test did not run: unknown name, a package that did not build.
+	HiddenTestStatus_HIDDEN_TEST_STATUS_DID_NOT_RUN HiddenTestStatus = 3
+)
+
+// Enum value maps for HiddenTestStatus.
+var (
+	HiddenTestStatus_name = map[int32]string{
+		0: "HIDDEN_TEST_STATUS_UNSPECIFIED",
+		1: "HIDDEN_TEST_STATUS_PASSED",
+		2: "HIDDEN_TEST_STATUS_FAILED",
+		3: "HIDDEN_TEST_STATUS_DID_NOT_RUN",
+	}
+	HiddenTestStatus_value = map[string]int32{
+		"HIDDEN_TEST_STATUS_UNSPECIFIED": 0,
+		"HIDDEN_TEST_STATUS_PASSED":      1,
+		"HIDDEN_TEST_STATUS_FAILED":      2,
+		"HIDDEN_TEST_STATUS_DID_NOT_RUN": 3,
+	}
+)
+
+func (x HiddenTestStatus) Enum() *HiddenTestStatus {
+	p := new(HiddenTestStatus)
+	*p = x
+	return p
+}
+
+func (x HiddenTestStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HiddenTestStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_moose_v1_workorder_proto_enumTypes[1].Descriptor()
+}
+
+func (HiddenTestStatus) Type() protoreflect.EnumType {
+	return &file_moose_v1_workorder_proto_enumTypes[1]
+}
+
+func (x HiddenTestStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HiddenTestStatus.Descriptor instead.
+func (HiddenTestStatus) EnumDescriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{1}
+}
+
 // WorkOrder is a small, well-specified change to a project.
 type WorkOrder struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -114,10 +168,28 @@ type WorkOrder struct {
 	TestsRequired bool `protobuf:"varint,14,opt,name=tests_required,json=testsRequired,proto3" json:"tests_required,omitempty"`
 	// The work order's own time limits for the build step's commands and the
 	// test command; absent: the project's, else the server's defaults.
-	BuildTimeout  *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
-	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	BuildTimeout *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	TestTimeout  *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	// Hidden acceptance tests: files written over the candidate tree before
+	// the acceptance run. Never sent to a proposer; shown only to callers with
+	// the write scope (empty for read-only callers, see hidden_tests_redacted).
+	AcceptanceTests []*AcceptanceTestFile `protobuf:"bytes,15,rep,name=acceptance_tests,json=acceptanceTests,proto3" json:"acceptance_tests,omitempty"`
+	// Hidden acceptance tests as a unified diff against the base commit.
+	// Shown only to callers with the write scope.
+	AcceptanceTestPatch string `protobuf:"bytes,16,opt,name=acceptance_test_patch,json=acceptanceTestPatch,proto3" json:"acceptance_test_patch,omitempty"`
+	// Tests that fail at the base commit and must pass after the change, in
+	// the project's runner's terms (Go: "pkg/path.TestName" or
+	// "TestName/subtest"; vitest and jest: "file::test name").
+	FailToPass []string `protobuf:"bytes,17,rep,name=fail_to_pass,json=failToPass,proto3" json:"fail_to_pass,omitempty"`
+	// Tests that must keep passing. Empty: every test that passes at the base
+	// commit (from the baseline) must keep passing.
+	PassToPass []string `protobuf:"bytes,18,rep,name=pass_to_pass,json=passToPass,proto3" json:"pass_to_pass,omitempty"`
+	// True when the work order has hidden acceptance tests that this caller
+	// may not see (read scope): acceptance_tests and acceptance_test_patch
+	// were left out of the response.
+	HiddenTestsRedacted bool `protobuf:"varint,19,opt,name=hidden_tests_redacted,json=hiddenTestsRedacted,proto3" json:"hidden_tests_redacted,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *WorkOrder) Reset() {
@@ -262,6 +334,397 @@ func (x *WorkOrder) GetTestTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *WorkOrder) GetAcceptanceTests() []*AcceptanceTestFile {
+	if x != nil {
+		return x.AcceptanceTests
+	}
+	return nil
+}
+
+func (x *WorkOrder) GetAcceptanceTestPatch() string {
+	if x != nil {
+		return x.AcceptanceTestPatch
+	}
+	return ""
+}
+
+func (x *WorkOrder) GetFailToPass() []string {
+	if x != nil {
+		return x.FailToPass
+	}
+	return nil
+}
+
+func (x *WorkOrder) GetPassToPass() []string {
+	if x != nil {
+		return x.PassToPass
+	}
+	return nil
+}
+
+func (x *WorkOrder) GetHiddenTestsRedacted() bool {
+	if x != nil {
+		return x.HiddenTestsRedacted
+	}
+	return false
+}
+
+// AcceptanceTestFile is one hidden test file: its path relative to the
+// repository root and its whole content.
+type AcceptanceTestFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Content       string                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptanceTestFile) Reset() {
+	*x = AcceptanceTestFile{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptanceTestFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptanceTestFile) ProtoMessage() {}
+
+func (x *AcceptanceTestFile) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptanceTestFile.ProtoReflect.Descriptor instead.
+func (*AcceptanceTestFile) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AcceptanceTestFile) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *AcceptanceTestFile) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+// HiddenTestOutcome is one FAIL_TO_PASS or PASS_TO_PASS test's result.
+type HiddenTestOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "fail_to_pass" or "pass_to_pass".
+	Kind   string           `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Status HiddenTestStatus `protobuf:"varint,3,opt,name=status,proto3,enum=moose.v1.HiddenTestStatus" json:"status,omitempty"`
+	// The failure's first lines, or why it did not run.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// Excluded from the gate, and why ("flaky at the base commit", "failing
+	// at the base commit").
+	Excluded  bool   `protobuf:"varint,5,opt,name=excluded,proto3" json:"excluded,omitempty"`
+	Exclusion string `protobuf:"bytes,6,opt,name=exclusion,proto3" json:"exclusion,omitempty"`
+	// A PASS_TO_PASS test taken from the baseline (the work order named none).
+	Derived       bool `protobuf:"varint,7,opt,name=derived,proto3" json:"derived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HiddenTestOutcome) Reset() {
+	*x = HiddenTestOutcome{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HiddenTestOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HiddenTestOutcome) ProtoMessage() {}
+
+func (x *HiddenTestOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HiddenTestOutcome.ProtoReflect.Descriptor instead.
+func (*HiddenTestOutcome) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *HiddenTestOutcome) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *HiddenTestOutcome) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *HiddenTestOutcome) GetStatus() HiddenTestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return HiddenTestStatus_HIDDEN_TEST_STATUS_UNSPECIFIED
+}
+
+func (x *HiddenTestOutcome) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *HiddenTestOutcome) GetExcluded() bool {
+	if x != nil {
+		return x.Excluded
+	}
+	return false
+}
+
+func (x *HiddenTestOutcome) GetExclusion() string {
+	if x != nil {
+		return x.Exclusion
+	}
+	return ""
+}
+
+func (x *HiddenTestOutcome) GetDerived() bool {
+	if x != nil {
+		return x.Derived
+	}
+	return false
+}
+
+// TestBaseline is the cached run of the base commit's build and tests.
+type TestBaseline struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	BaseCommit string                 `protobuf:"bytes,1,opt,name=base_commit,json=baseCommit,proto3" json:"base_commit,omitempty"`
+	// How often the tests ran to find flaky ones.
+	Repeats      int32 `protobuf:"varint,2,opt,name=repeats,proto3" json:"repeats,omitempty"`
+	BuildPassed  bool  `protobuf:"varint,3,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
+	TestsPassing int32 `protobuf:"varint,4,opt,name=tests_passing,json=testsPassing,proto3" json:"tests_passing,omitempty"`
+	// Tests failing at the base commit in every run: not blamed on a change.
+	Failing []string `protobuf:"bytes,5,rep,name=failing,proto3" json:"failing,omitempty"`
+	// Tests whose outcome differed across runs: excluded from the gates.
+	Flaky      []string               `protobuf:"bytes,6,rep,name=flaky,proto3" json:"flaky,omitempty"`
+	DurationMs int64                  `protobuf:"varint,7,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Whether this execution reused a baseline measured earlier.
+	Reused        bool `protobuf:"varint,9,opt,name=reused,proto3" json:"reused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestBaseline) Reset() {
+	*x = TestBaseline{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestBaseline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestBaseline) ProtoMessage() {}
+
+func (x *TestBaseline) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestBaseline.ProtoReflect.Descriptor instead.
+func (*TestBaseline) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TestBaseline) GetBaseCommit() string {
+	if x != nil {
+		return x.BaseCommit
+	}
+	return ""
+}
+
+func (x *TestBaseline) GetRepeats() int32 {
+	if x != nil {
+		return x.Repeats
+	}
+	return 0
+}
+
+func (x *TestBaseline) GetBuildPassed() bool {
+	if x != nil {
+		return x.BuildPassed
+	}
+	return false
+}
+
+func (x *TestBaseline) GetTestsPassing() int32 {
+	if x != nil {
+		return x.TestsPassing
+	}
+	return 0
+}
+
+func (x *TestBaseline) GetFailing() []string {
+	if x != nil {
+		return x.Failing
+	}
+	return nil
+}
+
+func (x *TestBaseline) GetFlaky() []string {
+	if x != nil {
+		return x.Flaky
+	}
+	return nil
+}
+
+func (x *TestBaseline) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *TestBaseline) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *TestBaseline) GetReused() bool {
+	if x != nil {
+		return x.Reused
+	}
+	return false
+}
+
+// HiddenTestsReport is the verdict of the hidden acceptance tests and the
+// baseline a cycle was judged against.
+type HiddenTestsReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether every FAIL_TO_PASS and PASS_TO_PASS test that counts passed.
+	Passed bool                 `protobuf:"varint,1,opt,name=passed,proto3" json:"passed,omitempty"`
+	Tests  []*HiddenTestOutcome `protobuf:"bytes,2,rep,name=tests,proto3" json:"tests,omitempty"`
+	// Derived PASS_TO_PASS tests that passed (only those that did not are listed).
+	DerivedPassed int32         `protobuf:"varint,3,opt,name=derived_passed,json=derivedPassed,proto3" json:"derived_passed,omitempty"`
+	Baseline      *TestBaseline `protobuf:"bytes,4,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	// Pre-existing and flaky failures that were not blamed, problems with the
+	// FAIL_TO_PASS list, and other notes.
+	Notes []string `protobuf:"bytes,5,rep,name=notes,proto3" json:"notes,omitempty"`
+	// Whether the acceptance tests ran at all in this cycle.
+	Ran           bool `protobuf:"varint,6,opt,name=ran,proto3" json:"ran,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HiddenTestsReport) Reset() {
+	*x = HiddenTestsReport{}
+	mi := &file_moose_v1_workorder_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HiddenTestsReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HiddenTestsReport) ProtoMessage() {}
+
+func (x *HiddenTestsReport) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_workorder_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HiddenTestsReport.ProtoReflect.Descriptor instead.
+func (*HiddenTestsReport) Descriptor() ([]byte, []int) {
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HiddenTestsReport) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *HiddenTestsReport) GetTests() []*HiddenTestOutcome {
+	if x != nil {
+		return x.Tests
+	}
+	return nil
+}
+
+func (x *HiddenTestsReport) GetDerivedPassed() int32 {
+	if x != nil {
+		return x.DerivedPassed
+	}
+	return 0
+}
+
+func (x *HiddenTestsReport) GetBaseline() *TestBaseline {
+	if x != nil {
+		return x.Baseline
+	}
+	return nil
+}
+
+func (x *HiddenTestsReport) GetNotes() []string {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+func (x *HiddenTestsReport) GetRan() bool {
+	if x != nil {
+		return x.Ran
+	}
+	return false
+}
+
 // WorkOrderResult is the scored outcome of an execution.
 type WorkOrderResult struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -280,13 +743,16 @@ type WorkOrderResult struct {
 	PullRequestUrl    string                 `protobuf:"bytes,13,opt,name=pull_request_url,json=pullRequestUrl,proto3" json:"pull_request_url,omitempty"`
 	PullRequestNumber int32                  `protobuf:"varint,14,opt,name=pull_request_number,json=pullRequestNumber,proto3" json:"pull_request_number,omitempty"`
 	Branch            string                 `protobuf:"bytes,15,opt,name=branch,proto3" json:"branch,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The hidden acceptance tests and baseline of the best cycle, when the
+	// work order has them or a baseline was used.
+	HiddenTests   *HiddenTestsReport `protobuf:"bytes,16,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WorkOrderResult) Reset() {
 	*x = WorkOrderResult{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[1]
+	mi := &file_moose_v1_workorder_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +764,7 @@ func (x *WorkOrderResult) String() string {
 func (*WorkOrderResult) ProtoMessage() {}
 
 func (x *WorkOrderResult) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[1]
+	mi := &file_moose_v1_workorder_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +777,7 @@ func (x *WorkOrderResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkOrderResult.ProtoReflect.Descriptor instead.
 func (*WorkOrderResult) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{1}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WorkOrderResult) GetOverallScore() float64 {
@@ -419,6 +885,13 @@ func (x *WorkOrderResult) GetBranch() string {
 	return ""
 }
 
+func (x *WorkOrderResult) GetHiddenTests() *HiddenTestsReport {
+	if x != nil {
+		return x.HiddenTests
+	}
+	return nil
+}
+
 // DimensionScore is one of the five acceptance dimensions, 0–10, with reasons.
 type DimensionScore struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -432,7 +905,7 @@ type DimensionScore struct {
 
 func (x *DimensionScore) Reset() {
 	*x = DimensionScore{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[2]
+	mi := &file_moose_v1_workorder_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +917,7 @@ func (x *DimensionScore) String() string {
 func (*DimensionScore) ProtoMessage() {}
 
 func (x *DimensionScore) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[2]
+	mi := &file_moose_v1_workorder_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +930,7 @@ func (x *DimensionScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionScore.ProtoReflect.Descriptor instead.
 func (*DimensionScore) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{2}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DimensionScore) GetName() string {
@@ -508,7 +981,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[3]
+	mi := &file_moose_v1_workorder_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +993,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[3]
+	mi := &file_moose_v1_workorder_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +1006,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{3}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Event) GetId() int64 {
@@ -617,15 +1090,22 @@ type CreateWorkOrderRequest struct {
 	// otherwise (a refactor already covered by tests, a build fix).
 	TestsRequired *bool `protobuf:"varint,9,opt,name=tests_required,json=testsRequired,proto3,oneof" json:"tests_required,omitempty"`
 	// Time limits overriding the project's for this work order: 1s to 1h.
-	BuildTimeout  *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
-	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	BuildTimeout *durationpb.Duration `protobuf:"bytes,30,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
+	TestTimeout  *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	// Hidden acceptance tests (files, at most 50, 1 MiB in all) and/or a
+	// unified diff of them (at most 1 MiB); never shown to a proposer.
+	AcceptanceTests     []*AcceptanceTestFile `protobuf:"bytes,10,rep,name=acceptance_tests,json=acceptanceTests,proto3" json:"acceptance_tests,omitempty"`
+	AcceptanceTestPatch string                `protobuf:"bytes,11,opt,name=acceptance_test_patch,json=acceptanceTestPatch,proto3" json:"acceptance_test_patch,omitempty"`
+	// Test identifiers (at most 500 each, 500 characters each).
+	FailToPass    []string `protobuf:"bytes,12,rep,name=fail_to_pass,json=failToPass,proto3" json:"fail_to_pass,omitempty"`
+	PassToPass    []string `protobuf:"bytes,13,rep,name=pass_to_pass,json=passToPass,proto3" json:"pass_to_pass,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateWorkOrderRequest) Reset() {
 	*x = CreateWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[4]
+	mi := &file_moose_v1_workorder_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +1117,7 @@ func (x *CreateWorkOrderRequest) String() string {
 func (*CreateWorkOrderRequest) ProtoMessage() {}
 
 func (x *CreateWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[4]
+	mi := &file_moose_v1_workorder_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +1130,7 @@ func (x *CreateWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{4}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateWorkOrderRequest) GetProjectId() string {
@@ -730,6 +1210,34 @@ func (x *CreateWorkOrderRequest) GetTestTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *CreateWorkOrderRequest) GetAcceptanceTests() []*AcceptanceTestFile {
+	if x != nil {
+		return x.AcceptanceTests
+	}
+	return nil
+}
+
+func (x *CreateWorkOrderRequest) GetAcceptanceTestPatch() string {
+	if x != nil {
+		return x.AcceptanceTestPatch
+	}
+	return ""
+}
+
+func (x *CreateWorkOrderRequest) GetFailToPass() []string {
+	if x != nil {
+		return x.FailToPass
+	}
+	return nil
+}
+
+func (x *CreateWorkOrderRequest) GetPassToPass() []string {
+	if x != nil {
+		return x.PassToPass
+	}
+	return nil
+}
+
 type CreateWorkOrderResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkOrder     *WorkOrder             `protobuf:"bytes,1,opt,name=work_order,json=workOrder,proto3" json:"work_order,omitempty"`
@@ -739,7 +1247,7 @@ type CreateWorkOrderResponse struct {
 
 func (x *CreateWorkOrderResponse) Reset() {
 	*x = CreateWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[5]
+	mi := &file_moose_v1_workorder_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +1259,7 @@ func (x *CreateWorkOrderResponse) String() string {
 func (*CreateWorkOrderResponse) ProtoMessage() {}
 
 func (x *CreateWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[5]
+	mi := &file_moose_v1_workorder_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +1272,7 @@ func (x *CreateWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*CreateWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{5}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -787,7 +1295,7 @@ type ListWorkOrdersRequest struct {
 
 func (x *ListWorkOrdersRequest) Reset() {
 	*x = ListWorkOrdersRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[6]
+	mi := &file_moose_v1_workorder_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +1307,7 @@ func (x *ListWorkOrdersRequest) String() string {
 func (*ListWorkOrdersRequest) ProtoMessage() {}
 
 func (x *ListWorkOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[6]
+	mi := &file_moose_v1_workorder_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +1320,7 @@ func (x *ListWorkOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrdersRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{6}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListWorkOrdersRequest) GetProjectId() string {
@@ -853,7 +1361,7 @@ type ListWorkOrdersResponse struct {
 
 func (x *ListWorkOrdersResponse) Reset() {
 	*x = ListWorkOrdersResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[7]
+	mi := &file_moose_v1_workorder_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1373,7 @@ func (x *ListWorkOrdersResponse) String() string {
 func (*ListWorkOrdersResponse) ProtoMessage() {}
 
 func (x *ListWorkOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[7]
+	mi := &file_moose_v1_workorder_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1386,7 @@ func (x *ListWorkOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrdersResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{7}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListWorkOrdersResponse) GetWorkOrders() []*WorkOrder {
@@ -904,7 +1412,7 @@ type GetWorkOrderRequest struct {
 
 func (x *GetWorkOrderRequest) Reset() {
 	*x = GetWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[8]
+	mi := &file_moose_v1_workorder_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1424,7 @@ func (x *GetWorkOrderRequest) String() string {
 func (*GetWorkOrderRequest) ProtoMessage() {}
 
 func (x *GetWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[8]
+	mi := &file_moose_v1_workorder_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1437,7 @@ func (x *GetWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{8}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetWorkOrderRequest) GetId() string {
@@ -948,7 +1456,7 @@ type GetWorkOrderResponse struct {
 
 func (x *GetWorkOrderResponse) Reset() {
 	*x = GetWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[9]
+	mi := &file_moose_v1_workorder_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1468,7 @@ func (x *GetWorkOrderResponse) String() string {
 func (*GetWorkOrderResponse) ProtoMessage() {}
 
 func (x *GetWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[9]
+	mi := &file_moose_v1_workorder_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1481,7 @@ func (x *GetWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{9}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -992,7 +1500,7 @@ type ListWorkOrderEventsRequest struct {
 
 func (x *ListWorkOrderEventsRequest) Reset() {
 	*x = ListWorkOrderEventsRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[10]
+	mi := &file_moose_v1_workorder_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1512,7 @@ func (x *ListWorkOrderEventsRequest) String() string {
 func (*ListWorkOrderEventsRequest) ProtoMessage() {}
 
 func (x *ListWorkOrderEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[10]
+	mi := &file_moose_v1_workorder_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1525,7 @@ func (x *ListWorkOrderEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrderEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkOrderEventsRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{10}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListWorkOrderEventsRequest) GetId() string {
@@ -1036,7 +1544,7 @@ type ListWorkOrderEventsResponse struct {
 
 func (x *ListWorkOrderEventsResponse) Reset() {
 	*x = ListWorkOrderEventsResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[11]
+	mi := &file_moose_v1_workorder_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1048,7 +1556,7 @@ func (x *ListWorkOrderEventsResponse) String() string {
 func (*ListWorkOrderEventsResponse) ProtoMessage() {}
 
 func (x *ListWorkOrderEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[11]
+	mi := &file_moose_v1_workorder_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1061,7 +1569,7 @@ func (x *ListWorkOrderEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrderEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkOrderEventsResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{11}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListWorkOrderEventsResponse) GetEvents() []*Event {
@@ -1102,18 +1610,20 @@ type Attempt struct {
 	OverallScore float64 `protobuf:"fixed64,19,opt,name=overall_score,json=overallScore,proto3" json:"overall_score,omitempty"`
 	ScorePassed  bool    `protobuf:"varint,20,opt,name=score_passed,json=scorePassed,proto3" json:"score_passed,omitempty"`
 	// Why a hard gate failed; empty when every gate held or not scored.
-	Gate          string                 `protobuf:"bytes,21,opt,name=gate,proto3" json:"gate,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	Scored        bool                   `protobuf:"varint,23,opt,name=scored,proto3" json:"scored,omitempty"`
-	Dimensions    []*DimensionScore      `protobuf:"bytes,24,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	Error         string                 `protobuf:"bytes,25,opt,name=error,proto3" json:"error,omitempty"`
+	Gate       string                 `protobuf:"bytes,21,opt,name=gate,proto3" json:"gate,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Scored     bool                   `protobuf:"varint,23,opt,name=scored,proto3" json:"scored,omitempty"`
+	Dimensions []*DimensionScore      `protobuf:"bytes,24,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	Error      string                 `protobuf:"bytes,25,opt,name=error,proto3" json:"error,omitempty"`
+	// The cycle's hidden acceptance tests, when it ran them or used a baseline.
+	HiddenTests   *HiddenTestsReport `protobuf:"bytes,26,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attempt) Reset() {
 	*x = Attempt{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	mi := &file_moose_v1_workorder_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1635,7 @@ func (x *Attempt) String() string {
 func (*Attempt) ProtoMessage() {}
 
 func (x *Attempt) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[12]
+	mi := &file_moose_v1_workorder_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1648,7 @@ func (x *Attempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attempt.ProtoReflect.Descriptor instead.
 func (*Attempt) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{12}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Attempt) GetId() string {
@@ -1316,6 +1826,13 @@ func (x *Attempt) GetError() string {
 	return ""
 }
 
+func (x *Attempt) GetHiddenTests() *HiddenTestsReport {
+	if x != nil {
+		return x.HiddenTests
+	}
+	return nil
+}
+
 // AttemptFinding is one problem found in a cycle.
 type AttemptFinding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1333,7 +1850,7 @@ type AttemptFinding struct {
 
 func (x *AttemptFinding) Reset() {
 	*x = AttemptFinding{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	mi := &file_moose_v1_workorder_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1862,7 @@ func (x *AttemptFinding) String() string {
 func (*AttemptFinding) ProtoMessage() {}
 
 func (x *AttemptFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[13]
+	mi := &file_moose_v1_workorder_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1875,7 @@ func (x *AttemptFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttemptFinding.ProtoReflect.Descriptor instead.
 func (*AttemptFinding) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{13}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AttemptFinding) GetSource() string {
@@ -1433,7 +1950,7 @@ type ValidatorReport struct {
 
 func (x *ValidatorReport) Reset() {
 	*x = ValidatorReport{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	mi := &file_moose_v1_workorder_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1962,7 @@ func (x *ValidatorReport) String() string {
 func (*ValidatorReport) ProtoMessage() {}
 
 func (x *ValidatorReport) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[14]
+	mi := &file_moose_v1_workorder_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1975,7 @@ func (x *ValidatorReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatorReport.ProtoReflect.Descriptor instead.
 func (*ValidatorReport) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{14}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ValidatorReport) GetValidator() string {
@@ -1554,7 +2071,7 @@ type ListWorkOrderAttemptsRequest struct {
 
 func (x *ListWorkOrderAttemptsRequest) Reset() {
 	*x = ListWorkOrderAttemptsRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	mi := &file_moose_v1_workorder_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +2083,7 @@ func (x *ListWorkOrderAttemptsRequest) String() string {
 func (*ListWorkOrderAttemptsRequest) ProtoMessage() {}
 
 func (x *ListWorkOrderAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[15]
+	mi := &file_moose_v1_workorder_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +2096,7 @@ func (x *ListWorkOrderAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrderAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ListWorkOrderAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{15}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListWorkOrderAttemptsRequest) GetId() string {
@@ -1598,7 +2115,7 @@ type ListWorkOrderAttemptsResponse struct {
 
 func (x *ListWorkOrderAttemptsResponse) Reset() {
 	*x = ListWorkOrderAttemptsResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	mi := &file_moose_v1_workorder_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +2127,7 @@ func (x *ListWorkOrderAttemptsResponse) String() string {
 func (*ListWorkOrderAttemptsResponse) ProtoMessage() {}
 
 func (x *ListWorkOrderAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[16]
+	mi := &file_moose_v1_workorder_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +2140,7 @@ func (x *ListWorkOrderAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWorkOrderAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ListWorkOrderAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{16}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListWorkOrderAttemptsResponse) GetAttempts() []*Attempt {
@@ -1642,7 +2159,7 @@ type ApproveWorkOrderRequest struct {
 
 func (x *ApproveWorkOrderRequest) Reset() {
 	*x = ApproveWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[17]
+	mi := &file_moose_v1_workorder_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +2171,7 @@ func (x *ApproveWorkOrderRequest) String() string {
 func (*ApproveWorkOrderRequest) ProtoMessage() {}
 
 func (x *ApproveWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[17]
+	mi := &file_moose_v1_workorder_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +2184,7 @@ func (x *ApproveWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*ApproveWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{17}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ApproveWorkOrderRequest) GetId() string {
@@ -1686,7 +2203,7 @@ type ApproveWorkOrderResponse struct {
 
 func (x *ApproveWorkOrderResponse) Reset() {
 	*x = ApproveWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[18]
+	mi := &file_moose_v1_workorder_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +2215,7 @@ func (x *ApproveWorkOrderResponse) String() string {
 func (*ApproveWorkOrderResponse) ProtoMessage() {}
 
 func (x *ApproveWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[18]
+	mi := &file_moose_v1_workorder_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +2228,7 @@ func (x *ApproveWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*ApproveWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{18}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApproveWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1731,7 +2248,7 @@ type CancelWorkOrderRequest struct {
 
 func (x *CancelWorkOrderRequest) Reset() {
 	*x = CancelWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[19]
+	mi := &file_moose_v1_workorder_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +2260,7 @@ func (x *CancelWorkOrderRequest) String() string {
 func (*CancelWorkOrderRequest) ProtoMessage() {}
 
 func (x *CancelWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[19]
+	mi := &file_moose_v1_workorder_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +2273,7 @@ func (x *CancelWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{19}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CancelWorkOrderRequest) GetId() string {
@@ -1782,7 +2299,7 @@ type CancelWorkOrderResponse struct {
 
 func (x *CancelWorkOrderResponse) Reset() {
 	*x = CancelWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[20]
+	mi := &file_moose_v1_workorder_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2311,7 @@ func (x *CancelWorkOrderResponse) String() string {
 func (*CancelWorkOrderResponse) ProtoMessage() {}
 
 func (x *CancelWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[20]
+	mi := &file_moose_v1_workorder_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2324,7 @@ func (x *CancelWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{20}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CancelWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1826,7 +2343,7 @@ type RetryWorkOrderRequest struct {
 
 func (x *RetryWorkOrderRequest) Reset() {
 	*x = RetryWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[21]
+	mi := &file_moose_v1_workorder_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +2355,7 @@ func (x *RetryWorkOrderRequest) String() string {
 func (*RetryWorkOrderRequest) ProtoMessage() {}
 
 func (x *RetryWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[21]
+	mi := &file_moose_v1_workorder_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +2368,7 @@ func (x *RetryWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*RetryWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{21}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RetryWorkOrderRequest) GetId() string {
@@ -1870,7 +2387,7 @@ type RetryWorkOrderResponse struct {
 
 func (x *RetryWorkOrderResponse) Reset() {
 	*x = RetryWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[22]
+	mi := &file_moose_v1_workorder_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2399,7 @@ func (x *RetryWorkOrderResponse) String() string {
 func (*RetryWorkOrderResponse) ProtoMessage() {}
 
 func (x *RetryWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[22]
+	mi := &file_moose_v1_workorder_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2412,7 @@ func (x *RetryWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*RetryWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{22}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RetryWorkOrderResponse) GetWorkOrder() *WorkOrder {
@@ -1914,7 +2431,7 @@ type WatchWorkOrderRequest struct {
 
 func (x *WatchWorkOrderRequest) Reset() {
 	*x = WatchWorkOrderRequest{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[23]
+	mi := &file_moose_v1_workorder_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2443,7 @@ func (x *WatchWorkOrderRequest) String() string {
 func (*WatchWorkOrderRequest) ProtoMessage() {}
 
 func (x *WatchWorkOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[23]
+	mi := &file_moose_v1_workorder_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2456,7 @@ func (x *WatchWorkOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWorkOrderRequest.ProtoReflect.Descriptor instead.
 func (*WatchWorkOrderRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{23}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WatchWorkOrderRequest) GetId() string {
@@ -1958,7 +2475,7 @@ type WatchWorkOrderResponse struct {
 
 func (x *WatchWorkOrderResponse) Reset() {
 	*x = WatchWorkOrderResponse{}
-	mi := &file_moose_v1_workorder_proto_msgTypes[24]
+	mi := &file_moose_v1_workorder_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2487,7 @@ func (x *WatchWorkOrderResponse) String() string {
 func (*WatchWorkOrderResponse) ProtoMessage() {}
 
 func (x *WatchWorkOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_workorder_proto_msgTypes[24]
+	mi := &file_moose_v1_workorder_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2500,7 @@ func (x *WatchWorkOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWorkOrderResponse.ProtoReflect.Descriptor instead.
 func (*WatchWorkOrderResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{24}
+	return file_moose_v1_workorder_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WatchWorkOrderResponse) GetEvent() *Event {
@@ -1997,7 +2514,7 @@ var File_moose_v1_workorder_proto protoreflect.FileDescriptor
 
 const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\n" +
-	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x06\n" +
+	"\x18moose/v1/workorder.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\a\n" +
 	"\tWorkOrder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -2022,10 +2539,48 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x06result\x18\r \x01(\v2\x19.moose.v1.WorkOrderResultR\x06result\x12%\n" +
 	"\x0etests_required\x18\x0e \x01(\bR\rtestsRequired\x12>\n" +
 	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
-	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x1a;\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x12G\n" +
+	"\x10acceptance_tests\x18\x0f \x03(\v2\x1c.moose.v1.AcceptanceTestFileR\x0facceptanceTests\x122\n" +
+	"\x15acceptance_test_patch\x18\x10 \x01(\tR\x13acceptanceTestPatch\x12 \n" +
+	"\ffail_to_pass\x18\x11 \x03(\tR\n" +
+	"failToPass\x12 \n" +
+	"\fpass_to_pass\x18\x12 \x03(\tR\n" +
+	"passToPass\x122\n" +
+	"\x15hidden_tests_redacted\x18\x13 \x01(\bR\x13hiddenTestsRedacted\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa6\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"B\n" +
+	"\x12AcceptanceTestFile\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\"\xd9\x01\n" +
+	"\x11HiddenTestOutcome\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x122\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1a.moose.v1.HiddenTestStatusR\x06status\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1a\n" +
+	"\bexcluded\x18\x05 \x01(\bR\bexcluded\x12\x1c\n" +
+	"\texclusion\x18\x06 \x01(\tR\texclusion\x12\x18\n" +
+	"\aderived\x18\a \x01(\bR\aderived\"\xb7\x02\n" +
+	"\fTestBaseline\x12\x1f\n" +
+	"\vbase_commit\x18\x01 \x01(\tR\n" +
+	"baseCommit\x12\x18\n" +
+	"\arepeats\x18\x02 \x01(\x05R\arepeats\x12!\n" +
+	"\fbuild_passed\x18\x03 \x01(\bR\vbuildPassed\x12#\n" +
+	"\rtests_passing\x18\x04 \x01(\x05R\ftestsPassing\x12\x18\n" +
+	"\afailing\x18\x05 \x03(\tR\afailing\x12\x14\n" +
+	"\x05flaky\x18\x06 \x03(\tR\x05flaky\x12\x1f\n" +
+	"\vduration_ms\x18\a \x01(\x03R\n" +
+	"durationMs\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x16\n" +
+	"\x06reused\x18\t \x01(\bR\x06reused\"\xe1\x01\n" +
+	"\x11HiddenTestsReport\x12\x16\n" +
+	"\x06passed\x18\x01 \x01(\bR\x06passed\x121\n" +
+	"\x05tests\x18\x02 \x03(\v2\x1b.moose.v1.HiddenTestOutcomeR\x05tests\x12%\n" +
+	"\x0ederived_passed\x18\x03 \x01(\x05R\rderivedPassed\x122\n" +
+	"\bbaseline\x18\x04 \x01(\v2\x16.moose.v1.TestBaselineR\bbaseline\x12\x14\n" +
+	"\x05notes\x18\x05 \x03(\tR\x05notes\x12\x10\n" +
+	"\x03ran\x18\x06 \x01(\bR\x03ran\"\xe6\x04\n" +
 	"\x0fWorkOrderResult\x12#\n" +
 	"\roverall_score\x18\x01 \x01(\x01R\foverallScore\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\bR\x06passed\x128\n" +
@@ -2045,7 +2600,8 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x0efailure_reason\x18\f \x01(\tR\rfailureReason\x12(\n" +
 	"\x10pull_request_url\x18\r \x01(\tR\x0epullRequestUrl\x12.\n" +
 	"\x13pull_request_number\x18\x0e \x01(\x05R\x11pullRequestNumber\x12\x16\n" +
-	"\x06branch\x18\x0f \x01(\tR\x06branch\"l\n" +
+	"\x06branch\x18\x0f \x01(\tR\x06branch\x12>\n" +
+	"\fhidden_tests\x18\x10 \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\"l\n" +
 	"\x0eDimensionScore\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
@@ -2065,7 +2621,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"createTime\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x85\x06\n" +
 	"\x16CreateWorkOrderRequest\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x14\n" +
@@ -2082,7 +2638,14 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"variant_id\x18\b \x01(\tR\tvariantId\x12*\n" +
 	"\x0etests_required\x18\t \x01(\bH\x00R\rtestsRequired\x88\x01\x01\x12>\n" +
 	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
-	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x1a;\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x12G\n" +
+	"\x10acceptance_tests\x18\n" +
+	" \x03(\v2\x1c.moose.v1.AcceptanceTestFileR\x0facceptanceTests\x122\n" +
+	"\x15acceptance_test_patch\x18\v \x01(\tR\x13acceptanceTestPatch\x12 \n" +
+	"\ffail_to_pass\x18\f \x03(\tR\n" +
+	"failToPass\x12 \n" +
+	"\fpass_to_pass\x18\r \x03(\tR\n" +
+	"passToPass\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
@@ -2109,7 +2672,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1aListWorkOrderEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"F\n" +
 	"\x1bListWorkOrderEventsResponse\x12'\n" +
-	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\xe6\x06\n" +
+	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\xa6\a\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\texecution\x18\x02 \x01(\x05R\texecution\x12\x14\n" +
@@ -2142,7 +2705,8 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\n" +
 	"dimensions\x18\x18 \x03(\v2\x18.moose.v1.DimensionScoreR\n" +
 	"dimensions\x12\x14\n" +
-	"\x05error\x18\x19 \x01(\tR\x05error\"\xba\x01\n" +
+	"\x05error\x18\x19 \x01(\tR\x05error\x12>\n" +
+	"\fhidden_tests\x18\x1a \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\"\xba\x01\n" +
 	"\x0eAttemptFinding\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
 	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +
@@ -2200,7 +2764,12 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1bWORK_ORDER_STATUS_COMPLETED\x10\x04\x12\"\n" +
 	"\x1eWORK_ORDER_STATUS_NEEDS_REVIEW\x10\x05\x12\x1c\n" +
 	"\x18WORK_ORDER_STATUS_FAILED\x10\x06\x12\x1f\n" +
-	"\x1bWORK_ORDER_STATUS_CANCELLED\x10\a2\xf0\b\n" +
+	"\x1bWORK_ORDER_STATUS_CANCELLED\x10\a*\x98\x01\n" +
+	"\x10HiddenTestStatus\x12\"\n" +
+	"\x1eHIDDEN_TEST_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19HIDDEN_TEST_STATUS_PASSED\x10\x01\x12\x1d\n" +
+	"\x19HIDDEN_TEST_STATUS_FAILED\x10\x02\x12\"\n" +
+	"\x1eHIDDEN_TEST_STATUS_DID_NOT_RUN\x10\x032\xf0\b\n" +
 	"\x10WorkOrderService\x12q\n" +
 	"\x0fCreateWorkOrder\x12 .moose.v1.CreateWorkOrderRequest\x1a!.moose.v1.CreateWorkOrderResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/workorders\x12k\n" +
 	"\x0eListWorkOrders\x12\x1f.moose.v1.ListWorkOrdersRequest\x1a .moose.v1.ListWorkOrdersResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/workorders\x12j\n" +
@@ -2225,93 +2794,106 @@ func file_moose_v1_workorder_proto_rawDescGZIP() []byte {
 	return file_moose_v1_workorder_proto_rawDescData
 }
 
-var file_moose_v1_workorder_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_moose_v1_workorder_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_moose_v1_workorder_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_moose_v1_workorder_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_moose_v1_workorder_proto_goTypes = []any{
 	(WorkOrderStatus)(0),                  // 0: moose.v1.WorkOrderStatus
-	(*WorkOrder)(nil),                     // 1: moose.v1.WorkOrder
-	(*WorkOrderResult)(nil),               // 2: moose.v1.WorkOrderResult
-	(*DimensionScore)(nil),                // 3: moose.v1.DimensionScore
-	(*Event)(nil),                         // 4: moose.v1.Event
-	(*CreateWorkOrderRequest)(nil),        // 5: moose.v1.CreateWorkOrderRequest
-	(*CreateWorkOrderResponse)(nil),       // 6: moose.v1.CreateWorkOrderResponse
-	(*ListWorkOrdersRequest)(nil),         // 7: moose.v1.ListWorkOrdersRequest
-	(*ListWorkOrdersResponse)(nil),        // 8: moose.v1.ListWorkOrdersResponse
-	(*GetWorkOrderRequest)(nil),           // 9: moose.v1.GetWorkOrderRequest
-	(*GetWorkOrderResponse)(nil),          // 10: moose.v1.GetWorkOrderResponse
-	(*ListWorkOrderEventsRequest)(nil),    // 11: moose.v1.ListWorkOrderEventsRequest
-	(*ListWorkOrderEventsResponse)(nil),   // 12: moose.v1.ListWorkOrderEventsResponse
-	(*Attempt)(nil),                       // 13: moose.v1.Attempt
-	(*AttemptFinding)(nil),                // 14: moose.v1.AttemptFinding
-	(*ValidatorReport)(nil),               // 15: moose.v1.ValidatorReport
-	(*ListWorkOrderAttemptsRequest)(nil),  // 16: moose.v1.ListWorkOrderAttemptsRequest
-	(*ListWorkOrderAttemptsResponse)(nil), // 17: moose.v1.ListWorkOrderAttemptsResponse
-	(*ApproveWorkOrderRequest)(nil),       // 18: moose.v1.ApproveWorkOrderRequest
-	(*ApproveWorkOrderResponse)(nil),      // 19: moose.v1.ApproveWorkOrderResponse
-	(*CancelWorkOrderRequest)(nil),        // 20: moose.v1.CancelWorkOrderRequest
-	(*CancelWorkOrderResponse)(nil),       // 21: moose.v1.CancelWorkOrderResponse
-	(*RetryWorkOrderRequest)(nil),         // 22: moose.v1.RetryWorkOrderRequest
-	(*RetryWorkOrderResponse)(nil),        // 23: moose.v1.RetryWorkOrderResponse
-	(*WatchWorkOrderRequest)(nil),         // 24: moose.v1.WatchWorkOrderRequest
-	(*WatchWorkOrderResponse)(nil),        // 25: moose.v1.WatchWorkOrderResponse
-	nil,                                   // 26: moose.v1.WorkOrder.MetadataEntry
-	nil,                                   // 27: moose.v1.Event.DataEntry
-	nil,                                   // 28: moose.v1.CreateWorkOrderRequest.MetadataEntry
-	(*timestamppb.Timestamp)(nil),         // 29: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),           // 30: google.protobuf.Duration
+	(HiddenTestStatus)(0),                 // 1: moose.v1.HiddenTestStatus
+	(*WorkOrder)(nil),                     // 2: moose.v1.WorkOrder
+	(*AcceptanceTestFile)(nil),            // 3: moose.v1.AcceptanceTestFile
+	(*HiddenTestOutcome)(nil),             // 4: moose.v1.HiddenTestOutcome
+	(*TestBaseline)(nil),                  // 5: moose.v1.TestBaseline
+	(*HiddenTestsReport)(nil),             // 6: moose.v1.HiddenTestsReport
+	(*WorkOrderResult)(nil),               // 7: moose.v1.WorkOrderResult
+	(*DimensionScore)(nil),                // 8: moose.v1.DimensionScore
+	(*Event)(nil),                         // 9: moose.v1.Event
+	(*CreateWorkOrderRequest)(nil),        // 10: moose.v1.CreateWorkOrderRequest
+	(*CreateWorkOrderResponse)(nil),       // 11: moose.v1.CreateWorkOrderResponse
+	(*ListWorkOrdersRequest)(nil),         // 12: moose.v1.ListWorkOrdersRequest
+	(*ListWorkOrdersResponse)(nil),        // 13: moose.v1.ListWorkOrdersResponse
+	(*GetWorkOrderRequest)(nil),           // 14: moose.v1.GetWorkOrderRequest
+	(*GetWorkOrderResponse)(nil),          // 15: moose.v1.GetWorkOrderResponse
+	(*ListWorkOrderEventsRequest)(nil),    // 16: moose.v1.ListWorkOrderEventsRequest
+	(*ListWorkOrderEventsResponse)(nil),   // 17: moose.v1.ListWorkOrderEventsResponse
+	(*Attempt)(nil),                       // 18: moose.v1.Attempt
+	(*AttemptFinding)(nil),                // 19: moose.v1.AttemptFinding
+	(*ValidatorReport)(nil),               // 20: moose.v1.ValidatorReport
+	(*ListWorkOrderAttemptsRequest)(nil),  // 21: moose.v1.ListWorkOrderAttemptsRequest
+	(*ListWorkOrderAttemptsResponse)(nil), // 22: moose.v1.ListWorkOrderAttemptsResponse
+	(*ApproveWorkOrderRequest)(nil),       // 23: moose.v1.ApproveWorkOrderRequest
+	(*ApproveWorkOrderResponse)(nil),      // 24: moose.v1.ApproveWorkOrderResponse
+	(*CancelWorkOrderRequest)(nil),        // 25: moose.v1.CancelWorkOrderRequest
+	(*CancelWorkOrderResponse)(nil),       // 26: moose.v1.CancelWorkOrderResponse
+	(*RetryWorkOrderRequest)(nil),         // 27: moose.v1.RetryWorkOrderRequest
+	(*RetryWorkOrderResponse)(nil),        // 28: moose.v1.RetryWorkOrderResponse
+	(*WatchWorkOrderRequest)(nil),         // 29: moose.v1.WatchWorkOrderRequest
+	(*WatchWorkOrderResponse)(nil),        // 30: moose.v1.WatchWorkOrderResponse
+	nil,                                   // 31: moose.v1.WorkOrder.MetadataEntry
+	nil,                                   // 32: moose.v1.Event.DataEntry
+	nil,                                   // 33: moose.v1.CreateWorkOrderRequest.MetadataEntry
+	(*timestamppb.Timestamp)(nil),         // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),           // 35: google.protobuf.Duration
 }
 var file_moose_v1_workorder_proto_depIdxs = []int32{
 	0,  // 0: moose.v1.WorkOrder.status:type_name -> moose.v1.WorkOrderStatus
-	26, // 1: moose.v1.WorkOrder.metadata:type_name -> moose.v1.WorkOrder.MetadataEntry
-	29, // 2: moose.v1.WorkOrder.create_time:type_name -> google.protobuf.Timestamp
-	29, // 3: moose.v1.WorkOrder.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 4: moose.v1.WorkOrder.result:type_name -> moose.v1.WorkOrderResult
-	30, // 5: moose.v1.WorkOrder.build_timeout:type_name -> google.protobuf.Duration
-	30, // 6: moose.v1.WorkOrder.test_timeout:type_name -> google.protobuf.Duration
-	3,  // 7: moose.v1.WorkOrderResult.dimensions:type_name -> moose.v1.DimensionScore
-	0,  // 8: moose.v1.Event.from_status:type_name -> moose.v1.WorkOrderStatus
-	0,  // 9: moose.v1.Event.to_status:type_name -> moose.v1.WorkOrderStatus
-	27, // 10: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
-	29, // 11: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	28, // 12: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
-	30, // 13: moose.v1.CreateWorkOrderRequest.build_timeout:type_name -> google.protobuf.Duration
-	30, // 14: moose.v1.CreateWorkOrderRequest.test_timeout:type_name -> google.protobuf.Duration
-	1,  // 15: moose.v1.CreateWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 16: moose.v1.ListWorkOrdersResponse.work_orders:type_name -> moose.v1.WorkOrder
-	1,  // 17: moose.v1.GetWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	4,  // 18: moose.v1.ListWorkOrderEventsResponse.events:type_name -> moose.v1.Event
-	14, // 19: moose.v1.Attempt.findings:type_name -> moose.v1.AttemptFinding
-	15, // 20: moose.v1.Attempt.validations:type_name -> moose.v1.ValidatorReport
-	29, // 21: moose.v1.Attempt.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 22: moose.v1.Attempt.dimensions:type_name -> moose.v1.DimensionScore
-	13, // 23: moose.v1.ListWorkOrderAttemptsResponse.attempts:type_name -> moose.v1.Attempt
-	1,  // 24: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 25: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	1,  // 26: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
-	4,  // 27: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
-	5,  // 28: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
-	7,  // 29: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
-	9,  // 30: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
-	11, // 31: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
-	16, // 32: moose.v1.WorkOrderService.ListWorkOrderAttempts:input_type -> moose.v1.ListWorkOrderAttemptsRequest
-	18, // 33: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
-	20, // 34: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
-	22, // 35: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
-	24, // 36: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
-	6,  // 37: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
-	8,  // 38: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
-	10, // 39: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
-	12, // 40: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
-	17, // 41: moose.v1.WorkOrderService.ListWorkOrderAttempts:output_type -> moose.v1.ListWorkOrderAttemptsResponse
-	19, // 42: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
-	21, // 43: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
-	23, // 44: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
-	25, // 45: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
-	37, // [37:46] is the sub-list for method output_type
-	28, // [28:37] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	31, // 1: moose.v1.WorkOrder.metadata:type_name -> moose.v1.WorkOrder.MetadataEntry
+	34, // 2: moose.v1.WorkOrder.create_time:type_name -> google.protobuf.Timestamp
+	34, // 3: moose.v1.WorkOrder.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 4: moose.v1.WorkOrder.result:type_name -> moose.v1.WorkOrderResult
+	35, // 5: moose.v1.WorkOrder.build_timeout:type_name -> google.protobuf.Duration
+	35, // 6: moose.v1.WorkOrder.test_timeout:type_name -> google.protobuf.Duration
+	3,  // 7: moose.v1.WorkOrder.acceptance_tests:type_name -> moose.v1.AcceptanceTestFile
+	1,  // 8: moose.v1.HiddenTestOutcome.status:type_name -> moose.v1.HiddenTestStatus
+	34, // 9: moose.v1.TestBaseline.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 10: moose.v1.HiddenTestsReport.tests:type_name -> moose.v1.HiddenTestOutcome
+	5,  // 11: moose.v1.HiddenTestsReport.baseline:type_name -> moose.v1.TestBaseline
+	8,  // 12: moose.v1.WorkOrderResult.dimensions:type_name -> moose.v1.DimensionScore
+	6,  // 13: moose.v1.WorkOrderResult.hidden_tests:type_name -> moose.v1.HiddenTestsReport
+	0,  // 14: moose.v1.Event.from_status:type_name -> moose.v1.WorkOrderStatus
+	0,  // 15: moose.v1.Event.to_status:type_name -> moose.v1.WorkOrderStatus
+	32, // 16: moose.v1.Event.data:type_name -> moose.v1.Event.DataEntry
+	34, // 17: moose.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	33, // 18: moose.v1.CreateWorkOrderRequest.metadata:type_name -> moose.v1.CreateWorkOrderRequest.MetadataEntry
+	35, // 19: moose.v1.CreateWorkOrderRequest.build_timeout:type_name -> google.protobuf.Duration
+	35, // 20: moose.v1.CreateWorkOrderRequest.test_timeout:type_name -> google.protobuf.Duration
+	3,  // 21: moose.v1.CreateWorkOrderRequest.acceptance_tests:type_name -> moose.v1.AcceptanceTestFile
+	2,  // 22: moose.v1.CreateWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	2,  // 23: moose.v1.ListWorkOrdersResponse.work_orders:type_name -> moose.v1.WorkOrder
+	2,  // 24: moose.v1.GetWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	9,  // 25: moose.v1.ListWorkOrderEventsResponse.events:type_name -> moose.v1.Event
+	19, // 26: moose.v1.Attempt.findings:type_name -> moose.v1.AttemptFinding
+	20, // 27: moose.v1.Attempt.validations:type_name -> moose.v1.ValidatorReport
+	34, // 28: moose.v1.Attempt.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 29: moose.v1.Attempt.dimensions:type_name -> moose.v1.DimensionScore
+	6,  // 30: moose.v1.Attempt.hidden_tests:type_name -> moose.v1.HiddenTestsReport
+	18, // 31: moose.v1.ListWorkOrderAttemptsResponse.attempts:type_name -> moose.v1.Attempt
+	2,  // 32: moose.v1.ApproveWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	2,  // 33: moose.v1.CancelWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	2,  // 34: moose.v1.RetryWorkOrderResponse.work_order:type_name -> moose.v1.WorkOrder
+	9,  // 35: moose.v1.WatchWorkOrderResponse.event:type_name -> moose.v1.Event
+	10, // 36: moose.v1.WorkOrderService.CreateWorkOrder:input_type -> moose.v1.CreateWorkOrderRequest
+	12, // 37: moose.v1.WorkOrderService.ListWorkOrders:input_type -> moose.v1.ListWorkOrdersRequest
+	14, // 38: moose.v1.WorkOrderService.GetWorkOrder:input_type -> moose.v1.GetWorkOrderRequest
+	16, // 39: moose.v1.WorkOrderService.ListWorkOrderEvents:input_type -> moose.v1.ListWorkOrderEventsRequest
+	21, // 40: moose.v1.WorkOrderService.ListWorkOrderAttempts:input_type -> moose.v1.ListWorkOrderAttemptsRequest
+	23, // 41: moose.v1.WorkOrderService.ApproveWorkOrder:input_type -> moose.v1.ApproveWorkOrderRequest
+	25, // 42: moose.v1.WorkOrderService.CancelWorkOrder:input_type -> moose.v1.CancelWorkOrderRequest
+	27, // 43: moose.v1.WorkOrderService.RetryWorkOrder:input_type -> moose.v1.RetryWorkOrderRequest
+	29, // 44: moose.v1.WorkOrderService.WatchWorkOrder:input_type -> moose.v1.WatchWorkOrderRequest
+	11, // 45: moose.v1.WorkOrderService.CreateWorkOrder:output_type -> moose.v1.CreateWorkOrderResponse
+	13, // 46: moose.v1.WorkOrderService.ListWorkOrders:output_type -> moose.v1.ListWorkOrdersResponse
+	15, // 47: moose.v1.WorkOrderService.GetWorkOrder:output_type -> moose.v1.GetWorkOrderResponse
+	17, // 48: moose.v1.WorkOrderService.ListWorkOrderEvents:output_type -> moose.v1.ListWorkOrderEventsResponse
+	22, // 49: moose.v1.WorkOrderService.ListWorkOrderAttempts:output_type -> moose.v1.ListWorkOrderAttemptsResponse
+	24, // 50: moose.v1.WorkOrderService.ApproveWorkOrder:output_type -> moose.v1.ApproveWorkOrderResponse
+	26, // 51: moose.v1.WorkOrderService.CancelWorkOrder:output_type -> moose.v1.CancelWorkOrderResponse
+	28, // 52: moose.v1.WorkOrderService.RetryWorkOrder:output_type -> moose.v1.RetryWorkOrderResponse
+	30, // 53: moose.v1.WorkOrderService.WatchWorkOrder:output_type -> moose.v1.WatchWorkOrderResponse
+	45, // [45:54] is the sub-list for method output_type
+	36, // [36:45] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_workorder_proto_init() }
@@ -2319,14 +2901,14 @@ func file_moose_v1_workorder_proto_init() {
 	if File_moose_v1_workorder_proto != nil {
 		return
 	}
-	file_moose_v1_workorder_proto_msgTypes[4].OneofWrappers = []any{}
+	file_moose_v1_workorder_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_v1_workorder_proto_rawDesc), len(file_moose_v1_workorder_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   28,
+			NumEnums:      2,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

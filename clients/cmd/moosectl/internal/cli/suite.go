@@ -176,6 +176,12 @@ func writeSummaryTable(w io.Writer, sums []moose.VariantSummary) error {
 	row("work orders", func(s moose.VariantSummary) string { return fmt.Sprint(s.WorkOrders) })
 	row("builds passed", func(s moose.VariantSummary) string { return fmt.Sprintf("%d/%d", s.BuildsPassed, s.WorkOrders) })
 	row("tests passed", func(s moose.VariantSummary) string { return fmt.Sprintf("%d/%d", s.TestsPassed, s.WorkOrders) })
+	row("hidden tests passed", func(s moose.VariantSummary) string {
+		if s.HiddenRan == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%d/%d", s.HiddenPassed, s.HiddenRan)
+	})
 	row("accepted (pass rate)", func(s moose.VariantSummary) string {
 		return fmt.Sprintf("%d/%d (%.0f%%)", s.Passed, s.WorkOrders, 100*s.PassRate())
 	})

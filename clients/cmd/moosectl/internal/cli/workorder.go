@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"strings"
 	"time"
 
@@ -62,6 +63,8 @@ func newWOCreateCommand(a *App) *cobra.Command {
 		noTestsRequired bool
 		buildTimeout    time.Duration
 		testTimeout     time.Duration
+		hiddenTests     []string
+		hiddenPatch     string
 	)
 	cmd := &cobra.Command{
 		Use:   "create (--project ID --title TITLE ... | -f workorder.yaml) [flags]",
@@ -113,6 +116,30 @@ Without a request id, one is generated for this invocation.`,
 			if cmd.Flags().Changed("build-timeout") {
 				req.BuildTimeout = durationpb.New(buildTimeout)
 			}
+			for _, spec := range hiddenTests {
+				repoPath, local, ok := strings.Cut(spec, "=")
+				if !ok || repoPath == "" || local == "" {
+					return usageErrorf("--acceptance-test %q: want REPO_PATH=LOCAL_FILE", spec)
+				}
+				data, err := os.ReadFile(local)
+				if err != nil {
+					return usageErrorf("--acceptance-test: %v", err)
+				}
+				req.AcceptanceTests = append(req.AcceptanceTests, &moosev1.AcceptanceTestFile{Path: repoPath, Content: string(data)})
+			}
+			if hiddenPatch != "" {
+				data, err := os.ReadFile(hiddenPatch)
+				if err != nil {
+					return usageErrorf("--acceptance-test-patch: %v", err)
+				}
+				req.AcceptanceTestPatch = string(data)
+			}
+			if cmd.Flags().Changed("fail-to-pass") {
+				req.FailToPass = flagReq.GetFailToPass()
+			}
+			if cmd.Flags().Changed("pass-to-pass") {
+				req.PassToPass = flagReq.GetPassToPass()
+			}
 			if cmd.Flags().Changed("test-timeout") {
 				req.TestTimeout = durationpb.New(testTimeout)
 			}
@@ -135,6 +162,10 @@ Without a request id, one is generated for this invocation.`,
 	f.StringVar(&flagReq.RequestId, "request-id", "", "idempotency key: repeating it returns the same work order")
 	f.StringArrayVar(&metadata, "metadata", nil, "metadata KEY=VALUE (repeat for several)")
 	f.BoolVar(&noTestsRequired, "no-tests-required", false, "waive the tests gate: a source change may pass without adding or changing a test")
+	f.StringArrayVar(&hiddenTests, "acceptance-test", nil, "hidden acceptance test REPO_PATH=LOCAL_FILE, never shown to the proposer (repeat for several)")
+	f.StringVar(&hiddenPatch, "acceptance-test-patch", "", "hidden acceptance tests as a unified diff file")
+	f.StringArrayVar(&flagReq.FailToPass, "fail-to-pass", nil, "test that must fail at the base commit and pass after the change (repeat)")
+	f.StringArrayVar(&flagReq.PassToPass, "pass-to-pass", nil, "test that must keep passing (repeat; default: every test passing at the base commit)")
 	f.DurationVar(&buildTimeout, "build-timeout", 0, "time limit of each build command, 1s to 1h (default: the project's)")
 	f.DurationVar(&testTimeout, "test-timeout", 0, "time limit of the test command, 1s to 1h (default: the project's)")
 	return cmd

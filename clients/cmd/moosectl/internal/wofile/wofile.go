@@ -17,6 +17,14 @@
 //	tests_required: false   # optional; absent means a source change must add or change a test
 //	build_timeout: 2m       # optional time limits, Go durations
 //	test_timeout: 90s
+//	acceptance_tests:       # optional hidden tests, never shown to a proposer
+//	  - path: report/json_test.go
+//	    content: |
+//	      package report ...
+//	acceptance_test_patch: | # or as a unified diff
+//	  --- a/report/json_test.go ...
+//	fail_to_pass: [report.TestJSON]   # must fail at base and pass after
+//	pass_to_pass: [report.TestTable]  # must keep passing (default: every test passing at base)
 package wofile
 
 import (
@@ -51,10 +59,17 @@ type File struct {
 	// BuildTimeout and TestTimeout are Go durations ("90s"); empty: not set.
 	BuildTimeout moose.Duration `yaml:"build_timeout"`
 	TestTimeout  moose.Duration `yaml:"test_timeout"`
+	// Hidden acceptance tests and the tests that must go from failing to
+	// passing or keep passing (see the API).
+	AcceptanceTests     []moose.AcceptanceTest `yaml:"acceptance_tests"`
+	AcceptanceTestPatch string                 `yaml:"acceptance_test_patch"`
+	FailToPass          []string               `yaml:"fail_to_pass"`
+	PassToPass          []string               `yaml:"pass_to_pass"`
 }
 
 // Fields are the keys a work-order file may contain, in documentation order.
-var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata", "tests_required", "build_timeout", "test_timeout"}
+var Fields = []string{"project_id", "title", "description", "acceptance_criteria", "complexity", "request_id", "metadata", "tests_required", "build_timeout", "test_timeout",
+	"acceptance_tests", "acceptance_test_patch", "fail_to_pass", "pass_to_pass"}
 
 // Load reads the file at path; "-" reads standard input from stdin.
 func Load(path string, stdin io.Reader) (*moosev1.CreateWorkOrderRequest, error) {
@@ -115,16 +130,20 @@ func Parse(name string, data []byte) (*moosev1.CreateWorkOrderRequest, error) {
 // Request converts the file to the API's create request.
 func (f *File) Request() *moosev1.CreateWorkOrderRequest {
 	return &moosev1.CreateWorkOrderRequest{
-		ProjectId:          f.ProjectID,
-		Title:              f.Title,
-		Description:        f.Description,
-		AcceptanceCriteria: f.AcceptanceCriteria,
-		Complexity:         f.Complexity,
-		RequestId:          f.RequestID,
-		Metadata:           f.Metadata,
-		TestsRequired:      f.TestsRequired,
-		BuildTimeout:       f.BuildTimeout.Proto(),
-		TestTimeout:        f.TestTimeout.Proto(),
+		ProjectId:           f.ProjectID,
+		Title:               f.Title,
+		Description:         f.Description,
+		AcceptanceCriteria:  f.AcceptanceCriteria,
+		Complexity:          f.Complexity,
+		RequestId:           f.RequestID,
+		Metadata:            f.Metadata,
+		TestsRequired:       f.TestsRequired,
+		BuildTimeout:        f.BuildTimeout.Proto(),
+		TestTimeout:         f.TestTimeout.Proto(),
+		AcceptanceTests:     moose.AcceptanceTestsProto(f.AcceptanceTests),
+		AcceptanceTestPatch: f.AcceptanceTestPatch,
+		FailToPass:          f.FailToPass,
+		PassToPass:          f.PassToPass,
 	}
 }
 

@@ -1,0 +1,105 @@
+package acceptance
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/moosehq/moose/server/internal/fault"
+)
+
+func res(suite, name, status string) Result { return Result{Suite: suite, Name: name, Status: status} }
+
+func TestMatchReadsTheRunnersIdentifiers(t *testing.T) {
+	results := []Result{
+		res("example.com/m/calc", "TestAbs", Passed),
+		res("example.com/m/calc", "TestAbs/negative", Failed),
+		res("example.com/m/other", "TestAbs", Passed),
+		res("test/clamp.test.ts", "clamps high values", Passed),
+	}
+	for id, want := range map[string]int{
+		"example.com/m/calc.TestAbs":             1,
+		"calc.TestAbs":                           1,
+		"./calc.TestAbs":                         1,
+		"TestAbs":                                2,
+		"TestAbs/negative":                       1,
+		"calc.TestAbs/negative":                  1,
+		"test/clamp.test.ts::clamps high values": 1,
+		"clamp.test.ts::clamps high values":      1,
+		"calc.TestMissing":                       0,
+		"alc.TestAbs":                            0,
+	} {
+		require.Len(t, Match(id, results), want, id)
+	}
+}
+
+func TestClassifyFindsFailingAndFlakyTests(t *testing.T) {
+	run := func(flakyStatus string) []Result {
+		return []Result{res("m/a", "TestOK", Passed), res("m/a", "TestBroken", Failed), res("m/a", "TestFlaky", flakyStatus), res("m/a", "TestSkip", Skipped)}
+	}
+	b := Classify("abc", true, [][]Result{run(Failed), run(Passed), run(Failed)}, 10)
+	require.Equal(t, []string{"m/a.TestOK"}, b.Passing)
+	require.Equal(t, []string{"m/a.TestBroken"}, b.Failing)
+	require.Equal(t, []string{"m/a.TestFlaky"}, b.Flaky)
+	// A test missing from one run is flaky too.
+	b = Classify("abc", true, [][]Result{{res("m/a", "TestX", Passed)}, {}}, 10)
+	require.Equal(t, []string{"m/a.TestX"}, b.Flaky)
+}
+
+func TestJudgeGatesOnFailToPassAndPassToPass(t *testing.T) {
+	base := &Baseline{Repeats: 3, Passing: []string{"m/a.TestOld", "m/a.TestOther"}, Failing: []string{"m/a.TestBroken"}, Flaky: []string{"m/a.TestFlaky"}}
+	spec := Spec{Patch: "x", FailToPass: []string{"a.TestNew", "a.TestGhost"}}
+	rep := Judge(spec, base, []Result{res("m/a", "TestNew", Passed), res("m/a", "TestOld", Passed), res("m/a", "TestOther", Failed)}, true)
+	require.False(t, rep.Passed)
+	require.ElementsMatch(t, []string{"a.TestGhost did not run", "m/a.TestOther failed"}, rep.Failures())
+	require.Equal(t, 1, rep.DerivedPassed)
+
+	// Named PASS_TO_PASS tests that fail or flake at base are excluded, not blamed.
+	spec = Spec{FailToPass: []string{"a.TestNew"}, PassToPass: []string{"a.TestBroken", "a.TestFlaky", "a.TestOld"}}
+	rep = Judge(spec, base, []Result{res("m/a", "TestNew", Passed), res("m/a", "TestOld", Passed), res("m/a", "TestBroken", Failed), res("m/a", "TestFlaky", Failed)}, true)
+	require.True(t, rep.Passed, "%+v", rep)
+	var excluded []string
+	for _, o := range rep.Tests {
+		if o.Excluded {
+			excluded = append(excluded, o.ID+": "+o.Exclusion)
+		}
+	}
+	require.ElementsMatch(t, []string{"a.TestBroken: failing at the base commit", "a.TestFlaky: flaky at the base commit"}, excluded)
+
+	// No run (the build failed): nothing passes.
+	rep = Judge(Spec{FailToPass: []string{"a.TestNew"}}, nil, nil, false)
+	require.False(t, rep.Passed)
+}
+
+func TestExcuseOnlyWhatTheBaseAlreadyFailed(t *testing.T) {
+	base := &Baseline{Failing: []string{"m/a.TestBroken/case"}, Flaky: []string{"m/a.TestFlaky"}}
+	excused, all := Excuse(base, []Result{res("m/a", "TestBroken", Failed), res("m/a", "TestBroken/case", Failed), res("m/a", "TestFlaky", Failed)})
+	require.True(t, all)
+	require.Len(t, excused, 3)
+	_, all = Excuse(base, []Result{res("m/a", "TestFlaky", Failed), res("m/a", "TestNew", Failed)})
+	require.False(t, all, "a new failure is the change's")
+	_, all = Excuse(nil, []Result{res("m/a", "TestFlaky", Failed)})
+	require.False(t, all)
+}
+
+func TestSpecValidationAndEdits(t *testing.T) {
+	v := &fault.ValidationError{}
+	Spec{Files: []File{{Path: ".git/hooks/x", Content: "x"}, {Path: "a_test.go", Content: "x"}, {Path: "a_test.go", Content: "y"}},
+		Patch: "hello", FailToPass: []string{"a.TestX", "line\nbreak"}, PassToPass: []string{"a.TestX"}}.Validate(v)
+	var fields []string
+	for _, f := range v.Violations {
+		fields = append(fields, f.Field)
+	}
+	require.ElementsMatch(t, []string{"acceptance_tests[0].path", "acceptance_tests[2].path", "acceptance_test_patch", "fail_to_pass[1]", "pass_to_pass"}, fields)
+
+	s := Spec{Files: []File{{Path: "x/a_test.go", Content: "package x"}},
+		Patch: "--- /dev/null\n+++ b/x/b_test.go\n@@ -0,0 +1 @@\n+package x\n"}
+	v = &fault.ValidationError{}
+	s.Validate(v)
+	require.NoError(t, v.Err())
+	edits, paths, err := s.Edits()
+	require.NoError(t, err)
+	require.Len(t, edits, 2)
+	require.Equal(t, []string{"x/a_test.go", "x/b_test.go"}, paths)
+	require.Equal(t, []string{"x/b_test.go"}, Touches(paths, []string{"x/b_test.go", "x/x.go"}))
+}

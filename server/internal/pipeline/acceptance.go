@@ -1,0 +1,310 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/moosehq/moose/server/internal/acceptance"
+	"github.com/moosehq/moose/server/internal/edit"
+	"github.com/moosehq/moose/server/internal/score"
+	"github.com/moosehq/moose/server/internal/workspace"
+)
+
+// Acceptance tests (see package acceptance): after the validators, a cycle
+// whose work order has hidden tests, FAIL_TO_PASS or PASS_TO_PASS, or whose
+// own test run failed, is judged against a baseline of the base commit and,
+// with hidden tests, by a second test run on a copy of the candidate tree
+// with the hidden files written over it. Neither the hidden files nor that
+// run's output ever reach a proposer, an attempt's validations or a log.
+
+// DefaultBaselineRepeats is how often the base commit's tests run to find
+// flaky tests.
+const DefaultBaselineRepeats = 3
+
+// hiddenPaths are the files the work order's hidden tests write.
+func hiddenPaths(r *run) []string {
+	_, paths, _ := r.wo.Acceptance.Edits()
+	return paths
+}
+
+// withoutHidden drops the edits that would write a hidden test file.
+func withoutHidden(hidden []string, edits []edit.Edit) (kept []edit.Edit, refused []string) {
+	for _, e := range edits {
+		if p, err := edit.CleanPath(e.Path); err == nil && slices.Contains(hidden, p) {
+			if !slices.Contains(refused, p) {
+				refused = append(refused, p)
+			}
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept, refused
+}
+
+// accept judges cycle c by the acceptance tests and the baseline.
+func (e *Engine) accept(ctx context.Context, id uuid.UUID, r *run, c *cycle, pinfo ProjectInfo) error {
+	if e.deps.Baselines == nil {
+		return nil
+	}
+	if c.Applied == 0 {
+		if refused := c.refused(); len(refused) > 0 {
+			c.Acceptance = &acceptance.Report{Refused: refused}
+		}
+		return nil
+	}
+	spec := r.wo.Acceptance
+	test := c.report("test")
+	ownFailures := test != nil && !test.Skipped && !test.Passed && test.TestsFailed > 0
+	if !spec.Any() && !ownFailures && len(c.refused()) == 0 {
+		return nil
+	}
+	phase := r.phase(PhaseValidating)
+	base, err := e.baseline(ctx, id, r, pinfo)
+	if err != nil {
+		return err
+	}
+	results, ran := []acceptance.Result(nil), test != nil && !test.Skipped && c.buildPassed()
+	if test != nil {
+		results = test.Results
+	}
+	var notes []string
+	if spec.Hidden() && ran {
+		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: running the work order's acceptance tests", c.N), nil)
+		results, ran, notes, err = e.hiddenRun(ctx, r, c, pinfo)
+		if err != nil {
+			return err
+		}
+	}
+	rep := acceptance.Judge(spec, base, results, ran)
+	rep.Notes = append(notes, rep.Notes...)
+	rep.Refused = c.refused()
+	if rep.Refused != nil {
+		rep.Passed = false
+	}
+	if ownFailures {
+		if excused, all := acceptance.Excuse(base, test.Results); all && !hasCategory(test.Findings, score.CategoryTimeout, "test_build_failure") {
+			rep.Excused = excused
+		}
+	}
+	c.Acceptance = rep
+	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: acceptance %s", c.N, acceptanceSummary(rep)), nil)
+	return nil
+}
+
+func hasCategory(fs []Finding, cats ...string) bool {
+	return slices.ContainsFunc(fs, func(f Finding) bool { return slices.Contains(cats, f.Category) })
+}
+
+func acceptanceSummary(rep *acceptance.Report) string {
+	switch {
+	case len(rep.Refused) > 0:
+		return "refused: the proposal wrote hidden test files"
+	case !rep.Ran:
+		return "did not run"
+	case rep.Passed:
+		return fmt.Sprintf("passed (%d named, %d derived from the baseline)", len(rep.Tests), rep.DerivedPassed)
+	}
+	return fmt.Sprintf("failed: %d test(s)", len(rep.Failures()))
+}
+
+// baseline returns the base commit's test baseline for the run's project
+// and command set, measuring it the first time (in a fresh worktree at the
+// base commit, the tests run DefaultBaselineRepeats times).
+func (e *Engine) baseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
+	_, testLimit := r.timeouts(e.cfg)
+	base := r.ws.BaseCommit()
+	key := acceptance.Commands(pinfo.Language, pinfo.Preset, pinfo.BuildCommand, pinfo.TestCommand, pinfo.TypecheckCommand, testLimit.String())
+	if b, err := e.deps.Baselines.Get(ctx, r.project.ID, base, key); err != nil || b != nil {
+		if b != nil {
+			b.Reused = true
+		}
+		return b, err
+	}
+	phase := r.phase(PhaseValidating)
+	e.phase(ctx, id, phase, fmt.Sprintf("measuring the base commit %.12s: its tests, %d times", base, DefaultBaselineRepeats), nil)
+	ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: r.project.ID.String(), RepoURL: r.project.RepoURL, Branch: r.project.DefaultBranch}, base)
+	if err != nil {
+		return nil, fmt.Errorf("baseline worktree: %w", err)
+	}
+	defer ws.Release()
+	view, err := ws.View(ctx, workspace.ViewLimits{WriteBytes: e.cfg.Limits.WriteBytes, TmpBytes: e.cfg.Limits.TmpBytes})
+	if err != nil {
+		return nil, fmt.Errorf("baseline view: %w", err)
+	}
+	defer func() { _ = view.Close() }()
+	cacheDir, err := e.cacheDir(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	var runs [][]acceptance.Result
+	built := false
+	for i := 0; i < DefaultBaselineRepeats; i++ {
+		rep, err := e.deps.Validator.Validate(ctx, "test", ValidateRequest{Dir: view.Dir, WorkOrder: WorkOrderInfo{ID: id.String()}, Project: pinfo,
+			Timeout: testLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})
+		if err != nil {
+			return nil, fmt.Errorf("baseline test run: %w", err)
+		}
+		built = built || rep.Passed || len(rep.Results) > 0
+		runs = append(runs, rep.Results)
+	}
+	b := acceptance.Classify(base, built, runs, time.Since(began).Milliseconds()/int64(DefaultBaselineRepeats))
+	return e.deps.Baselines.Put(ctx, r.project.ID, key, b)
+}
+
+func (e *Engine) cacheDir(ctx context.Context, r *run) (string, error) {
+	if e.deps.Caches == nil {
+		return "", nil
+	}
+	d, err := e.deps.Caches.Dir(ctx, r.project.ID.String())
+	if err != nil {
+		return "", fmt.Errorf("build cache: %w", err)
+	}
+	return d, nil
+}
+
+// hiddenRun runs the tests on a copy of the candidate tree with the hidden
+// test files written over it. Its logs and findings are kept out of the
+// cycle's reports: they can quote the hidden tests.
+func (e *Engine) hiddenRun(ctx context.Context, r *run, c *cycle, pinfo ProjectInfo) (results []acceptance.Result, ran bool, notes []string, err error) {
+	edits, paths, err := r.wo.Acceptance.Edits()
+	if err != nil {
+		return nil, false, []string{"the hidden tests could not be read: " + err.Error()}, nil
+	}
+	view, err := r.ws.View(ctx, workspace.ViewLimits{WriteBytes: e.cfg.Limits.WriteBytes, TmpBytes: e.cfg.Limits.TmpBytes})
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("acceptance view: %w", err)
+	}
+	defer func() { _ = view.Close() }()
+	res, findings, err := edit.ApplyWith(view.Dir, edits, edit.Policy{})
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("write hidden tests: %w", err)
+	}
+	for _, f := range findings {
+		if f.Category != edit.CategoryAlreadyApplied {
+			// The file name only: the finding's text can quote the patch.
+			notes = append(notes, "a hidden test edit to "+f.Path+" did not apply to the candidate tree ("+f.Category+")")
+		}
+	}
+	if res.Applied == 0 {
+		return nil, false, notes, nil
+	}
+	cacheDir, err := e.cacheDir(ctx, r)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	_, testLimit := r.timeouts(e.cfg)
+	changed := append(slices.Clone(c.Changed), paths...)
+	rep, err := e.deps.Validator.Validate(ctx, "test", ValidateRequest{Dir: view.Dir, ChangedFiles: changed, WorkOrder: WorkOrderInfo{ID: r.wo.ID.String()},
+		Project: pinfo, Timeout: testLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("acceptance test run: %w", err)
+	}
+	if rep.Skipped {
+		return nil, false, append(notes, "the test validator skipped the acceptance run: "+rep.Error), nil
+	}
+	return rep.Results, true, notes, nil
+}
+
+// refused are the hidden test files the cycle's proposal tried to write.
+func (c *cycle) refused() []string {
+	var out []string
+	for _, f := range c.EditFindings {
+		if f.Category == score.CategoryHiddenTest {
+			out = append(out, f.File)
+		}
+	}
+	return out
+}
+
+// acceptanceInput is the verdict as the score rules read it.
+func acceptanceInput(c *cycle, hidden bool) *score.Acceptance {
+	a := c.Acceptance
+	if a == nil {
+		return nil
+	}
+	// Repository tests by name; the work order's FAIL_TO_PASS tests by count
+	// only: the gate's words reach the proposer.
+	var failures []string
+	f2p := 0
+	for _, o := range a.Tests {
+		if o.Excluded || o.Status == acceptance.Passed {
+			continue
+		}
+		if o.Kind == "pass_to_pass" {
+			failures = append(failures, o.ID+" "+strings.ReplaceAll(o.Status, "_", " "))
+		} else {
+			f2p++
+		}
+	}
+	if f2p > 0 {
+		failures = append(failures, fmt.Sprintf("%d of the work order's FAIL_TO_PASS tests", f2p))
+	}
+	return &score.Acceptance{Ran: a.Ran, Passed: a.Passed, Hidden: hidden, Failures: failures, Counted: len(a.Tests) + a.DerivedPassed, Refused: a.Refused}
+}
+
+// acceptanceFeedback tells the proposer what the acceptance tests said
+// without showing them: tests of the repository (PASS_TO_PASS) by name, the
+// work order's hidden ones by count.
+func acceptanceFeedback(a *acceptance.Report) string {
+	if a == nil || a.Passed {
+		return ""
+	}
+	if len(a.Refused) > 0 {
+		return "Your change wrote " + strings.Join(a.Refused, ", ") + ": those files belong to the work order's acceptance tests and may not be changed; the edits to them were refused."
+	}
+	var broken []string
+	hiddenFailed := 0
+	for _, o := range a.Tests {
+		if o.Excluded || o.Status == acceptance.Passed {
+			continue
+		}
+		if o.Kind == "pass_to_pass" {
+			broken = append(broken, o.ID)
+		} else {
+			hiddenFailed++
+		}
+	}
+	var b strings.Builder
+	if len(broken) > 0 {
+		fmt.Fprintf(&b, "Tests that pass at the base commit fail after your change: %s. Keep them passing.\n", strings.Join(broken, ", "))
+	}
+	if hiddenFailed > 0 {
+		fmt.Fprintf(&b, "%d of the work order's acceptance tests (which you cannot see) still fail: re-read the work order and its criteria.\n", hiddenFailed)
+	}
+	if !a.Ran {
+		b.WriteString("The acceptance tests could not run: the change must build.\n")
+	}
+	return b.String()
+}
+
+// acceptanceSection is the pull request's account of the acceptance tests:
+// outcomes per test and the baseline, never the hidden tests' content or
+// their failure output.
+func acceptanceSection(a *acceptance.Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Acceptance tests: %s\n\n", okWord(a.Passed))
+	for _, o := range a.Tests {
+		line := fmt.Sprintf("- %s `%s`: %s", strings.ReplaceAll(o.Kind, "_", " "), o.ID, strings.ReplaceAll(o.Status, "_", " "))
+		if o.Excluded {
+			line += " (excluded: " + o.Exclusion + ")"
+		}
+		b.WriteString(line + "\n")
+	}
+	if a.DerivedPassed > 0 {
+		fmt.Fprintf(&b, "- %d tests passing at the base commit still pass\n", a.DerivedPassed)
+	}
+	if bl := a.Baseline; bl != nil {
+		fmt.Fprintf(&b, "- baseline: base commit `%.12s`, %d runs, %d passing, %d failing, %d flaky\n", bl.BaseCommit, bl.Repeats, len(bl.Passing), len(bl.Failing), len(bl.Flaky))
+	}
+	for _, n := range a.Notes {
+		b.WriteString("- note: " + n + "\n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
