@@ -78,7 +78,7 @@ func TestSummarizeCountsHiddenTests(t *testing.T) {
 		return &moosev1.WorkOrder{Status: moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, Result: &moosev1.WorkOrderResult{
 			HiddenTests: &moosev1.HiddenTestsReport{Ran: ran, Passed: passed, Tests: []*moosev1.HiddenTestOutcome{{Id: "a.TestX"}}}}}
 	}
-	s := Summarize("v", []*moosev1.WorkOrder{wo(true, true), wo(true, false), wo(false, false), {Status: moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED}})
+	s := moose.Summarize("v", []*moosev1.WorkOrder{wo(true, true), wo(true, false), wo(false, false), {Status: moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED}})
 	require.Equal(t, 2, s.HiddenRan)
 	require.Equal(t, 1, s.HiddenPassed)
 }
