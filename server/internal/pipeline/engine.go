@@ -342,6 +342,12 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		// missing): fail now with the cause.
 		e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, err)
 		return river.JobCancel(err)
+	case sameAsLast(job, err):
+		// The same failure twice in a row (a plugin that panics on this
+		// request every time) is deterministic: more tries only cost time.
+		err = fmt.Errorf("the same failure twice in a row, not retried: %w", err)
+		e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, err)
+		return river.JobCancel(err)
 	}
 	e.log.Warn("execution failed", "work_order", job.Args.WorkOrderID, "attempt", job.Attempt, "err", err)
 	_ = e.deps.WorkOrders.AppendEvent(context.WithoutCancel(ctx), workorder.Event{
@@ -353,6 +359,13 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// sameAsLast reports whether err repeats the previous attempt's error word
+// for word.
+func sameAsLast(job *river.Job[executeArgs], err error) bool {
+	n := len(job.Errors)
+	return n > 0 && job.Errors[n-1].Error == err.Error()
 }
 
 // executeRecovered is execute with a panic turned into an error, so that a

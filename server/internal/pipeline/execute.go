@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -479,6 +480,15 @@ func (e *Engine) fallback(ctx context.Context, wo *workorder.WorkOrder, from uui
 // proposals change .gitattributes, .gitmodules and .lfsconfig ("true").
 const MetadataAllowGitMetadata = "moose.allow_git_metadata"
 
+// Size limits of an answer: MaxProposalBytes of text in all, MaxFileEditBytes
+// for one file's new content; an answer over the first is stored with its
+// first StoredProposalHead bytes only.
+const (
+	MaxProposalBytes   = 2 << 20
+	MaxFileEditBytes   = 512 << 10
+	StoredProposalHead = 64 << 10
+)
+
 func editPolicy(wo *workorder.WorkOrder) edit.Policy {
 	return edit.Policy{AllowGitMetadata: wo.Metadata[MetadataAllowGitMetadata] == "true"}
 }
@@ -494,7 +504,27 @@ func (e *Engine) apply(ctx context.Context, id uuid.UUID, r *run, c *cycle) {
 		e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: answer truncated at the token limit; nothing applied", c.N), nil)
 		return
 	}
+	if n := len(c.Proposal.Text); n > MaxProposalBytes {
+		// Not applied and not stored whole: the head is kept for the reader.
+		c.Proposal.Text = c.Proposal.Text[:StoredProposalHead] + fmt.Sprintf("\n… [%d more bytes not stored]\n", n-StoredProposalHead)
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", Category: "proposal_too_large", Severity: "error",
+			Message: fmt.Sprintf("the answer is %d bytes, over the %d-byte limit; nothing was applied: answer with only the files that change", n, MaxProposalBytes)})
+		e.phase(ctx, id, r.phase(PhaseApplying), fmt.Sprintf("cycle %d: answer of %d bytes over the limit; nothing applied", c.N, n), nil)
+		return
+	}
 	edits, pf := edit.Parse(c.Proposal.Text)
+	var big []edit.Edit
+	edits = slices.DeleteFunc(edits, func(ed edit.Edit) bool {
+		if len(ed.Content) > MaxFileEditBytes || len(ed.Replace) > MaxFileEditBytes {
+			big = append(big, ed)
+			return true
+		}
+		return false
+	})
+	for _, ed := range big {
+		c.EditFindings = append(c.EditFindings, Finding{Source: "edit", File: ed.Path, Category: "proposal_too_large", Severity: "error",
+			Message: fmt.Sprintf("the new content of %s is over the %d-byte limit for one file; the edit was refused", ed.Path, MaxFileEditBytes)})
+	}
 	c.Edits = edits
 	edits, refused := withoutHidden(hiddenPaths(r), edits)
 	for _, p := range refused {

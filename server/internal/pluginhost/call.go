@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"strings"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,10 @@ func (e *CallError) Error() string {
 func (e *CallError) Unwrap() []error {
 	errs := []error{fault.ErrUnavailable}
 	if !e.Crashed && !e.TimedOut && e.Code != codes.Unavailable && e.Code != codes.Internal && e.Code != codes.ResourceExhausted {
+		errs = []error{fault.ErrFailedPrecondition}
+	}
+	if e.Code == codes.ResourceExhausted && strings.Contains(e.Message, "larger than max") {
+		// A message over the transport's limit is the same message next time.
 		errs = []error{fault.ErrFailedPrecondition}
 	}
 	if e.TimedOut {
