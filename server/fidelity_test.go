@@ -313,17 +313,27 @@ func runFidelity(t *testing.T, lang string, full bool) []fidelityOutcome {
 		wg.Add(1)
 		go func(o *fidelityOutcome, id string) {
 			defer wg.Done()
-			if stream, err := c.wos.WatchWorkOrder(ctx, &moosev1.WatchWorkOrderRequest{Id: id}); err == nil {
-				for {
-					if _, err := stream.Recv(); err != nil {
-						break
+			// Watch until the work order ends; a watch refused (one token
+			// holds at most --max-streams) or closed early is retried.
+			var got *moosev1.GetWorkOrderResponse
+			for {
+				if stream, err := c.wos.WatchWorkOrder(ctx, &moosev1.WatchWorkOrderRequest{Id: id}); err == nil {
+					for {
+						if _, err := stream.Recv(); err != nil {
+							break
+						}
 					}
 				}
-			}
-			got, err := c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: id})
-			if err != nil {
-				o.reason = "get work order: " + err.Error()
-				return
+				var err error
+				got, err = c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: id})
+				if err != nil {
+					o.reason = "get work order: " + err.Error()
+					return
+				}
+				if terminal(got.GetWorkOrder().GetStatus()) || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(time.Second)
 			}
 			wo := got.GetWorkOrder()
 			o.accepted = wo.GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED
@@ -487,4 +497,13 @@ func TestFidelity(t *testing.T) {
 	} else {
 		require.Equal(t, shouldReject, total[0][0], "every broken answer of the slice must be rejected:\n%s", report)
 	}
+}
+
+func terminal(s moosev1.WorkOrderStatus) bool {
+	switch s {
+	case moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_NEEDS_REVIEW,
+		moosev1.WorkOrderStatus_WORK_ORDER_STATUS_FAILED, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_CANCELLED:
+		return true
+	}
+	return false
 }
