@@ -235,7 +235,36 @@ func jsZero(toks []code.Token) bool {
 	case "undefined", "null", "0", `""`, "''", "``", "false", "[]", "{}", "0n", "NaN", "voiddone", "void0":
 		return true
 	}
-	return false
+	return jsEmptyCollection(toks)
+}
+
+// jsEmptyCollection: `new Map()`, `new Set<string>()`, `new Array()`: an
+// empty collection is a collection's zero value.
+func jsEmptyCollection(toks []code.Token) bool {
+	if len(toks) < 4 || toks[0].Text != "new" {
+		return false
+	}
+	switch toks[1].Text {
+	case "Map", "Set", "WeakMap", "WeakSet", "Array", "Object":
+	default:
+		return false
+	}
+	rest := toks[2:]
+	if rest[0].Text == "<" { // type arguments
+		depth := 0
+		for i, t := range rest {
+			if t.Text == "<" {
+				depth++
+			} else if t.Text == ">" {
+				depth--
+			}
+			if depth == 0 {
+				rest = rest[i+1:]
+				break
+			}
+		}
+	}
+	return len(rest) == 2 && rest[0].Text == "(" && rest[1].Text == ")"
 }
 
 func goZeroBody(body []byte) bool {
@@ -283,7 +312,10 @@ func goZeroExpr(e ast.Expr) bool {
 			id, ok := c.Fun.(*ast.Ident)
 			return ok && id.Name == "new"
 		}
-	case *ast.CallExpr: // T(0), string("")
+	case *ast.CallExpr: // T(0), string(""), make(map[K]V), make([]T, 0)
+		if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "make" {
+			return len(x.Args) == 1 || len(x.Args) == 2 && goZeroExpr(x.Args[1])
+		}
 		if len(x.Args) == 1 {
 			if _, ok := x.Fun.(*ast.Ident); ok {
 				return goZeroExpr(x.Args[0])

@@ -78,3 +78,21 @@ func TestWorkOrderNames(t *testing.T) {
 	require.False(t, n["Add"], "a sentence's first word is a verb, not a name")
 	require.False(t, n["Fix"])
 }
+
+func TestEmptyCollectionsAreZeroValues(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"p/p.go": "package p\n\nfunc Index(xs []string) map[string]int {\n\treturn make(map[string]int)\n}\n\nfunc Keys(m map[string]int) []string {\n\treturn make([]string, 0)\n}\n\n" +
+			"func Grow(n int) []int {\n\treturn make([]int, n)\n}\n",
+		"src/count.ts": "export function countBy<T>(xs: T[], key: (x: T) => string): Map<string, number> {\n  return new Map<string, number>();\n}\n" +
+			"export function uniq(xs: string[]): Set<string> {\n  return new Set(xs);\n}\n",
+	})
+	fs, err := static.Scan(dir, []static.File{static.Whole("p/p.go")[0], static.Whole("src/count.ts")[0]}, "Implement Index, Keys, Grow, countBy and uniq")
+	require.NoError(t, err)
+	joined := strings.Join(stubs(fs), "\n")
+	for _, name := range []string{"Index", "Keys", "countBy"} {
+		require.Contains(t, joined, " "+name+" only returns zero values", joined)
+	}
+	require.NotContains(t, joined, "Grow", "make([]int, n) builds n elements")
+	require.NotContains(t, joined, "uniq", "new Set(xs) holds xs")
+}
