@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,9 +36,9 @@ func buggyRepo(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(servertest.RepoDir(t), "buggy")
 	files := map[string]string{
-		"go.mod":       "module example.com/buggy\n\ngo 1.22\n",
-		"calc/calc.go": "package calc\n\n// Abs returns the absolute value of n.\nfunc Abs(n int) int {\n\tif n < 0 {\n\t\treturn n\n\t}\n\treturn n\n}\n\n// Max returns the larger of a and b.\nfunc Max(a, b int) int {\n\tif a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n",
-		"calc/calc_test.go": "package calc\n\nimport \"testing\"\n\nfunc TestMax(t *testing.T) {\n\tif Max(1, 2) != 2 || Max(3, 2) != 3 {\n\t\tt.Fatal(\"Max is wrong\")\n\t}\n}\n",
+		"go.mod":                "module example.com/buggy\n\ngo 1.22\n",
+		"calc/calc.go":          "package calc\n\n// Abs returns the absolute value of n.\nfunc Abs(n int) int {\n\tif n < 0 {\n\t\treturn n\n\t}\n\treturn n\n}\n\n// Max returns the larger of a and b.\nfunc Max(a, b int) int {\n\tif a > b {\n\t\treturn a\n\t}\n\treturn b\n}\n",
+		"calc/calc_test.go":     "package calc\n\nimport \"testing\"\n\nfunc TestMax(t *testing.T) {\n\tif Max(1, 2) != 2 || Max(3, 2) != 3 {\n\t\tt.Fatal(\"Max is wrong\")\n\t}\n}\n",
 		"legacy/legacy.go":      "package legacy\n",
 		"legacy/legacy_test.go": "package legacy\n\nimport \"testing\"\n\nfunc TestKnownBroken(t *testing.T) {\n\tt.Fatal(\"a known bug, tracked elsewhere\")\n}\n",
 		"flaky/flaky.go":        "package flaky\n",
@@ -114,7 +115,7 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	require.NotEqual(t, calc, fixed)
 	brokeMax := strings.Replace(fixed, "if a > b", "if a < b", 1)
 	hiddenTest := "package calc\n\nimport \"testing\"\n\n// " + hiddenMarker + "\nfunc TestAbsNegative(t *testing.T) {\n\tif Abs(-3) != 3 || Abs(4) != 4 {\n\t\tt.Fatal(\"Abs is wrong\")\n\t}\n}\n"
-	patch := "--- /dev/null\n+++ b/calc/abs_hidden_test.go\n@@ -0,0 +1," + itoa(strings.Count(hiddenTest, "\n")) + " @@\n+" +
+	patch := "--- /dev/null\n+++ b/calc/abs_hidden_test.go\n@@ -0,0 +1," + strconv.Itoa(strings.Count(hiddenTest, "\n")) + " @@\n+" +
 		strings.ReplaceAll(strings.TrimSuffix(hiddenTest, "\n"), "\n", "\n+") + "\n"
 	// The hidden test without its marker, as a proposal would write it.
 	leakedTest := strings.Replace(hiddenTest, "// "+hiddenMarker+"\n", "", 1)
@@ -285,9 +286,4 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	again := wait(c2, create(c2, "Fix Abs (gold)", true, false))
 	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, again.GetStatus(), "%v", again.GetResult())
 	require.True(t, again.GetResult().GetHiddenTests().GetBaseline().GetReused(), "the restarted moosed reuses the stored baseline")
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

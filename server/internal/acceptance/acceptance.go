@@ -172,15 +172,3 @@ func longestRun(s string, r rune) int {
 	}
 	return best
 }
-
-// Touches reports the hidden paths among changed: a proposal may not write
-// the files its judges are made of.
-func Touches(hidden, changed []string) []string {
-	var out []string
-	for _, p := range changed {
-		if slices.Contains(hidden, p) {
-			out = append(out, p)
-		}
-	}
-	return out
-}

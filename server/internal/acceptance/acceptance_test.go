@@ -101,5 +101,4 @@ func TestSpecValidationAndEdits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, edits, 2)
 	require.Equal(t, []string{"x/a_test.go", "x/b_test.go"}, paths)
-	require.Equal(t, []string{"x/b_test.go"}, Touches(paths, []string{"x/b_test.go", "x/x.go"}))
 }

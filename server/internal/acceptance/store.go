@@ -67,10 +67,3 @@ func (s *Store) Put(ctx context.Context, project uuid.UUID, commands string, b B
 	}
 	return got, nil
 }
-
-// Count is how many baselines a project has (for tests and metrics).
-func (s *Store) Count(ctx context.Context, project uuid.UUID) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM test_baselines WHERE project_id = $1`, project).Scan(&n)
-	return n, err
-}
