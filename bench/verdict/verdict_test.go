@@ -29,9 +29,16 @@ const clamp = "package strutil\n\n// Clamp limits n to the range [lo, hi].\nfunc
 
 const clampTest = "package strutil\n\nimport \"testing\"\n\nfunc TestClamp(t *testing.T) {\n\tfor _, c := range []struct{ n, want int }{{-5, 0}, {0, 0}, {4, 4}, {10, 10}, {12, 10}} {\n\t\tif got := Clamp(c.n, 0, 10); got != c.want {\n\t\t\tt.Errorf(\"Clamp(%d) = %d, want %d\", c.n, got, c.want)\n\t\t}\n\t}\n}\n"
 
-func answer() string {
-	return "strutil/clamp.go\n````go\n" + clamp + "````\n\nstrutil/clamp_test.go\n````go\n" + clampTest + "````\n"
+// answer is the proposal of work order i: the same change with a comment
+// that differs, so every work order's tree is new and none is answered from
+// the validation cache (each pays its real build, tests and mutants).
+func answer(i int) string {
+	src := strings.Replace(clamp, "// Clamp limits", fmt.Sprintf("// Revision %d.\n//\n// Clamp limits", i), 1)
+	return "strutil/clamp.go\n````go\n" + src + "````\n\nstrutil/clamp_test.go\n````go\n" + clampTest + "````\n"
 }
+
+// runs is how many work orders one server of the benchmark may be asked for.
+const runs = 16
 
 func git(b *testing.B, dir string, args ...string) {
 	b.Helper()
@@ -87,11 +94,16 @@ type env struct {
 	wos     moosev1.WorkOrderServiceClient
 	project string
 	variant string
+	last    string // the last work order run
 }
 
-func start(b *testing.B, repo string, mutants int) env {
+func start(b *testing.B, repo string, mutants int) *env {
 	cas := filepath.Join(b.TempDir(), "cassette.yaml")
-	data, _ := yaml.Marshal(map[string]any{"model": "bench", "entries": []map[string]any{{"key": "clamp", "text": answer()}}})
+	var entries []map[string]any
+	for i := -1; i < runs; i++ {
+		entries = append(entries, map[string]any{"key": fmt.Sprintf("clamp-%d", i), "text": answer(i)})
+	}
+	data, _ := yaml.Marshal(map[string]any{"model": "bench", "entries": entries})
 	if err := os.WriteFile(cas, data, 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -114,15 +126,18 @@ func start(b *testing.B, repo string, mutants int) env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return env{moosev1.NewWorkOrderServiceClient(conn), p.GetProject().GetId(), v.GetVariant().GetId()}
+	return &env{wos: moosev1.NewWorkOrderServiceClient(conn), project: p.GetProject().GetId(), variant: v.GetVariant().GetId()}
 }
 
 // run executes one work order and returns how long it took from approval to
 // its end, and whether it passed.
-func (e env) run(b *testing.B, i int, f2p []string) (time.Duration, bool) {
+func (e *env) run(b *testing.B, i int, f2p []string) (time.Duration, bool) {
+	if i >= runs {
+		b.Fatalf("work order %d: the cassette holds %d answers (run with -benchtime 1x)", i, runs)
+	}
 	ctx := context.Background()
 	r, err := e.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: e.project, VariantId: e.variant, Title: fmt.Sprintf("Add Clamp %d", i),
-		Complexity: 1, Metadata: map[string]string{"replay_key": "clamp"}, FailToPass: f2p})
+		Complexity: 1, Metadata: map[string]string{"replay_key": fmt.Sprintf("clamp-%d", i)}, FailToPass: f2p})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +160,37 @@ func (e env) run(b *testing.B, i int, f2p []string) (time.Duration, bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	e.last = id
 	return took, got.GetWorkOrder().GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED
+}
+
+// timeline logs where the last work order's time went: its events, each
+// with the time since the one before, and each validator's duration.
+func (e *env) timeline(b *testing.B) {
+	ctx := context.Background()
+	ev, err := e.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: e.last})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines []string
+	var prev time.Time
+	for _, x := range ev.GetEvents() {
+		t := x.GetCreateTime().AsTime()
+		if !prev.IsZero() {
+			lines = append(lines, fmt.Sprintf("+%6dms %s %s", t.Sub(prev).Milliseconds(), x.GetPhase(), x.GetMessage()))
+		}
+		prev = t
+	}
+	at, err := e.wos.ListWorkOrderAttempts(ctx, &moosev1.ListWorkOrderAttemptsRequest{Id: e.last})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, a := range at.GetAttempts() {
+		for _, v := range a.GetValidations() {
+			lines = append(lines, fmt.Sprintf("validator %s: %dms", v.GetValidator(), v.GetDurationMs()))
+		}
+	}
+	b.Logf("where the last work order's time went:\n%s", strings.Join(lines, "\n"))
 }
 
 // BenchmarkTestStrength: mean work-order time with mutation testing against
@@ -215,6 +260,7 @@ func BenchmarkVerdictLatency(b *testing.B) {
 	if !ok {
 		b.Fatal("the first work order did not pass")
 	}
+	e.timeline(b)
 	var later time.Duration
 	const n = 3
 	for i := range n * b.N {
@@ -225,6 +271,7 @@ func BenchmarkVerdictLatency(b *testing.B) {
 		later += d
 	}
 	later /= time.Duration(n * b.N)
+	e.timeline(b)
 	b.ReportMetric(float64(warm.Milliseconds()), "warm-go-test-ms")
 	b.ReportMetric(float64(first.Milliseconds()), "first-wo-ms")
 	b.ReportMetric(float64(later.Milliseconds()), "later-wo-ms")
