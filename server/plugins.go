@@ -117,6 +117,7 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 			CpuTime: durationpb.New(req.Limits.CPUTime), OpenFiles: int32(req.Limits.OpenFiles),
 			MemoryBytes: req.Limits.MemoryBytes, MaxProcs: int32(req.Limits.MaxProcs)},
 		Mutation: &pluginv1.MutationBudget{Disabled: req.Mutation.Disabled, MaxMutants: int32(req.Mutation.MaxMutants)},
+		Repeats:  int32(req.Repeats),
 	}
 	if req.Mutation.Time > 0 {
 		pbreq.Mutation.TimeBudget = durationpb.New(req.Mutation.Time)
@@ -131,7 +132,7 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 	defer func() { a.metrics.Validation(name, validationOutcome(resp), time.Since(start), limitsHit(resp)) }()
 	r := pipeline.Report{
 		Validator: name, Passed: resp.GetPassed(), Skipped: resp.GetSkipped(), Error: resp.GetError(),
-		Coverage: -1, TestsAdded: resp.GetTestsAdded(), Log: resp.GetLogs(),
+		Coverage: -1, TestsAdded: resp.GetTestsAdded(), Log: resp.GetLogs(), Repeats: int(resp.GetRepeats()),
 	}
 	if resp.GetSkipped() && r.Error == "" {
 		r.Error = resp.GetSkipReason()

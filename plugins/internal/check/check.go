@@ -181,6 +181,9 @@ type Report struct {
 	// Mutation is test strength, measured by test steps after a passing run
 	// (nil when not attempted).
 	Mutation *Mutation
+	// Repeats is how many repetitions of the suite Tests holds (one entry
+	// per test per repetition); 0 means one.
+	Repeats int
 	// Log is the commands' output, trimmed to LogLimit.
 	Log      string
 	TimedOut bool

@@ -112,7 +112,7 @@ func Refuse(err error) *sdk.ValidateResponse {
 
 // Response converts a check report.
 func Response(rep check.Report, maxLog int) *sdk.ValidateResponse {
-	out := &sdk.ValidateResponse{Passed: rep.OK, TestsAdded: rep.TestsChanged}
+	out := &sdk.ValidateResponse{Passed: rep.OK, TestsAdded: rep.TestsChanged, Repeats: int32(rep.Repeats)}
 	if maxLog <= 0 {
 		maxLog = check.LogLimit
 	}
@@ -268,7 +268,7 @@ func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.Val
 			if cerr != nil {
 				return Refuse(cerr)
 			}
-			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache, Mutation: mut})
+			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache, Mutation: mut, Repeats: int(req.GetRepeats())})
 			cleanup()
 		} else {
 			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed, Mutation: mut})

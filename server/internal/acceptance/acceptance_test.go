@@ -46,6 +46,30 @@ func TestClassifyFindsFailingAndFlakyTests(t *testing.T) {
 	require.Equal(t, []string{"m/a.TestX"}, b.Flaky)
 }
 
+func TestSplitRepeatsTellsRepetitionsApart(t *testing.T) {
+	// One command ran the suite three times: TestFlaky failed in the second.
+	var all []Result
+	for _, st := range []string{Passed, Failed, Passed} {
+		all = append(all, res("m/a", "TestOK", Passed), res("m/a", "TestFlaky", st), res("m/b", "TestSkip", Skipped))
+	}
+	runs, ok := SplitRepeats(all, 3)
+	require.True(t, ok)
+	require.Len(t, runs, 3)
+	require.Equal(t, Failed, runs[1][1].Status)
+	b := Classify("abc", true, runs, 10)
+	require.Equal(t, []string{"m/a.TestOK"}, b.Passing)
+	require.Equal(t, []string{"m/a.TestFlaky"}, b.Flaky)
+
+	// A repetition cut short (the binary died in the second): the runs
+	// cannot be told apart, and the first repetition stands alone.
+	cut := append(all[:3:3], res("m/a", "TestOK", Passed), res("m/a", "TestFlaky", Failed))
+	_, ok = SplitRepeats(cut, 3)
+	require.False(t, ok)
+	_, ok = SplitRepeats(all, 2)
+	require.False(t, ok, "more entries than repetitions")
+	require.Equal(t, all[:3], FirstOccurrences(cut))
+}
+
 func TestJudgeGatesOnFailToPassAndPassToPass(t *testing.T) {
 	base := &Baseline{Repeats: 3, Passing: []string{"m/a.TestOld", "m/a.TestOther"}, Failing: []string{"m/a.TestBroken"}, Flaky: []string{"m/a.TestFlaky"}}
 	spec := Spec{Patch: "x", FailToPass: []string{"a.TestNew", "a.TestGhost"}}

@@ -117,6 +117,46 @@ type Baseline struct {
 	Reused bool `json:"reused,omitempty"`
 }
 
+// SplitRepeats splits the results of one command that ran the suite k times
+// (one entry per test per repetition, in order) into k runs. ok is false
+// when some test has other than k entries: a repetition was cut short (the
+// binary crashed or timed out), so the runs cannot be told apart.
+func SplitRepeats(results []Result, k int) (runs [][]Result, ok bool) {
+	if k < 1 {
+		return nil, false
+	}
+	runs = make([][]Result, k)
+	seen := map[string]int{}
+	for _, r := range results {
+		i := seen[r.Key()]
+		if i >= k {
+			return nil, false
+		}
+		seen[r.Key()] = i + 1
+		runs[i] = append(runs[i], r)
+	}
+	for _, n := range seen {
+		if n != k {
+			return nil, false
+		}
+	}
+	return runs, true
+}
+
+// FirstOccurrences keeps each test's first result: the first repetition of
+// a repeated run, as one run.
+func FirstOccurrences(results []Result) []Result {
+	seen := map[string]bool{}
+	var out []Result
+	for _, r := range results {
+		if !seen[r.Key()] {
+			seen[r.Key()] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Classify folds repeated runs of the base commit's tests.
 func Classify(base string, buildPassed bool, runs [][]Result, durationMS int64) Baseline {
 	b := Baseline{BaseCommit: base, Repeats: len(runs), BuildPassed: buildPassed, DurationMS: durationMS}

@@ -88,6 +88,9 @@ type ValidateRequest struct {
 	// Limits bound every command the validator runs.
 	Limits   Limits
 	Mutation MutationBudget
+	// Repeats > 1 asks for the suite that many times in one run (a
+	// baseline); the report says how many it did.
+	Repeats int
 }
 
 // Limits bound what the commands of one validation may use; zero fields take
@@ -165,6 +168,8 @@ type Report struct {
 	// Results are the test validator's per-test outcomes (failure output
 	// bounded), which the acceptance step reads.
 	Results []acceptance.Result `json:"results,omitempty"`
+	// Repeats is how many repetitions of the suite Results hold (0: one).
+	Repeats int `json:"-"`
 }
 
 // Validator runs the named validator plugin.

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Options struct {
 	// Mutation, when set, makes Test measure test strength after a passing
 	// run (see package mutate).
 	Mutation *check.MutationOptions
+	// Repeats > 1 runs every test that many times in one `go test -count`
+	// (a flakiness baseline): one build, one link per package.
+	Repeats int
 }
 
 type goEnv struct{ root, modCache string }
@@ -164,6 +168,12 @@ func ensureFinding(rep *check.Report, msg string) {
 
 // Test runs `go test -json -cover ./...`, reporting per-test results, failures as findings
 // and statement coverage of the packages the change touched.
+//
+// Go's test cache decides what reruns: a package whose test binary, flags,
+// environment and files its tests read are all unchanged since a passing
+// run in this project's build cache reports that run's results, so a change
+// reruns the packages it can affect and no others. Repeats (a baseline
+// counting flaky tests) and mutants always run (-count).
 func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	rep := check.Report{TestsChanged: check.TouchesTests(o.Changed)}
 	modulePath, err := ModulePath(dir)
@@ -178,7 +188,14 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	defer os.RemoveAll(outDir)
 	profile := filepath.Join(outDir, "cover.out")
 
-	args := []string{"go", "test", "-json", "-count=1", "-covermode=set", "-coverprofile=" + profile}
+	args := []string{"go", "test", "-json"}
+	if o.Repeats > 1 {
+		// Repetitions count outcomes; their coverage would say nothing new.
+		args = append(args, "-count="+strconv.Itoa(o.Repeats))
+		rep.Repeats = o.Repeats
+	} else {
+		args = append(args, "-covermode=set", "-coverprofile="+profile)
+	}
 	if t := o.Runner.Timeout; t > 0 {
 		// Go's own timeout fires first and names the hung test, leaving the
 		// sandbox's kill for a hung build or a binary that ignores it.

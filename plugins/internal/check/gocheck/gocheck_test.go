@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -313,4 +315,40 @@ func TestParseTestJSON(t *testing.T) {
 	}, locs(findings))
 	require.Equal(t, "TestT/sub: got 1, want 2", findings[0].Message)
 	require.Contains(t, findings[1].Message, "panic: boom in init")
+}
+
+func TestTestRepeatsInOneRun(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "flaky"), 0o755))
+	write(t, dir, "flaky/flaky_test.go", "package flaky\n\nimport (\n\t\"os\"\n\t\"strconv\"\n\t\"testing\"\n)\n\n"+
+		"func TestSometimes(t *testing.T) {\n\tb, _ := os.ReadFile(\".runs\")\n\tn, _ := strconv.Atoi(string(b))\n\t_ = os.WriteFile(\".runs\", []byte(strconv.Itoa(n+1)), 0o644)\n\tif n%2 == 1 {\n\t\tt.Fatal(\"unlucky run\")\n\t}\n}\n")
+	rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{Repeats: 3})
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Repeats)
+	var got []check.TestStatus
+	for _, c := range rep.Tests.Cases {
+		if c.Name == "TestSometimes" {
+			got = append(got, c.Status)
+		}
+	}
+	require.Equal(t, []check.TestStatus{check.TestPassed, check.TestFailed, check.TestPassed}, got, "one entry per repetition, in order")
+}
+
+func TestTestRerunsOnlyWhatTheChangeCanAffect(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	run := func() string {
+		rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{})
+		require.NoError(t, err)
+		require.True(t, rep.OK, rep.Log)
+		return rep.Log
+	}
+	run()
+	// A change to strutil only: calc's tests come from Go's test cache,
+	// strutil's run again.
+	appendTo(t, dir, "strutil/strutil.go", "\n// Revision marks this tree.\nconst Revision = "+strconv.FormatInt(time.Now().UnixNano(), 10)+"\n")
+	log := run()
+	require.Regexp(t, `ok\s+example.com/gocalc/calc\s+\(cached\)`, log)
+	require.Regexp(t, `ok\s+example.com/gocalc/strutil\s+\d`, log)
 }

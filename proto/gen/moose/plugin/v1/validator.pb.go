@@ -280,7 +280,12 @@ type ValidateRequest struct {
 	Limits *SandboxLimits `protobuf:"bytes,23,opt,name=limits,proto3" json:"limits,omitempty"`
 	// Test strength: how much mutation testing a test validator may do after
 	// a passing run. Absent means the validator's defaults.
-	Mutation      *MutationBudget `protobuf:"bytes,8,opt,name=mutation,proto3" json:"mutation,omitempty"`
+	Mutation *MutationBudget `protobuf:"bytes,8,opt,name=mutation,proto3" json:"mutation,omitempty"`
+	// Run the test suite this many times in one go (a base-commit baseline
+	// looking for flaky tests): test_results then hold one entry per test per
+	// repetition, in order. 0 or 1: once. A validator that cannot repeat
+	// natively runs once and says so in ValidateResponse.repeats.
+	Repeats       int32 `protobuf:"varint,9,opt,name=repeats,proto3" json:"repeats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -397,6 +402,13 @@ func (x *ValidateRequest) GetMutation() *MutationBudget {
 		return x.Mutation
 	}
 	return nil
+}
+
+func (x *ValidateRequest) GetRepeats() int32 {
+	if x != nil {
+		return x.Repeats
+	}
+	return 0
 }
 
 // SandboxLimits bound what one sandboxed command may use.
@@ -990,7 +1002,10 @@ type ValidateResponse struct {
 	// and passed, no blocking finding. The host's gates read this, not findings.
 	Passed bool `protobuf:"varint,13,opt,name=passed,proto3" json:"passed,omitempty"`
 	// Test strength, from a test validator that measured it (or tried to).
-	Mutation      *MutationResult `protobuf:"bytes,14,opt,name=mutation,proto3" json:"mutation,omitempty"`
+	Mutation *MutationResult `protobuf:"bytes,14,opt,name=mutation,proto3" json:"mutation,omitempty"`
+	// How many repetitions test_results cover (see ValidateRequest.repeats);
+	// 0 means one.
+	Repeats       int32 `protobuf:"varint,15,opt,name=repeats,proto3" json:"repeats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1123,6 +1138,13 @@ func (x *ValidateResponse) GetMutation() *MutationResult {
 	return nil
 }
 
+func (x *ValidateResponse) GetRepeats() int32 {
+	if x != nil {
+		return x.Repeats
+	}
+	return 0
+}
+
 var File_moose_plugin_v1_validator_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_validator_proto_rawDesc = "" +
@@ -1138,7 +1160,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\ftest_command\x18\x04 \x01(\tR\vtestCommand\x12+\n" +
 	"\x11typecheck_command\x18\x05 \x01(\tR\x10typecheckCommand\x12!\n" +
 	"\flint_command\x18\x06 \x01(\tR\vlintCommand\x12)\n" +
-	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xb4\x04\n" +
+	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xce\x04\n" +
 	"\x0fValidateRequest\x12#\n" +
 	"\rworktree_path\x18\x01 \x01(\tR\fworktreePath\x12#\n" +
 	"\rchanged_files\x18\x02 \x03(\tR\fchangedFiles\x129\n" +
@@ -1153,7 +1175,8 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"cache_path\x18\x15 \x01(\tR\tcachePath\x12\x12\n" +
 	"\x04diff\x18\x16 \x01(\tR\x04diff\x126\n" +
 	"\x06limits\x18\x17 \x01(\v2\x1e.moose.plugin.v1.SandboxLimitsR\x06limits\x12;\n" +
-	"\bmutation\x18\b \x01(\v2\x1f.moose.plugin.v1.MutationBudgetR\bmutation\"\xe2\x01\n" +
+	"\bmutation\x18\b \x01(\v2\x1f.moose.plugin.v1.MutationBudgetR\bmutation\x12\x18\n" +
+	"\arepeats\x18\t \x01(\x05R\arepeats\"\xe2\x01\n" +
 	"\rSandboxLimits\x12\x1f\n" +
 	"\vwrite_bytes\x18\x01 \x01(\x03R\n" +
 	"writeBytes\x12\x1b\n" +
@@ -1204,7 +1227,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\x05R\x06passed\x12\x16\n" +
 	"\x06failed\x18\x03 \x01(\x05R\x06failed\x12\x18\n" +
-	"\askipped\x18\x04 \x01(\x05R\askipped\"\xce\x04\n" +
+	"\askipped\x18\x04 \x01(\x05R\askipped\"\xe8\x04\n" +
 	"\x10ValidateResponse\x124\n" +
 	"\bfindings\x18\x01 \x03(\v2\x18.moose.plugin.v1.FindingR\bfindings\x127\n" +
 	"\x06scores\x18\x02 \x03(\v2\x1f.moose.plugin.v1.DimensionScoreR\x06scores\x121\n" +
@@ -1222,7 +1245,8 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"skipReason\x12\x14\n" +
 	"\x05error\x18\f \x01(\tR\x05error\x12\x16\n" +
 	"\x06passed\x18\r \x01(\bR\x06passed\x12;\n" +
-	"\bmutation\x18\x0e \x01(\v2\x1f.moose.plugin.v1.MutationResultR\bmutation*r\n" +
+	"\bmutation\x18\x0e \x01(\v2\x1f.moose.plugin.v1.MutationResultR\bmutation\x12\x18\n" +
+	"\arepeats\x18\x0f \x01(\x05R\arepeats*r\n" +
 	"\n" +
 	"TestStatus\x12\x1b\n" +
 	"\x17TEST_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
