@@ -11,9 +11,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moosehq/moose/plugins/internal/check"
@@ -55,12 +58,26 @@ func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile 
 		m.Measured, m.Reason = false, "the change touches no Go function outside tests"
 		return m, nil, nil
 	}
-	pkgs := map[string][]string{}
+	var (
+		pkgMu sync.Mutex
+		pkgs  = map[string][]string{} // package dir -> the packages to test for it
+		seq   atomic.Int64
+	)
+	dependentsOf := func(pd string) []string {
+		pkgMu.Lock()
+		defer pkgMu.Unlock()
+		if _, ok := pkgs[pd]; !ok {
+			pkgs[pd] = dependents(dir, modulePath, pd)
+		}
+		return pkgs[pd]
+	}
 	perMutant := 3*baseline + 10*time.Second
-	n := 0
-	res, err := mutate.Run(ctx, all, mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time},
+	// Mutants reach the compiler through -overlay and never touch the tree,
+	// so several run at once.
+	budget := mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time, Workers: min(runtime.NumCPU(), 4)}
+	res, err := mutate.Run(ctx, all, budget,
 		func(ctx context.Context, mu mutate.Mutant, deadline time.Time) (mutate.Outcome, error) {
-			n++
+			n := seq.Add(1)
 			orig, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(mu.File)))
 			if err != nil {
 				return mutate.NotViable, nil
@@ -79,11 +96,7 @@ func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile 
 			if err := os.WriteFile(overlay, ov, 0o644); err != nil {
 				return 0, fmt.Errorf("write overlay: %w", err)
 			}
-			pd := path.Dir(mu.File)
-			if _, ok := pkgs[pd]; !ok {
-				pkgs[pd] = dependents(dir, modulePath, pd)
-			}
-			s, err := o.spec(dir, append([]string{"go", "test", "-count=1", "-failfast", "-overlay=" + overlay}, pkgs[pd]...)...)
+			s, err := o.spec(dir, append([]string{"go", "test", "-count=1", "-failfast", "-overlay=" + overlay}, dependentsOf(path.Dir(mu.File))...)...)
 			if err != nil {
 				return 0, err
 			}

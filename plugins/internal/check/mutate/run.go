@@ -2,6 +2,7 @@ package mutate
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type Budget struct {
 	// Time is the wall time for all of them (default DefaultTime). The
 	// mutant running when it expires finishes; no new one starts.
 	Time time.Duration
+	// Workers is how many mutants run at once (default 1). Only a try that
+	// leaves the tree alone (Go's -overlay) may run several.
+	Workers int
 }
 
 // Defaults keep a typical work order's extra cost near 30 s on 2 cores.
@@ -39,6 +43,9 @@ func (b Budget) withDefaults() Budget {
 	}
 	if b.Time <= 0 {
 		b.Time = DefaultTime
+	}
+	if b.Workers <= 0 {
+		b.Workers = 1
 	}
 	return b
 }
@@ -56,25 +63,60 @@ type Result struct {
 	Exhausted bool
 }
 
-// Run tries mutants in order (see Select) within the budget. try runs the
-// tests against one mutant; deadline is when the whole budget ends, so try
-// can bound its command by it. An error from try stops the run and is
-// returned with what was tried so far.
+// Run tries mutants in order (see Select) within the budget, b.Workers at a
+// time. try runs the tests against one mutant; deadline is when the whole
+// budget ends, so try can bound its command by it. An error from try stops
+// the run and is returned with what was tried so far. Result.Tried keeps
+// Select's order whatever order the mutants finished in.
 func Run(ctx context.Context, ms []Mutant, b Budget, try func(ctx context.Context, m Mutant, deadline time.Time) (Outcome, error)) (Result, error) {
 	b = b.withDefaults()
 	sel := Select(ms, b.MaxMutants)
-	res := Result{Exhausted: len(sel) < len(ms)}
 	deadline := time.Now().Add(b.Time)
-	for i, m := range sel {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			res.Exhausted = res.Exhausted || i < len(sel)
-			break
+	outcomes := make([]Outcome, len(sel))
+	done := make([]bool, len(sel))
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	// claim hands out the next mutant, or -1 once the budget, the context
+	// or an error says stop.
+	claim := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(sel) || firstErr != nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return -1
 		}
-		o, err := try(ctx, m, deadline)
-		if err != nil {
-			return res, err
-		}
-		res.Tried = append(res.Tried, Tried{Mutant: m, Outcome: o})
+		next++
+		return next - 1
 	}
-	return res, nil
+	for range min(b.Workers, max(len(sel), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := claim(); i >= 0; i = claim() {
+				o, err := try(ctx, sel[i], deadline)
+				mu.Lock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+				} else {
+					outcomes[i], done[i] = o, true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res := Result{Exhausted: len(sel) < len(ms)}
+	for i, m := range sel {
+		if !done[i] {
+			res.Exhausted = res.Exhausted || firstErr == nil
+			continue
+		}
+		res.Tried = append(res.Tried, Tried{Mutant: m, Outcome: outcomes[i]})
+	}
+	return res, firstErr
 }
