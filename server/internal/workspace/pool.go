@@ -427,13 +427,24 @@ func (pl *pool) clear(st *wsState) error {
 	return errors.Join(err, os.RemoveAll(st.root))
 }
 
+func lastIndex[T any](xs []T, f func(T) bool) int {
+	for i := len(xs) - 1; i >= 0; i-- {
+		if f(xs[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
 // take returns an exclusive workspace pristine at commit: an idle one already
 // there, else an idle one moved there, else one being reset (waiting for it),
 // else a new one.
 func (pl *pool) take(ctx context.Context, commit string) (*wsState, error) {
 	for {
 		pl.mu.Lock()
-		if i := slices.IndexFunc(pl.idle, func(s *wsState) bool { return s.base == commit }); i >= 0 {
+		// The one back last first: build caches key compiles by a
+		// workspace's path, so the most recently used is the warmest.
+		if i := lastIndex(pl.idle, func(s *wsState) bool { return s.base == commit }); i >= 0 {
 			st := pl.idle[i]
 			pl.idle = slices.Delete(pl.idle, i, i+1)
 			pl.mu.Unlock()
