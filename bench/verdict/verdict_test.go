@@ -190,7 +190,7 @@ func (e *env) timeline(b *testing.B) {
 			lines = append(lines, fmt.Sprintf("validator %s: %dms", v.GetValidator(), v.GetDurationMs()))
 		}
 	}
-	b.Logf("where the last work order's time went:\n%s", strings.Join(lines, "\n"))
+	fmt.Fprintf(os.Stderr, "where the last work order's time went:\n%s\n", strings.Join(lines, "\n"))
 }
 
 // BenchmarkTestStrength: mean work-order time with mutation testing against
@@ -262,6 +262,7 @@ func BenchmarkVerdictLatency(b *testing.B) {
 	}
 	e.timeline(b)
 	var later time.Duration
+	var each []string
 	const n = 3
 	for i := range n * b.N {
 		d, ok := e.run(b, i+1, f2p)
@@ -269,7 +270,9 @@ func BenchmarkVerdictLatency(b *testing.B) {
 			b.Fatal("a later work order did not pass")
 		}
 		later += d
+		each = append(each, d.Round(time.Millisecond).String())
 	}
+	fmt.Fprintf(os.Stderr, "later work orders: %s\n", strings.Join(each, ", "))
 	later /= time.Duration(n * b.N)
 	e.timeline(b)
 	b.ReportMetric(float64(warm.Milliseconds()), "warm-go-test-ms")

@@ -40,8 +40,15 @@ var (
 
 // Spec describes one command to run.
 type Spec struct {
-	// Dir is the worktree: bound read-write at the same path and the working directory.
+	// Dir is the worktree: bound read-write at MountAt (default: the same
+	// path) and the working directory.
 	Dir string
+	// MountAt, when set, is the absolute path Dir appears at inside the
+	// sandbox; extra binds inside Dir move with it. A fixed one gives every
+	// workspace the same path, so caches that key their entries by the
+	// source's path (Go's build and test caches) serve all of them. Ignored
+	// when Unsandboxed: the command then sees Dir.
+	MountAt string
 	// Args is the command and its arguments; Args[0] is looked up in the sandbox's PATH.
 	Args []string
 	// Env is added to the allowlisted environment (PATH, HOME, TMPDIR, LANG) and may
@@ -414,6 +421,13 @@ func (s *Spec) normalize() error {
 		return fmt.Errorf("%w: working directory %s is not a directory", ErrInvalidSpec, dir)
 	}
 	s.Dir = dir
+	if s.MountAt != "" {
+		m := filepath.Clean(s.MountAt)
+		if !filepath.IsAbs(m) || m == "/" || slices.ContainsFunc(systemPaths, func(p string) bool { return within(m, p) || within(p, m) }) {
+			return fmt.Errorf("%w: MountAt %q must be an absolute path outside the sandbox's system directories", ErrInvalidSpec, s.MountAt)
+		}
+		s.MountAt = m
+	}
 	// Copies, so the caller's slices are not rewritten.
 	s.ReadOnly, s.ReadWrite = slices.Clone(s.ReadOnly), slices.Clone(s.ReadWrite)
 	for _, list := range [][]string{s.ReadOnly, s.ReadWrite} {
@@ -505,6 +519,23 @@ var etcFiles = []string{
 	"/etc/ssl", "/etc/ca-certificates", "/etc/os-release", "/etc/mime.types",
 }
 
+// systemPaths are the directories the sandbox's root is made of.
+var systemPaths = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc", "/dev", "/tmp", "/sys"}
+
+// within reports whether p is dir or inside it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// inside is where host path p appears in the sandbox: paths in the worktree
+// move with it (MountAt), others stay where they are.
+func (s Spec) inside(p string) string {
+	if s.MountAt == "" || !within(p, s.Dir) {
+		return p
+	}
+	return s.MountAt + strings.TrimPrefix(p, s.Dir)
+}
+
 func bwrapArgs(s Spec, env map[string]string) []string {
 	a := []string{
 		"--die-with-parent", "--new-session",
@@ -539,15 +570,15 @@ func bwrapArgs(s Spec, env map[string]string) []string {
 	}
 	a = append(a, "--dir", "/tmp/home",
 		// The worktree first, so extra binds nested inside it (a shared node_modules) win.
-		"--bind", s.Dir, s.Dir,
+		"--bind", s.Dir, s.inside(s.Dir),
 	)
 	for _, p := range s.ReadOnly {
-		a = append(a, "--ro-bind", p, p)
+		a = append(a, "--ro-bind", p, s.inside(p))
 	}
 	for _, p := range s.ReadWrite {
-		a = append(a, "--bind", p, p)
+		a = append(a, "--bind", p, s.inside(p))
 	}
-	a = append(a, "--chdir", s.Dir)
+	a = append(a, "--chdir", s.inside(s.Dir))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		a = append(a, "--setenv", k, env[k])
 	}

@@ -367,13 +367,41 @@ func TestInvalidSpec(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for name, s := range map[string]sandbox.Spec{
-		"no args":        {Dir: dir},
-		"no dir":         {Args: []string{"true"}},
-		"missing dir":    {Dir: filepath.Join(dir, "nope"), Args: []string{"true"}},
-		"missing bind":   {Dir: dir, Args: []string{"true"}, ReadOnly: []string{filepath.Join(dir, "nope")}},
-		"unknown binary": {Dir: dir, Args: []string{"no-such-binary-moose"}, Unsandboxed: true},
+		"no args":         {Dir: dir},
+		"no dir":          {Args: []string{"true"}},
+		"missing dir":     {Dir: filepath.Join(dir, "nope"), Args: []string{"true"}},
+		"missing bind":    {Dir: dir, Args: []string{"true"}, ReadOnly: []string{filepath.Join(dir, "nope")}},
+		"unknown binary":  {Dir: dir, Args: []string{"no-such-binary-moose"}, Unsandboxed: true},
+		"relative mount":  {Dir: dir, Args: []string{"true"}, MountAt: "tree"},
+		"mount at root":   {Dir: dir, Args: []string{"true"}, MountAt: "/"},
+		"mount over usr":  {Dir: dir, Args: []string{"true"}, MountAt: "/usr/local/tree"},
+		"mount over tmp":  {Dir: dir, Args: []string{"true"}, MountAt: "/tmp"},
+		"mount above etc": {Dir: dir, Args: []string{"true"}, MountAt: "/et/../etc"},
 	} {
 		_, err := sandbox.Run(context.Background(), s)
 		require.True(t, errors.Is(err, sandbox.ErrInvalidSpec), "%s: %v", name, err)
 	}
+}
+
+func TestMountAtMovesTheWorktree(t *testing.T) {
+	t.Parallel()
+	requireSandbox(t)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in.txt"), []byte("from the host"), 0o644))
+	shared := filepath.Join(dir, "shared")
+	require.NoError(t, os.Mkdir(shared, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(shared, "dep.txt"), []byte("nested bind"), 0o644))
+	res := run(t, sandbox.Spec{
+		Dir:      dir,
+		MountAt:  "/moose/tree",
+		ReadOnly: []string{shared},
+		Args: []string{"sh", "-c", `pwd; cat in.txt; echo; cat /moose/tree/shared/dep.txt; echo; echo written > out.txt
+			if [ -e "` + dir + `" ]; then echo "host path visible"; fi
+			echo x > shared/dep.txt 2>/dev/null && echo "nested bind writable"; true`},
+	})
+	require.True(t, res.Success(), res.Stdout+res.Stderr)
+	require.Equal(t, "/moose/tree\nfrom the host\nnested bind\n", res.Stdout, res.Stderr)
+	out, err := os.ReadFile(filepath.Join(dir, "out.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "written\n", string(out))
 }

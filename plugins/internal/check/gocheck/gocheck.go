@@ -64,7 +64,23 @@ var hostGoEnv = sync.OnceValues(func() (goEnv, error) {
 	return goEnv{root: strings.TrimSpace(lines[0]), modCache: strings.TrimSpace(lines[1])}, nil
 })
 
-// spec builds the sandbox spec shared by every Go command.
+// TreePath is where every tree is mounted in the sandbox. Go keys a compiled
+// package (and so a cached test result) by its source directory's path
+// unless built with -trimpath, which would change what runtime.Caller tells
+// a project's own tests; one path for all trees lets every workspace of a
+// project share the build and test caches, whatever its path on the host.
+const TreePath = "/moose/tree"
+
+// treePath is where the Go commands see the tree in dir.
+func (o Options) treePath(dir string) string {
+	if o.Runner.Unsandboxed {
+		return dir
+	}
+	return TreePath
+}
+
+// spec builds the sandbox spec shared by every Go command, with the tree at
+// TreePath.
 func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
 	if o.GoRoot == "" || o.GoModCache == "" {
 		ge, err := hostGoEnv()
@@ -90,6 +106,7 @@ func (o Options) spec(dir string, args ...string) (sandbox.Spec, error) {
 	}
 	s := sandbox.Spec{
 		Dir:           dir,
+		MountAt:       TreePath,
 		Args:          args,
 		CombineOutput: true,
 		ReadWrite:     []string{o.GoCache},
@@ -133,7 +150,7 @@ func Build(ctx context.Context, dir string, o Options) (check.Report, error) {
 		return rep, err
 	}
 	rep.ApplyResult(res)
-	rep.Findings = append(rep.Findings, ParseCompilerOutput(dir, res.Stdout, check.CategoryTypeError)...)
+	rep.Findings = append(rep.Findings, ParseCompilerOutput(o.treePath(dir), res.Stdout, check.CategoryTypeError)...)
 	if !res.Success() {
 		ensureFinding(&rep, "go build failed")
 		return rep, nil
@@ -145,7 +162,7 @@ func Build(ctx context.Context, dir string, o Options) (check.Report, error) {
 		return rep, err
 	}
 	rep.ApplyResult(res)
-	rep.Findings = append(rep.Findings, ParseCompilerOutput(dir, res.Stdout, check.CategoryVet)...)
+	rep.Findings = append(rep.Findings, ParseCompilerOutput(o.treePath(dir), res.Stdout, check.CategoryVet)...)
 	if !res.Success() {
 		ensureFinding(&rep, "go vet failed")
 		return rep, nil
@@ -217,7 +234,7 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	rep.ApplyResult(res)
 	rep.Log = check.TrimLog(humanLog(res.Stdout), check.LogLimit)
 
-	p := parseTestJSON(dir, res.Stdout, modulePath)
+	p := parseTestJSON(o.treePath(dir), res.Stdout, modulePath)
 	tests := p.tests
 	rep.Tests = tests
 	if res.TimedOut {
@@ -343,5 +360,10 @@ func ModulePath(dir string) (string, error) {
 
 // Spec is the sandbox specification Go commands run under (toolchain, module
 // cache read-only, build cache, no network): the base for a project's own
-// commands.
-func (o Options) Spec(dir string, args ...string) (sandbox.Spec, error) { return o.spec(dir, args...) }
+// commands. A project's commands see the tree at its own path (their output
+// is read as it is).
+func (o Options) Spec(dir string, args ...string) (sandbox.Spec, error) {
+	s, err := o.spec(dir, args...)
+	s.MountAt = ""
+	return s, err
+}

@@ -345,10 +345,61 @@ func TestTestRerunsOnlyWhatTheChangeCanAffect(t *testing.T) {
 		return rep.Log
 	}
 	run()
-	// A change to strutil only: calc's tests come from Go's test cache,
-	// strutil's run again.
-	appendTo(t, dir, "strutil/strutil.go", "\n// Revision marks this tree.\nconst Revision = "+strconv.FormatInt(time.Now().UnixNano(), 10)+"\n")
+	// A change to strutil only (a test of its own, named uniquely so that no
+	// earlier run can have cached it): calc's tests come from Go's test
+	// cache, strutil's run again.
+	name := "TestRevision" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	write(t, dir, "strutil/revision_test.go", "package strutil\n\nimport \"testing\"\n\nfunc "+name+"(t *testing.T) {}\n")
 	log := run()
 	require.Regexp(t, `ok\s+example.com/gocalc/calc\s+\(cached\)`, log)
 	require.Regexp(t, `ok\s+example.com/gocalc/strutil\s+\d`, log)
+}
+
+// Every tree is mounted at the same path in the sandbox, so two workspaces of
+// a project at the same content share compiled packages and test results,
+// whatever their paths on the host.
+func TestTestResultsAreSharedAcrossTrees(t *testing.T) {
+	t.Parallel()
+	a := sample(t)
+	// A test of its own, so that no other run can have cached this tree.
+	name := "TestTree" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	write(t, a, "strutil/tree_test.go", "package strutil\n\nimport \"testing\"\n\nfunc "+name+"(t *testing.T) {}\n")
+	b := filepath.Join(t.TempDir(), "elsewhere")
+	require.NoError(t, os.CopyFS(b, os.DirFS(a)))
+	for i, dir := range []string{a, b} {
+		rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{})
+		require.NoError(t, err)
+		require.True(t, rep.OK, rep.Log)
+		if i == 0 {
+			require.Regexp(t, `ok\s+example.com/gocalc/strutil\s+\d`, rep.Log)
+		} else {
+			require.Regexp(t, `ok\s+example.com/gocalc/strutil\s+\(cached\)`, rep.Log)
+		}
+	}
+}
+
+// A project's tests may find their files through runtime.Caller; the fixed
+// mount keeps those paths real inside the sandbox.
+func TestCallerPathsStayReal(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	write(t, dir, "strutil/caller_test.go", `package strutil
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+func TestFindsItsOwnSource(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(file), "strutil.go")); err != nil {
+		t.Fatal(err)
+	}
+}
+`)
+	rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{})
+	require.NoError(t, err)
+	require.True(t, rep.OK, rep.Log)
 }

@@ -88,7 +88,8 @@ func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile 
 			if err := os.WriteFile(mutant, src, 0o644); err != nil {
 				return 0, fmt.Errorf("write mutant: %w", err)
 			}
-			abs, err := filepath.Abs(filepath.Join(dir, filepath.FromSlash(mu.File)))
+			// The overlay names the file as the sandboxed go command sees it.
+			abs, err := filepath.Abs(filepath.Join(o.treePath(dir), filepath.FromSlash(mu.File)))
 			if err != nil {
 				return 0, err
 			}
