@@ -212,6 +212,22 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	notes := strings.Join(ht.GetNotes(), "\n")
 	require.Contains(t, notes, "TestKnownBroken was already failing at the base commit")
 	require.Contains(t, notes, "TestSometimes is flaky")
+	// The baseline is measured while the proposer works, and the
+	// candidate's validation starts only after it (reusing its build).
+	evs, err := c.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: gold.GetId()})
+	require.NoError(t, err)
+	var order []string
+	for _, e := range evs.GetEvents() {
+		switch m := e.GetMessage(); {
+		case strings.HasPrefix(m, "measuring the base commit"):
+			order = append(order, "baseline")
+		case strings.HasPrefix(m, "cycle 1: asking"):
+			order = append(order, "propose")
+		case strings.HasPrefix(m, "cycle 1: running build"):
+			order = append(order, "validate")
+		}
+	}
+	require.Equal(t, []string{"baseline", "propose", "validate"}, order)
 
 	// The rest at once, on the same base: the baseline is reused.
 	ids := map[string]string{}

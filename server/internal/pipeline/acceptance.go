@@ -112,10 +112,67 @@ func acceptanceSummary(rep *acceptance.Report) string {
 	return fmt.Sprintf("failed: %d test(s)", len(rep.Failures()))
 }
 
+// pendingBaseline is a baseline being measured while the proposer works.
+type pendingBaseline struct {
+	done chan struct{}
+	b    *acceptance.Baseline
+	err  error
+}
+
+// wait waits for the measurement to end (nothing to wait for on nil).
+func (p *pendingBaseline) wait(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// prefetchBaseline starts measuring the run's baseline in the background
+// when the work order's acceptance tests will need it, so that it overlaps
+// the proposer's call instead of following the candidate's validation, and
+// leaves the project's build cache warm for the candidate. The returned stop
+// cancels it and waits for it to end.
+func (e *Engine) prefetchBaseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (stop func()) {
+	if e.deps.Baselines == nil || !r.wo.Acceptance.Any() {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &pendingBaseline{done: make(chan struct{})}
+	r.pending = p
+	go func() {
+		defer close(p.done)
+		p.b, p.err = e.measureBaseline(ctx, id, r, pinfo)
+	}()
+	return func() {
+		cancel()
+		<-p.done
+	}
+}
+
 // baseline returns the base commit's test baseline for the run's project
-// and command set, measuring it the first time (in a fresh worktree at the
-// base commit, the tests run DefaultBaselineRepeats times).
+// and command set: the one prefetchBaseline measured, else the stored one,
+// else measured now.
 func (e *Engine) baseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
+	if p := r.pending; p != nil {
+		if err := p.wait(ctx); err != nil {
+			return nil, err
+		}
+		// Later cycles read the stored one.
+		r.pending = nil
+		return p.b, p.err
+	}
+	return e.measureBaseline(ctx, id, r, pinfo)
+}
+
+// measureBaseline returns the stored baseline, measuring it the first time
+// (in a fresh worktree at the base commit, the tests run
+// DefaultBaselineRepeats times).
+func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
 	_, testLimit := r.timeouts(e.cfg)
 	base := r.ws.BaseCommit()
 	key := acceptance.Commands(pinfo.Language, pinfo.Preset, pinfo.BuildCommand, pinfo.TestCommand, pinfo.TypecheckCommand, testLimit.String())

@@ -230,6 +230,8 @@ type run struct {
 	ws       *workspace.Workspace
 	cycles   []*cycle
 	fellBack bool
+	// pending is the baseline measured in the background (prefetchBaseline).
+	pending *pendingBaseline
 }
 
 // scoreConfig is moosed's scoring configuration with the project's own
@@ -278,6 +280,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		AcceptanceCriteria: wo.AcceptanceCriteria, Complexity: wo.Complexity, Metadata: wo.Metadata}
 	pinfo := ProjectInfo{Language: project.Language, Preset: project.Preset, BuildCommand: project.BuildCommand,
 		TestCommand: project.TestCommand, TypecheckCommand: project.TypecheckCommand}
+	defer e.prefetchBaseline(ctx, wo.ID, r, pinfo)()
 	pctx, err := promptctx.Build(ctx, ws.Dir(), promptctx.WorkOrder{Title: wo.Title, Description: wo.Description, AcceptanceCriteria: wo.AcceptanceCriteria},
 		promptctx.Options{ByteBudget: e.cfg.ContextBudget})
 	if err != nil {
@@ -338,6 +341,12 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 		}
 		c := &cycle{N: n, Proposal: resp, TestsOptional: wo.TestsOptional, HiddenTests: wo.Acceptance.Hidden()}
 		e.apply(ctx, wo.ID, r, c)
+		// The baseline and the candidate compete for the same CPUs and the
+		// same compiled packages: the candidate waits for the baseline,
+		// whose build it then reuses.
+		if err := r.pending.wait(ctx); err != nil {
+			return err
+		}
 		if err := e.validate(ctx, wo.ID, r, c, info, pinfo); err != nil {
 			return err
 		}

@@ -205,13 +205,12 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	defer os.RemoveAll(outDir)
 	profile := filepath.Join(outDir, "cover.out")
 
-	args := []string{"go", "test", "-json"}
+	// Repeats keep the coverage flags too: a baseline then compiles the
+	// packages exactly as the candidates' runs will, and they reuse them.
+	args := []string{"go", "test", "-json", "-covermode=set", "-coverprofile=" + profile}
 	if o.Repeats > 1 {
-		// Repetitions count outcomes; their coverage would say nothing new.
 		args = append(args, "-count="+strconv.Itoa(o.Repeats))
 		rep.Repeats = o.Repeats
-	} else {
-		args = append(args, "-covermode=set", "-coverprofile="+profile)
 	}
 	if t := o.Runner.Timeout; t > 0 {
 		// Go's own timeout fires first and names the hung test, leaving the
