@@ -256,6 +256,18 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	minWO := got["Add Min"]
 	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, minWO.GetStatus(), "%v", minWO.GetResult())
 	require.Contains(t, strings.Join(minWO.GetResult().GetHiddenTests().GetNotes(), "\n"), "already failing at the base commit")
+	// With a measured baseline and no limit of its own, the project's test
+	// limit comes from the base's test time (floored at a minute), not
+	// moosed's 5-minute default.
+	evs, err = c.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: ids["Add Min"]})
+	require.NoError(t, err)
+	var running string
+	for _, e := range evs.GetEvents() {
+		if strings.HasPrefix(e.GetMessage(), "cycle 1: running build") {
+			running = e.GetMessage()
+		}
+	}
+	require.Contains(t, running, ";test=1m0s (test limit: 10× the base commit ", running)
 
 	// Read-only callers do not see the hidden tests; writers do.
 	reader := moosev1.NewWorkOrderServiceClient(srv.DialToken(t, srv.Token(t, "read")))

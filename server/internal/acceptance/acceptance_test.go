@@ -2,6 +2,7 @@ package acceptance
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,6 +91,13 @@ func TestJudgeGatesOnFailToPassAndPassToPass(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"a.TestBroken: failing at the base commit", "a.TestFlaky: flaky at the base commit"}, excluded)
 
+	// FAIL_TO_PASS tests of the repository's own that already pass or flake
+	// at base prove little: named in the notes, counted as doubtful.
+	spec = Spec{FailToPass: []string{"a.TestOld", "a.TestFlaky", "a.TestNew"}}
+	rep = Judge(spec, base, []Result{res("m/a", "TestNew", Passed), res("m/a", "TestOld", Passed), res("m/a", "TestFlaky", Passed)}, true)
+	require.Equal(t, []string{"a.TestOld", "a.TestFlaky"}, rep.Doubtful)
+	require.Contains(t, rep.Notes, "FAIL_TO_PASS test a.TestOld already passes at the base commit")
+
 	// No run (the build failed): nothing passes.
 	rep = Judge(Spec{FailToPass: []string{"a.TestNew"}}, nil, nil, false)
 	require.False(t, rep.Passed)
@@ -125,4 +133,24 @@ func TestSpecValidationAndEdits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, edits, 2)
 	require.Equal(t, []string{"x/a_test.go", "x/b_test.go"}, paths)
+}
+
+func TestTestLimitFollowsTheBase(t *testing.T) {
+	ceiling := 5 * time.Minute
+	ran := func(ms int64) *Baseline {
+		return &Baseline{BuildPassed: true, DurationMS: ms, Passing: []string{"p.TestA"}}
+	}
+	for name, tt := range map[string]struct {
+		b    *Baseline
+		want time.Duration
+	}{
+		"no baseline":        {nil, ceiling},
+		"base did not build": {&Baseline{DurationMS: 2000, Passing: []string{"p.TestA"}}, ceiling},
+		"no tests at base":   {&Baseline{BuildPassed: true, DurationMS: 2000}, ceiling},
+		"fast suite":         {ran(1500), MinTestLimit},
+		"ten times the base": {ran(12_300), 123 * time.Second},
+		"capped by moosed's": {ran(45_000), ceiling},
+	} {
+		require.Equal(t, tt.want, TestLimit(tt.b, ceiling), name)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Test statuses, as the pipeline's test reports name them.
@@ -115,6 +116,28 @@ type Baseline struct {
 	DurationMS int64    `json:"duration_ms"`
 	// Reused is set when this execution read the baseline from the store.
 	Reused bool `json:"reused,omitempty"`
+}
+
+// Derived test limits (TestLimit).
+const (
+	// TestLimitFactor is how many times its base commit's measured test run
+	// a candidate's test run may take.
+	TestLimitFactor = 10
+	// MinTestLimit is the least derived limit: room for a cold build of the
+	// packages the change touched.
+	MinTestLimit = time.Minute
+)
+
+// TestLimit is the test time limit for a project that sets none of its own:
+// TestLimitFactor times its base commit's measured test run, at least
+// MinTestLimit, at most ceiling (moosed's default). Without a baseline that
+// built and ran tests, ceiling.
+func TestLimit(b *Baseline, ceiling time.Duration) time.Duration {
+	if b == nil || !b.BuildPassed || b.DurationMS <= 0 || len(b.Passing)+len(b.Failing)+len(b.Flaky) == 0 {
+		return ceiling
+	}
+	d := TestLimitFactor * time.Duration(b.DurationMS) * time.Millisecond
+	return min(ceiling, max(MinTestLimit, d.Round(time.Second)))
 }
 
 // SplitRepeats splits the results of one command that ran the suite k times
@@ -234,7 +257,10 @@ type Report struct {
 	// Excused are failures of the proposal's own test run that were already
 	// failing or flaky at the base commit.
 	Excused []string `json:"excused,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
+	// Doubtful are FAIL_TO_PASS tests that prove little: already passing or
+	// flaky at the base commit.
+	Doubtful []string `json:"doubtful,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 }
 
 // Failures are the outcomes that fail the gate, as "id (status)" lines.
@@ -277,9 +303,10 @@ func Judge(spec Spec, base *Baseline, results []Result, ran bool) *Report {
 		}
 		if flaky(keysOf(m)) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("FAIL_TO_PASS test %s is flaky at the base commit: its result proves little", id))
-		}
-		if base != nil && len(m) > 0 && baseAllPass(base, keysOf(m)) && !spec.Hidden() {
+			rep.Doubtful = append(rep.Doubtful, id)
+		} else if base != nil && len(m) > 0 && baseAllPass(base, keysOf(m)) && !spec.Hidden() {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("FAIL_TO_PASS test %s already passes at the base commit", id))
+			rep.Doubtful = append(rep.Doubtful, id)
 		}
 		rep.Tests = append(rep.Tests, o)
 	}

@@ -34,9 +34,20 @@ func Commands(parts ...string) string {
 
 // Get returns the stored baseline, or nil when there is none.
 func (s *Store) Get(ctx context.Context, project uuid.UUID, base, commands string) (*Baseline, error) {
+	return decode(s.pool.QueryRow(ctx, `SELECT result FROM test_baselines WHERE project_id = $1 AND base_commit = $2 AND commands = $3`,
+		project, base, commands))
+}
+
+// Latest returns the project's most recently measured baseline under the
+// command set, whatever its base commit, or nil when there is none.
+func (s *Store) Latest(ctx context.Context, project uuid.UUID, commands string) (*Baseline, error) {
+	return decode(s.pool.QueryRow(ctx, `SELECT result FROM test_baselines WHERE project_id = $1 AND commands = $2
+		ORDER BY created_at DESC LIMIT 1`, project, commands))
+}
+
+func decode(row pgx.Row) (*Baseline, error) {
 	var raw []byte
-	err := s.pool.QueryRow(ctx, `SELECT result FROM test_baselines WHERE project_id = $1 AND base_commit = $2 AND commands = $3`,
-		project, base, commands).Scan(&raw)
+	err := row.Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -101,6 +101,15 @@ func hasCategory(fs []Finding, cats ...string) bool {
 }
 
 func acceptanceSummary(rep *acceptance.Report) string {
+	s := acceptanceVerdict(rep)
+	if n := len(rep.Doubtful); n > 0 {
+		// Counted, not named: events reach read-only callers.
+		s += fmt.Sprintf("; %d FAIL_TO_PASS test(s) prove little (already passing or flaky at the base commit; the result's notes name them)", n)
+	}
+	return s
+}
+
+func acceptanceVerdict(rep *acceptance.Report) string {
 	switch {
 	case len(rep.Refused) > 0:
 		return "refused: the proposal wrote hidden test files"
@@ -169,13 +178,42 @@ func (e *Engine) baseline(ctx context.Context, id uuid.UUID, r *run, pinfo Proje
 	return e.measureBaseline(ctx, id, r, pinfo)
 }
 
+// baselineKey is the command set a baseline is stored under: the commands
+// and the configured test limit (never a derived one, which comes from it).
+func baselineKey(r *run, cfg Config, pinfo ProjectInfo) string {
+	_, testLimit := r.timeouts(cfg)
+	return acceptance.Commands(pinfo.Language, pinfo.Preset, pinfo.BuildCommand, pinfo.TestCommand, pinfo.TypecheckCommand, testLimit.String())
+}
+
+// testLimit is the run's test time limit: the work order's or the project's
+// own, else derived from the project's measured baseline (this base commit's
+// when prefetchBaseline measured it, else the latest), else moosed's default.
+// derived says what it came from, for the validation's event.
+func (e *Engine) testLimit(ctx context.Context, r *run, pinfo ProjectInfo) (limit time.Duration, derived string) {
+	_, limit = r.timeouts(e.cfg)
+	if e.deps.Baselines == nil || r.wo.TestTimeout > 0 || (r.project != nil && r.project.TestTimeout > 0) {
+		return limit, ""
+	}
+	var b *acceptance.Baseline
+	if p := r.pending; p != nil && p.wait(ctx) == nil && p.err == nil {
+		b = p.b
+	} else if got, err := e.deps.Baselines.Latest(ctx, r.project.ID, baselineKey(r, e.cfg, pinfo)); err == nil {
+		b = got
+	}
+	d := acceptance.TestLimit(b, limit)
+	if d == limit {
+		return limit, ""
+	}
+	return d, fmt.Sprintf("%d× the base commit %.12s's test run of %s", acceptance.TestLimitFactor, b.BaseCommit, time.Duration(b.DurationMS)*time.Millisecond)
+}
+
 // measureBaseline returns the stored baseline, measuring it the first time
 // (in a fresh worktree at the base commit, the tests run
 // DefaultBaselineRepeats times).
 func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
 	_, testLimit := r.timeouts(e.cfg)
 	base := r.ws.BaseCommit()
-	key := acceptance.Commands(pinfo.Language, pinfo.Preset, pinfo.BuildCommand, pinfo.TestCommand, pinfo.TypecheckCommand, testLimit.String())
+	key := baselineKey(r, e.cfg, pinfo)
 	if b, err := e.deps.Baselines.Get(ctx, r.project.ID, base, key); err != nil || b != nil {
 		if b != nil {
 			b.Reused = true
@@ -266,7 +304,7 @@ func (e *Engine) hiddenRun(ctx context.Context, r *run, c *cycle, pinfo ProjectI
 	if err != nil {
 		return nil, false, nil, err
 	}
-	_, testLimit := r.timeouts(e.cfg)
+	testLimit, _ := e.testLimit(ctx, r, pinfo)
 	changed := append(slices.Clone(c.Changed), paths...)
 	rep, err := e.deps.Validator.Validate(ctx, "test", ValidateRequest{Dir: view.Dir, ChangedFiles: changed, WorkOrder: WorkOrderInfo{ID: r.wo.ID.String()},
 		Project: pinfo, Timeout: testLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})

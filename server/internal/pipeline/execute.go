@@ -584,7 +584,8 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		}
 		hash, c.TreeHash = h, h
 	}
-	build, test := r.timeouts(e.cfg)
+	build, _ := r.timeouts(e.cfg)
+	test, derived := e.testLimit(ctx, r, pinfo)
 	// A result is reused only under the same limits: a test that timed out
 	// at 10 s may pass at 5 minutes.
 	set := strings.Join(e.cfg.Validators, ",") + fmt.Sprintf(";build=%s;test=%s", build, test)
@@ -594,7 +595,11 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: identical tree validated before; reusing the result", c.N), map[string]string{"tree_hash": hash})
 		return nil
 	}
-	e.phase(ctx, id, phase, fmt.Sprintf("cycle %d: running %s", c.N, set), map[string]string{"tree_hash": hash})
+	msg := fmt.Sprintf("cycle %d: running %s", c.N, set)
+	if derived != "" {
+		msg += " (test limit: " + derived + ")"
+	}
+	e.phase(ctx, id, phase, msg, map[string]string{"tree_hash": hash})
 	// Generated code runs on a throwaway view of the tree, never in the
 	// workspace: the workspace's .git and files stay as the edits left them,
 	// so what moosed later hashes, diffs, commits and pushes is exactly the
