@@ -120,6 +120,7 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	// The hidden test without its marker, as a proposal would write it.
 	leakedTest := strings.Replace(hiddenTest, "// "+hiddenMarker+"\n", "", 1)
 	minFn := "package calc\n\n// Min returns the smaller of a and b.\nfunc Min(a, b int) int {\n\tif a < b {\n\t\treturn a\n\t}\n\treturn b\n}\n"
+	weakMinTest := "package calc\n\nimport \"testing\"\n\nfunc TestMinRuns(t *testing.T) {\n\t_ = Min(1, 2)\n}\n"
 	minTest := "package calc\n\nimport \"testing\"\n\nfunc TestMin(t *testing.T) {\n\tif Min(1, 2) != 1 || Min(3, 2) != 2 || Min(-1, -1) != -1 {\n\t\tt.Fatal(\"Min is wrong\")\n\t}\n}\n"
 	answers := map[string]string{
 		"Fix Abs (gold)":          fenced("calc/calc.go", fixed),
@@ -127,6 +128,7 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 		"Fix Abs (breaks Max)":    fenced("calc/calc.go", brokeMax),
 		"Fix Abs (writes hidden)": fenced("calc/calc.go", fixed) + fenced("calc/abs_hidden_test.go", leakedTest),
 		"Add Min":                 fenced("calc/min.go", minFn) + fenced("calc/min_test.go", minTest),
+		"Add Min (weak test)":     fenced("calc/min.go", minFn) + fenced("calc/min_test.go", weakMinTest),
 	}
 	var mu sync.Mutex
 	var requests []string
@@ -235,6 +237,7 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 		ids[title] = create(c, title, true, false)
 	}
 	ids["Add Min"] = create(c, "Add Min", false, true)
+	ids["Add Min (weak test)"] = create(c, "Add Min (weak test)", false, true)
 	got := map[string]*moosev1.WorkOrder{}
 	for title, id := range ids {
 		got[title] = wait(c, id)
@@ -256,6 +259,11 @@ func TestHiddenAcceptanceTests(t *testing.T) {
 	minWO := got["Add Min"]
 	require.Equal(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, minWO.GetStatus(), "%v", minWO.GetResult())
 	require.Contains(t, strings.Join(minWO.GetResult().GetHiddenTests().GetNotes(), "\n"), "already failing at the base commit")
+	// The repository's already-failing test does not stop test strength
+	// from being measured: a test that checks nothing is caught.
+	weak := got["Add Min (weak test)"]
+	require.NotEqual(t, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, weak.GetStatus(), "%v", weak.GetResult())
+	require.Contains(t, weak.GetResult().GetFailureReason(), "Min returns zero values or panics", "%v", weak.GetResult())
 	// With a measured baseline and no limit of its own, the project's test
 	// limit comes from the base's test time (floored at a minute), not
 	// moosed's 5-minute default.

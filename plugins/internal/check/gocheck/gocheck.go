@@ -264,12 +264,16 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		}
 	}
 	rep.OK = res.Success() && tests.Failed == 0
+	skip, onlyTests := failedTests(res, rep.Findings, tests)
 	if !rep.OK {
 		ensureFinding(&rep, "go test failed")
-		return rep, nil
 	}
-	if o.Mutation != nil && tests.Total() > 0 {
-		m, survivors, err := o.mutation(ctx, dir, modulePath, outDir, profile, res.Duration)
+	// A run whose only failures are failing tests still measures test
+	// strength with those tests skipped: a repository with a test that
+	// already fails at base would otherwise never have its change's tests
+	// judged (the pipeline excuses failures the base already had).
+	if o.Mutation != nil && tests.Total() > 0 && (rep.OK || onlyTests) {
+		m, survivors, err := o.mutation(ctx, dir, modulePath, outDir, profile, res.Duration, skip)
 		if err != nil {
 			return rep, fmt.Errorf("mutation testing: %w", err)
 		}
@@ -277,6 +281,34 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
+}
+
+// failedTests is a -skip pattern for the top-level tests that failed, and
+// whether failing tests are all that went wrong (every package built, the run
+// was not cut short).
+func failedTests(res sandbox.Result, findings []check.Finding, tests *check.Tests) (skip string, only bool) {
+	if res.Success() || res.TimedOut || res.Canceled || res.OOM || res.CPULimited || res.FileSizeLimited || tests.Failed == 0 {
+		return "", false
+	}
+	for _, f := range findings {
+		if f.Severity == check.SeverityError && f.Category != check.CategoryTestFailure {
+			return "", false
+		}
+	}
+	var names []string
+	for _, c := range tests.Cases {
+		if c.Status != check.TestFailed {
+			continue
+		}
+		top, _, _ := strings.Cut(c.Name, "/")
+		if q := regexp.QuoteMeta(top); !slices.Contains(names, q) {
+			names = append(names, q)
+		}
+	}
+	if len(names) == 0 {
+		return "", false
+	}
+	return "^(" + strings.Join(names, "|") + ")$", true
 }
 
 // GoTestTimeout is the -timeout given to go test within a command limit of

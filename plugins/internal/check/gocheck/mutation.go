@@ -27,7 +27,10 @@ import (
 // functions the tests reach, each run (through a -overlay, so the worktree is
 // never written) against the packages that contain or import the mutated
 // one. profile is the passing run's coverage profile; baseline its duration.
-func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile string, baseline time.Duration) (*check.Mutation, []check.Finding, error) {
+//
+// skip, when set, is a -skip pattern for tests that failed before any
+// mutation: they kill nothing.
+func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile string, baseline time.Duration, skip string) (*check.Mutation, []check.Finding, error) {
 	start := time.Now()
 	m := &check.Mutation{Measured: true}
 	blocks := coveredBlocks(profile, modulePath)
@@ -97,7 +100,11 @@ func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile 
 			if err := os.WriteFile(overlay, ov, 0o644); err != nil {
 				return 0, fmt.Errorf("write overlay: %w", err)
 			}
-			s, err := o.spec(dir, append([]string{"go", "test", "-count=1", "-failfast", "-overlay=" + overlay}, dependentsOf(path.Dir(mu.File))...)...)
+			args := []string{"go", "test", "-count=1", "-failfast", "-overlay=" + overlay}
+			if skip != "" {
+				args = append(args, "-skip="+skip)
+			}
+			s, err := o.spec(dir, append(args, dependentsOf(path.Dir(mu.File))...)...)
 			if err != nil {
 				return 0, err
 			}

@@ -99,3 +99,41 @@ func TestMutationWeakTestsLeaveSurvivors(t *testing.T) {
 	}
 	require.Contains(t, strings.Join(msgs, "\n"), "tests still pass when Clamp returns zero values")
 }
+
+// A test that already fails (in the changed package and elsewhere) neither
+// stops test strength from being measured nor kills mutants by itself.
+func TestMutationRunsBesideAFailingTest(t *testing.T) {
+	t.Parallel()
+	broken := "package strutil\n\nimport \"testing\"\n\nfunc TestAlreadyBroken(t *testing.T) {\n\tt.Run(\"case\", func(t *testing.T) { t.Fatal(\"broken before the change\") })\n}\n"
+	for name, tt := range map[string]struct {
+		test   string
+		strong bool
+	}{"weak": {weakClampTest, false}, "strong": {strongClampTest, true}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := sample(t)
+			write(t, dir, "strutil/clamp.go", clampSrc)
+			write(t, dir, "strutil/clamp_test.go", tt.test)
+			write(t, dir, "strutil/broken_test.go", broken)
+			rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{Changed: []string{"strutil/clamp.go", "strutil/clamp_test.go"},
+				Mutation: &check.MutationOptions{MaxMutants: 12, Time: 40 * time.Second}})
+			require.NoError(t, err)
+			require.False(t, rep.OK, "the broken test still fails the run")
+			require.NotNil(t, rep.Mutation)
+			require.True(t, rep.Mutation.Measured, rep.Mutation.Reason)
+			require.Equal(t, tt.strong, rep.Mutation.Functions[0].GateKilled, "%+v", rep.Mutation)
+			if !tt.strong {
+				require.Less(t, float64(rep.Mutation.Killed)/float64(max(rep.Mutation.Run, 1)), 0.3, "the broken test kills nothing")
+			}
+		})
+	}
+	// A package that does not build measures nothing.
+	dir := sample(t)
+	write(t, dir, "strutil/clamp.go", clampSrc)
+	write(t, dir, "strutil/clamp_test.go", strongClampTest+"\nfunc TestNoBuild(t *testing.T) { undefinedThing() }\n")
+	rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{Changed: []string{"strutil/clamp.go"},
+		Mutation: &check.MutationOptions{MaxMutants: 12, Time: 40 * time.Second}})
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	require.Nil(t, rep.Mutation)
+}
