@@ -119,6 +119,9 @@ func (a validatorAdapter) Validate(ctx context.Context, name string, req pipelin
 		Mutation: &pluginv1.MutationBudget{Disabled: req.Mutation.Disabled, MaxMutants: int32(req.Mutation.MaxMutants)},
 		Repeats:  int32(req.Repeats),
 	}
+	if req.BuildTimeout > 0 {
+		pbreq.BuildTimeout = durationpb.New(req.BuildTimeout)
+	}
 	if req.Mutation.Time > 0 {
 		pbreq.Mutation.TimeBudget = durationpb.New(req.Mutation.Time)
 	}

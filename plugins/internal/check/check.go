@@ -209,9 +209,14 @@ type Runner struct {
 	// Unsandboxed must only be set on the operator's explicit opt-out.
 	Unsandboxed bool
 	Timeout     time.Duration
-	MemoryBytes int64
-	CPUTime     time.Duration
-	OutputLimit int
+	// CompileTimeout is the wall-clock a test command gets on top of
+	// Timeout for compiling before its tests start, where the toolchain's
+	// own test timeout leaves compiling out (go test). 0: the two share
+	// Timeout.
+	CompileTimeout time.Duration
+	MemoryBytes    int64
+	CPUTime        time.Duration
+	OutputLimit    int
 	// TmpDir, TmpBytes, FileSizeBytes, OpenFiles and MaxProcs are the sandbox
 	// limits of the same names.
 	TmpDir        string

@@ -73,6 +73,9 @@ func Runner(ctx context.Context, req *sdk.ValidateRequest) (check.Runner, error)
 	if d := req.GetTimeout(); d != nil && d.AsDuration() > 0 {
 		r.Timeout = d.AsDuration()
 	}
+	if d := req.GetBuildTimeout(); d != nil && d.AsDuration() > 0 {
+		r.CompileTimeout = d.AsDuration()
+	}
 	if l := req.GetLimits(); l != nil {
 		if l.GetWriteBytes() > 0 {
 			r.FileSizeBytes = l.GetWriteBytes()

@@ -211,7 +211,7 @@ func (e *Engine) testLimit(ctx context.Context, r *run, pinfo ProjectInfo) (limi
 // (in a fresh worktree at the base commit, the tests run
 // DefaultBaselineRepeats times).
 func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
-	_, testLimit := r.timeouts(e.cfg)
+	buildLimit, testLimit := r.timeouts(e.cfg)
 	base := r.ws.BaseCommit()
 	key := baselineKey(r, e.cfg, pinfo)
 	if b, err := e.deps.Baselines.Get(ctx, r.project.ID, base, key); err != nil || b != nil {
@@ -238,7 +238,7 @@ func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinf
 	}
 	began := time.Now()
 	req := ValidateRequest{Dir: view.Dir, WorkOrder: WorkOrderInfo{ID: id.String()}, Project: pinfo,
-		Timeout: testLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}}
+		Timeout: testLimit, BuildTimeout: buildLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}}
 	var runs [][]acceptance.Result
 	built := false
 	// One request for every repetition (Go's preset runs them in one
@@ -305,9 +305,10 @@ func (e *Engine) hiddenRun(ctx context.Context, r *run, c *cycle, pinfo ProjectI
 		return nil, false, nil, err
 	}
 	testLimit, _ := e.testLimit(ctx, r, pinfo)
+	buildLimit, _ := r.timeouts(e.cfg)
 	changed := append(slices.Clone(c.Changed), paths...)
 	rep, err := e.deps.Validator.Validate(ctx, "test", ValidateRequest{Dir: view.Dir, ChangedFiles: changed, WorkOrder: WorkOrderInfo{ID: r.wo.ID.String()},
-		Project: pinfo, Timeout: testLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})
+		Project: pinfo, Timeout: testLimit, BuildTimeout: buildLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("acceptance test run: %w", err)
 	}

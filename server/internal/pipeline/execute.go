@@ -637,9 +637,9 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		case "build":
 			req.Timeout = build
 		case "test":
-			req.Timeout = test
+			req.Timeout, req.BuildTimeout = test, build
 		default:
-			req.Timeout = e.cfg.ValidatorTimeout
+			req.Timeout, req.BuildTimeout = e.cfg.ValidatorTimeout, 0
 		}
 		began := time.Now()
 		rep, err := e.deps.Validator.Validate(ctx, name, req)

@@ -79,6 +79,9 @@ type ValidateRequest struct {
 	WorkOrder    WorkOrderInfo
 	Project      ProjectInfo
 	Timeout      time.Duration
+	// BuildTimeout is the time a test validator may spend compiling before
+	// the tests start, on top of Timeout (0: they share Timeout).
+	BuildTimeout time.Duration
 	// TempDir is a sized directory for the sandbox's /tmp, or empty.
 	TempDir string
 	// CacheDir is the project's own build cache directory, or empty.

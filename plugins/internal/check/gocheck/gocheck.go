@@ -212,15 +212,17 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		args = append(args, "-count="+strconv.Itoa(o.Repeats))
 		rep.Repeats = o.Repeats
 	}
-	if t := o.Runner.Timeout; t > 0 {
+	goTimeout, wall := TestTimeouts(o.Runner.Timeout, o.Runner.CompileTimeout)
+	if goTimeout > 0 {
 		// Go's own timeout fires first and names the hung test, leaving the
 		// sandbox's kill for a hung build or a binary that ignores it.
-		args = append(args, "-timeout="+GoTestTimeout(t).String())
+		args = append(args, "-timeout="+goTimeout.String())
 	}
 	s, err := o.spec(dir, append(args, "./...")...)
 	if err != nil {
 		return rep, err
 	}
+	s.Timeout = wall
 	s.ReadWrite = append(s.ReadWrite, outDir)
 	// The JSON stream is parsed, so keep more of it than of a plain log.
 	if o.Runner.OutputLimit == 0 {
@@ -240,10 +242,14 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		// The sandbox stopped the command before Go's own alarm: name the
 		// tests that were running instead of a bare "command timed out".
 		rep.Findings = slices.DeleteFunc(rep.Findings, func(f check.Finding) bool { return f.Category == check.CategoryTimeout })
-		limit := o.Runner.Timeout.String()
+		limit := wall.String()
 		if len(p.running) == 0 {
+			why := "building the tests or starting them took the whole limit"
+			if o.Runner.CompileTimeout > 0 {
+				why = "building the tests or starting them took longer than the build limit of " + o.Runner.CompileTimeout.String()
+			}
 			rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryTimeout, Severity: check.SeverityError,
-				Message: "the test command timed out after " + limit + " (building the tests or starting them took the whole limit)"})
+				Message: "the test command timed out after " + limit + " (" + why + ")"})
 		}
 		for _, k := range p.running {
 			tests.Add(check.TestCase{Package: k.pkg, Name: k.name, Status: check.TestFailed})
@@ -311,9 +317,25 @@ func failedTests(res sandbox.Result, findings []check.Finding, tests *check.Test
 	return "^(" + strings.Join(names, "|") + ")$", true
 }
 
+// TestTimeouts are the -timeout given to go test and the wall-clock limit
+// of the whole command, for a test limit and a build limit. Go's -timeout
+// counts from a test binary's start, so the tests get the whole test limit
+// and the command gets the build limit on top of it for compiling them (and
+// for the alarm's own report). Without a build limit the two share the test
+// limit: a fifth of it (at most 20 s) is left for building.
+func TestTimeouts(test, build time.Duration) (goTimeout, wall time.Duration) {
+	if test <= 0 {
+		return 0, 0
+	}
+	if build <= 0 {
+		return GoTestTimeout(test), test
+	}
+	return test, test + build
+}
+
 // GoTestTimeout is the -timeout given to go test within a command limit of
-// limit: a fifth of it (at most 20 s) is left for building the tests and for
-// the alarm's own report.
+// limit when building the tests has no limit of its own: a fifth of it (at
+// most 20 s) is left for building the tests and for the alarm's own report.
 func GoTestTimeout(limit time.Duration) time.Duration {
 	return limit - min(20*time.Second, limit/5)
 }

@@ -403,3 +403,38 @@ func TestFindsItsOwnSource(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rep.OK, rep.Log)
 }
+
+func TestTestTimeoutsKeepBuildingApart(t *testing.T) {
+	goTimeout, wall := gocheck.TestTimeouts(10*time.Second, 5*time.Minute)
+	require.Equal(t, 10*time.Second, goTimeout, "the tests get the whole test limit")
+	require.Equal(t, 10*time.Second+5*time.Minute, wall, "compiling them gets the build limit on top")
+	goTimeout, wall = gocheck.TestTimeouts(10*time.Second, 0)
+	require.Equal(t, 8*time.Second, goTimeout, "without a build limit the two share the test limit")
+	require.Equal(t, 10*time.Second, wall)
+	goTimeout, wall = gocheck.TestTimeouts(0, time.Minute)
+	require.Zero(t, goTimeout)
+	require.Zero(t, wall)
+}
+
+// A test limit shorter than compiling the tests from a cold cache still ends
+// with the hung test named: Go's alarm bounds the tests, the build limit
+// bounds compiling them.
+func TestHungTestIsNamedWhenBuildingTakesLongerThanTheTestLimit(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	write(t, dir, "strutil/hang_test.go", "package strutil\n\nimport (\n\t\"testing\"\n\t\"time\"\n)\n\nfunc TestHang(t *testing.T) {\n\ttime.Sleep(time.Hour)\n}\n")
+	o := gocheck.Options{GoCache: t.TempDir(), Runner: check.Runner{Timeout: 2 * time.Second, CompileTimeout: 5 * time.Minute}}
+	began := time.Now()
+	rep, err := gocheck.Test(context.Background(), dir, o)
+	require.NoError(t, err)
+	require.False(t, rep.OK)
+	var msgs []string
+	for _, f := range rep.Findings {
+		if f.Category == check.CategoryTimeout {
+			msgs = append(msgs, f.Message)
+		}
+	}
+	require.Len(t, msgs, 1, rep.Findings)
+	require.Contains(t, msgs[0], "TestHang timed out after 2s")
+	require.Less(t, time.Since(began), 5*time.Minute, "the hour-long sleep was stopped")
+}

@@ -285,7 +285,12 @@ type ValidateRequest struct {
 	// looking for flaky tests): test_results then hold one entry per test per
 	// repetition, in order. 0 or 1: once. A validator that cannot repeat
 	// natively runs once and says so in ValidateResponse.repeats.
-	Repeats       int32 `protobuf:"varint,9,opt,name=repeats,proto3" json:"repeats,omitempty"`
+	Repeats int32 `protobuf:"varint,9,opt,name=repeats,proto3" json:"repeats,omitempty"`
+	// Time a test validator may spend compiling before the tests start, on
+	// top of timeout, where the toolchain keeps the two apart (go test: the
+	// tests get timeout as Go's own -timeout, compiling them gets this much
+	// more wall-clock). Absent: the tests and their compilation share timeout.
+	BuildTimeout  *durationpb.Duration `protobuf:"bytes,10,opt,name=build_timeout,json=buildTimeout,proto3" json:"build_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -409,6 +414,13 @@ func (x *ValidateRequest) GetRepeats() int32 {
 		return x.Repeats
 	}
 	return 0
+}
+
+func (x *ValidateRequest) GetBuildTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.BuildTimeout
+	}
+	return nil
 }
 
 // SandboxLimits bound what one sandboxed command may use.
@@ -1160,7 +1172,7 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\ftest_command\x18\x04 \x01(\tR\vtestCommand\x12+\n" +
 	"\x11typecheck_command\x18\x05 \x01(\tR\x10typecheckCommand\x12!\n" +
 	"\flint_command\x18\x06 \x01(\tR\vlintCommand\x12)\n" +
-	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\xce\x04\n" +
+	"\x10coverage_command\x18\a \x01(\tR\x0fcoverageCommand\"\x8e\x05\n" +
 	"\x0fValidateRequest\x12#\n" +
 	"\rworktree_path\x18\x01 \x01(\tR\fworktreePath\x12#\n" +
 	"\rchanged_files\x18\x02 \x03(\tR\fchangedFiles\x129\n" +
@@ -1176,7 +1188,9 @@ const file_moose_plugin_v1_validator_proto_rawDesc = "" +
 	"\x04diff\x18\x16 \x01(\tR\x04diff\x126\n" +
 	"\x06limits\x18\x17 \x01(\v2\x1e.moose.plugin.v1.SandboxLimitsR\x06limits\x12;\n" +
 	"\bmutation\x18\b \x01(\v2\x1f.moose.plugin.v1.MutationBudgetR\bmutation\x12\x18\n" +
-	"\arepeats\x18\t \x01(\x05R\arepeats\"\xe2\x01\n" +
+	"\arepeats\x18\t \x01(\x05R\arepeats\x12>\n" +
+	"\rbuild_timeout\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\"\xe2\x01\n" +
 	"\rSandboxLimits\x12\x1f\n" +
 	"\vwrite_bytes\x18\x01 \x01(\x03R\n" +
 	"writeBytes\x12\x1b\n" +
@@ -1299,26 +1313,27 @@ var file_moose_plugin_v1_validator_proto_depIdxs = []int32{
 	15, // 4: moose.plugin.v1.ValidateRequest.timeout:type_name -> google.protobuf.Duration
 	5,  // 5: moose.plugin.v1.ValidateRequest.limits:type_name -> moose.plugin.v1.SandboxLimits
 	6,  // 6: moose.plugin.v1.ValidateRequest.mutation:type_name -> moose.plugin.v1.MutationBudget
-	15, // 7: moose.plugin.v1.SandboxLimits.cpu_time:type_name -> google.protobuf.Duration
-	15, // 8: moose.plugin.v1.MutationBudget.time_budget:type_name -> google.protobuf.Duration
-	7,  // 9: moose.plugin.v1.MutationResult.functions:type_name -> moose.plugin.v1.MutatedFunction
-	15, // 10: moose.plugin.v1.MutationResult.duration:type_name -> google.protobuf.Duration
-	0,  // 11: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
-	15, // 12: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
-	16, // 13: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
-	9,  // 14: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
-	11, // 15: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
-	10, // 16: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
-	8,  // 17: moose.plugin.v1.ValidateResponse.mutation:type_name -> moose.plugin.v1.MutationResult
-	1,  // 18: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
-	4,  // 19: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
-	2,  // 20: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
-	12, // 21: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
-	20, // [20:22] is the sub-list for method output_type
-	18, // [18:20] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	15, // 7: moose.plugin.v1.ValidateRequest.build_timeout:type_name -> google.protobuf.Duration
+	15, // 8: moose.plugin.v1.SandboxLimits.cpu_time:type_name -> google.protobuf.Duration
+	15, // 9: moose.plugin.v1.MutationBudget.time_budget:type_name -> google.protobuf.Duration
+	7,  // 10: moose.plugin.v1.MutationResult.functions:type_name -> moose.plugin.v1.MutatedFunction
+	15, // 11: moose.plugin.v1.MutationResult.duration:type_name -> google.protobuf.Duration
+	0,  // 12: moose.plugin.v1.TestResult.status:type_name -> moose.plugin.v1.TestStatus
+	15, // 13: moose.plugin.v1.TestResult.duration:type_name -> google.protobuf.Duration
+	16, // 14: moose.plugin.v1.ValidateResponse.findings:type_name -> moose.plugin.v1.Finding
+	9,  // 15: moose.plugin.v1.ValidateResponse.scores:type_name -> moose.plugin.v1.DimensionScore
+	11, // 16: moose.plugin.v1.ValidateResponse.tests:type_name -> moose.plugin.v1.TestCounts
+	10, // 17: moose.plugin.v1.ValidateResponse.test_results:type_name -> moose.plugin.v1.TestResult
+	8,  // 18: moose.plugin.v1.ValidateResponse.mutation:type_name -> moose.plugin.v1.MutationResult
+	1,  // 19: moose.plugin.v1.ValidatorService.GetInfo:input_type -> moose.plugin.v1.ValidatorServiceGetInfoRequest
+	4,  // 20: moose.plugin.v1.ValidatorService.Validate:input_type -> moose.plugin.v1.ValidateRequest
+	2,  // 21: moose.plugin.v1.ValidatorService.GetInfo:output_type -> moose.plugin.v1.ValidatorServiceGetInfoResponse
+	12, // 22: moose.plugin.v1.ValidatorService.Validate:output_type -> moose.plugin.v1.ValidateResponse
+	21, // [21:23] is the sub-list for method output_type
+	19, // [19:21] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_moose_plugin_v1_validator_proto_init() }
