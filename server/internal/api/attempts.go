@@ -9,20 +9,16 @@ import (
 	"github.com/moosehq/moose/server/internal/workorder"
 )
 
-// maxLogBytes caps each validator log in responses: the tail holds the
-// verdict, and whole build logs would make a list of attempts megabytes.
-const maxLogBytes = 8 << 10
-
 func (h *WorkOrderHandler) ListWorkOrderAttempts(ctx context.Context, req *moosev1.ListWorkOrderAttemptsRequest) (*moosev1.ListWorkOrderAttemptsResponse, error) {
 	id, err := workorder.ParseID("id", req.GetId())
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	as, err := h.svc.Attempts(ctx, id)
+	as, next, err := h.svc.Attempts(ctx, id, workorder.AttemptsPage{Size: int(req.GetPageSize()), Token: req.GetPageToken(), Full: req.GetFull()})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	out := &moosev1.ListWorkOrderAttemptsResponse{}
+	out := &moosev1.ListWorkOrderAttemptsResponse{NextPageToken: next}
 	for _, a := range as {
 		out.Attempts = append(out.Attempts, attemptToProto(a, canSeeHidden(ctx)))
 	}
@@ -31,24 +27,26 @@ func (h *WorkOrderHandler) ListWorkOrderAttempts(ctx context.Context, req *moose
 
 func attemptToProto(a workorder.Attempt, seeHidden bool) *moosev1.Attempt {
 	out := &moosev1.Attempt{
-		Id:           a.ID.String(),
-		Execution:    int32(a.Execution),
-		Cycle:        int32(a.Cycle),
-		Shadow:       a.Shadow,
-		VariantId:    a.VariantID,
-		Model:        a.Model,
-		PromptHash:   a.PromptHash,
-		RawProposal:  a.RawProposal,
-		ChangedFiles: a.ChangedFiles,
-		BuildPassed:  a.BuildPassed,
-		TestsPassed:  a.TestsPassed,
-		InputTokens:  a.InputTokens,
-		OutputTokens: a.OutputTokens,
-		CostUsd:      a.CostUSD,
-		FinishReason: a.FinishReason,
-		DurationMs:   a.DurationMS,
-		Error:        a.Error,
-		CreateTime:   timestamppb.New(a.CreatedAt),
+		Id:                   a.ID.String(),
+		Execution:            int32(a.Execution),
+		Cycle:                int32(a.Cycle),
+		Shadow:               a.Shadow,
+		VariantId:            a.VariantID,
+		Model:                a.Model,
+		PromptHash:           a.PromptHash,
+		RawProposal:          a.RawProposal,
+		RawProposalTruncated: a.RawProposalTruncated,
+		RawProposalBytes:     a.RawProposalBytes,
+		ChangedFiles:         a.ChangedFiles,
+		BuildPassed:          a.BuildPassed,
+		TestsPassed:          a.TestsPassed,
+		InputTokens:          a.InputTokens,
+		OutputTokens:         a.OutputTokens,
+		CostUsd:              a.CostUSD,
+		FinishReason:         a.FinishReason,
+		DurationMs:           a.DurationMS,
+		Error:                a.Error,
+		CreateTime:           timestamppb.New(a.CreatedAt),
 	}
 	for _, f := range a.Findings() {
 		out.Findings = append(out.Findings, &moosev1.AttemptFinding{
@@ -61,7 +59,7 @@ func attemptToProto(a workorder.Attempt, seeHidden bool) *moosev1.Attempt {
 			Validator: r.Validator, Passed: r.Passed, Skipped: r.Skipped, Error: r.Error,
 			TestsTotal: int32(r.TestsTotal), TestsPassed: int32(r.TestsPassed), TestsFailed: int32(r.TestsFailed),
 			TestsSkipped: int32(r.TestsSkipped), Coverage: r.Coverage, TestsAdded: r.TestsAdded,
-			Log: tail(r.Log, maxLogBytes), DurationMs: r.DurationMS,
+			Log: r.Log, LogTruncated: r.LogTruncated, DurationMs: r.DurationMS,
 		})
 	}
 	if sc := a.Score; sc != nil {
@@ -75,19 +73,4 @@ func attemptToProto(a workorder.Attempt, seeHidden bool) *moosev1.Attempt {
 	}
 	out.HiddenTests = acceptanceToProto(a.Acceptance, seeHidden)
 	return out
-}
-
-// tail keeps the last n bytes of s, cut at a rune boundary and marked, since
-// compilers and test runners put the outcome at the end.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	for i := 0; i < len(s) && i < 4; i++ {
-		if s[i]&0xC0 != 0x80 { // not a UTF-8 continuation byte
-			return "…" + s[i:]
-		}
-	}
-	return "…" + s
 }

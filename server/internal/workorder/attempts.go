@@ -1,15 +1,21 @@
 package workorder
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/moosehq/moose/server/internal/acceptance"
+	"github.com/moosehq/moose/server/internal/fault"
 )
 
 // Attempt is one stored proposal cycle of a work order, decoded from the
@@ -23,7 +29,11 @@ type Attempt struct {
 	Model        string
 	PromptHash   string
 	RawProposal  string
-	ChangedFiles []string
+	// RawProposalBytes is the stored proposal's size; RawProposalTruncated
+	// says RawProposal holds only its head and tail.
+	RawProposalBytes     int64
+	RawProposalTruncated bool
+	ChangedFiles         []string
 	// EditFindings are the problems applying the proposal (Source "edit").
 	EditFindings []AttemptFinding
 	Validations  []ValidatorReport
@@ -79,6 +89,8 @@ type ValidatorReport struct {
 	TestsAdded   bool             `json:"tests_added,omitempty"`
 	Log          string           `json:"log,omitempty"`
 	DurationMS   int64            `json:"duration_ms"`
+	// LogTruncated is set when a page that is not full shortened Log.
+	LogTruncated bool `json:"-"`
 }
 
 // AttemptScore is a cycle's stored score.
@@ -89,48 +101,202 @@ type AttemptScore struct {
 	Gate       string      `json:"gate,omitempty"`
 }
 
-// Attempts returns every stored attempt of a work order, all executions and
-// shadow runs included, in execution, shadow, cycle order. An unknown work
-// order is ErrNotFound; one that never ran has none.
-func (s *Service) Attempts(ctx context.Context, id uuid.UUID) ([]Attempt, error) {
+// AttemptsPage selects one page of a work order's attempts.
+type AttemptsPage struct {
+	// Size is the most attempts returned (default 10, at most 100).
+	Size int
+	// Token is the previous page's next token; empty for the first page.
+	Token string
+	// Full returns raw proposals and validator logs whole; otherwise a
+	// proposal over ProposalShown bytes keeps its head and tail and a log
+	// its last LogShown bytes, each marked truncated.
+	Full bool
+	// MaxBytes ends a page early, before an attempt that would take its
+	// proposals, logs and findings past this many bytes (default 4 MiB); a
+	// page always holds at least one attempt.
+	MaxBytes int
+}
+
+// What a page that is not Full shows of large fields.
+const (
+	ProposalShown = 64 << 10
+	LogShown      = 8 << 10
+)
+
+// Attempts returns one page of a work order's stored attempts, all
+// executions and shadow runs included, in execution, shadow, cycle order,
+// and the token of the next page ("" after the last). An unknown work order
+// is ErrNotFound; one that never ran has none.
+func (s *Service) Attempts(ctx context.Context, id uuid.UUID, page AttemptsPage) ([]Attempt, string, error) {
 	what := "attempts of work order " + id.String()
+	size := page.Size
+	switch {
+	case size <= 0:
+		size = 10
+	case size > 100:
+		size = 100
+	}
+	maxBytes := cmp.Or(page.MaxBytes, 4<<20)
+	after, err := decodeAttemptToken(page.Token)
+	if err != nil {
+		return nil, "", err
+	}
 	// No rows means no such work order (NotFound), not "no attempts yet".
 	var one int
 	if err := s.pool.QueryRow(ctx, `SELECT 1 FROM work_orders WHERE id = $1`, id).Scan(&one); err != nil {
-		return nil, translate(err, "work order "+id.String())
+		return nil, "", translate(err, "work order "+id.String())
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id, execution, cycle, shadow, coalesce(variant_id::text, ''), model, prompt_hash, raw_proposal,
+	// A page that is not full never reads a large proposal whole: the
+	// database sends its head and tail (in characters, trimmed to bytes below).
+	proposal := `raw_proposal, ''`
+	if !page.Full {
+		proposal = fmt.Sprintf(`CASE WHEN octet_length(raw_proposal) > %[1]d THEN left(raw_proposal, %[2]d) ELSE raw_proposal END,
+			CASE WHEN octet_length(raw_proposal) > %[1]d THEN right(raw_proposal, %[2]d) ELSE '' END`, ProposalShown, ProposalShown/2)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, execution, cycle, shadow, coalesce(variant_id::text, ''), model, prompt_hash, `+proposal+`, octet_length(raw_proposal),
 			edit_findings, changed_files, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd,
 			finish_reason, duration_ms, score, error, created_at, acceptance
-		FROM attempts WHERE work_order_id = $1 ORDER BY execution, shadow, cycle`, id)
+		FROM attempts WHERE work_order_id = $1 AND (execution, shadow, cycle) > ($2, $3, $4)
+		ORDER BY execution, shadow, cycle LIMIT $5`, id, after.execution, after.shadow, after.cycle, size+1)
 	if err != nil {
-		return nil, translate(err, what)
+		return nil, "", translate(err, what)
 	}
 	defer rows.Close()
 	out := []Attempt{}
+	bytes, more := 0, false
 	for rows.Next() {
+		if len(out) == size {
+			more = true
+			break
+		}
 		var a Attempt
 		var findings, changed, reports, sc, accept []byte
-		if err := rows.Scan(&a.ID, &a.Execution, &a.Cycle, &a.Shadow, &a.VariantID, &a.Model, &a.PromptHash, &a.RawProposal,
+		var proposalTail string
+		if err := rows.Scan(&a.ID, &a.Execution, &a.Cycle, &a.Shadow, &a.VariantID, &a.Model, &a.PromptHash, &a.RawProposal, &proposalTail, &a.RawProposalBytes,
 			&findings, &changed, &reports, &a.BuildPassed, &a.TestsPassed, &a.InputTokens, &a.OutputTokens, &a.CostUSD,
 			&a.FinishReason, &a.DurationMS, &sc, &a.Error, &a.CreatedAt, &accept); err != nil {
-			return nil, translate(err, what)
+			return nil, "", translate(err, what)
 		}
 		if len(accept) > 0 && string(accept) != "null" {
 			a.Acceptance = &acceptance.Report{}
 			if err := json.Unmarshal(accept, a.Acceptance); err != nil {
-				return nil, fmt.Errorf("%s: attempt %s: decode acceptance: %w", what, a.ID, err)
+				return nil, "", fmt.Errorf("%s: attempt %s: decode acceptance: %w", what, a.ID, err)
 			}
 		}
 		if err := decodeAttempt(&a, findings, changed, reports, sc); err != nil {
-			return nil, fmt.Errorf("%s: attempt %s: %w", what, a.ID, err)
+			return nil, "", fmt.Errorf("%s: attempt %s: %w", what, a.ID, err)
 		}
+		if !page.Full {
+			a.trim(proposalTail)
+		}
+		n := a.size()
+		if len(out) > 0 && bytes+n > maxBytes {
+			more = true
+			break
+		}
+		bytes += n
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, translate(err, what)
+		return nil, "", translate(err, what)
 	}
-	return out, nil
+	next := ""
+	if more {
+		last := out[len(out)-1]
+		next = encodeAttemptToken(attemptCursor{last.Execution, last.Shadow, last.Cycle})
+	}
+	return out, next, nil
+}
+
+// trim shortens the proposal (the database sent its head in RawProposal and
+// its tail) and the logs for a page that is not full.
+func (a *Attempt) trim(tail string) {
+	if a.RawProposalBytes > ProposalShown {
+		head, tail := headBytes(a.RawProposal, ProposalShown/2), tailBytes(tail, ProposalShown/2)
+		a.RawProposal = head + fmt.Sprintf("\n… [%d bytes not shown: ask for full attempts] …\n", int(a.RawProposalBytes)-len(head)-len(tail)) + tail
+		a.RawProposalTruncated = true
+	}
+	for i := range a.Validations {
+		r := &a.Validations[i]
+		if len(r.Log) > LogShown {
+			r.Log, r.LogTruncated = "…"+tailBytes(r.Log, LogShown), true
+		}
+	}
+}
+
+// size is about how many bytes the attempt adds to a response.
+func (a *Attempt) size() int {
+	n := 512 + len(a.RawProposal)
+	for _, f := range a.Findings() {
+		n += 64 + len(f.Message) + len(f.File)
+	}
+	for _, r := range a.Validations {
+		n += 128 + len(r.Log)
+	}
+	if r := a.Acceptance; r != nil {
+		if b, err := json.Marshal(r); err == nil {
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// headBytes and tailBytes keep at most n bytes of s, cut at a rune boundary.
+func headBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func tailBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := len(s) - n
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return s[i:]
+}
+
+type attemptCursor struct {
+	execution int
+	shadow    bool
+	cycle     int
+}
+
+func encodeAttemptToken(c attemptCursor) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "a.%d.%t.%d", c.execution, c.shadow, c.cycle))
+}
+
+func decodeAttemptToken(tok string) (attemptCursor, error) {
+	if tok == "" {
+		return attemptCursor{execution: -1}, nil
+	}
+	bad := fault.Invalid("page_token", "is not a token returned by this API")
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return attemptCursor{}, bad
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 4 || parts[0] != "a" {
+		return attemptCursor{}, bad
+	}
+	var c attemptCursor
+	if c.execution, err = strconv.Atoi(parts[1]); err != nil {
+		return attemptCursor{}, bad
+	}
+	if c.shadow, err = strconv.ParseBool(parts[2]); err != nil {
+		return attemptCursor{}, bad
+	}
+	if c.cycle, err = strconv.Atoi(parts[3]); err != nil {
+		return attemptCursor{}, bad
+	}
+	return c, nil
 }
 
 func decodeAttempt(a *Attempt, findings, changed, reports, sc []byte) error {

@@ -1616,9 +1616,13 @@ type Attempt struct {
 	Dimensions []*DimensionScore      `protobuf:"bytes,24,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
 	Error      string                 `protobuf:"bytes,25,opt,name=error,proto3" json:"error,omitempty"`
 	// The cycle's hidden acceptance tests, when it ran them or used a baseline.
-	HiddenTests   *HiddenTestsReport `protobuf:"bytes,26,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HiddenTests *HiddenTestsReport `protobuf:"bytes,26,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
+	// raw_proposal was trimmed for this response (see
+	// ListWorkOrderAttemptsRequest.full); raw_proposal_bytes is its whole size.
+	RawProposalTruncated bool  `protobuf:"varint,27,opt,name=raw_proposal_truncated,json=rawProposalTruncated,proto3" json:"raw_proposal_truncated,omitempty"`
+	RawProposalBytes     int64 `protobuf:"varint,28,opt,name=raw_proposal_bytes,json=rawProposalBytes,proto3" json:"raw_proposal_bytes,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Attempt) Reset() {
@@ -1833,6 +1837,20 @@ func (x *Attempt) GetHiddenTests() *HiddenTestsReport {
 	return nil
 }
 
+func (x *Attempt) GetRawProposalTruncated() bool {
+	if x != nil {
+		return x.RawProposalTruncated
+	}
+	return false
+}
+
+func (x *Attempt) GetRawProposalBytes() int64 {
+	if x != nil {
+		return x.RawProposalBytes
+	}
+	return 0
+}
+
 // AttemptFinding is one problem found in a cycle.
 type AttemptFinding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1940,10 +1958,13 @@ type ValidatorReport struct {
 	// Percent of touched code covered; -1 when unknown.
 	Coverage   float64 `protobuf:"fixed64,8,opt,name=coverage,proto3" json:"coverage,omitempty"`
 	TestsAdded bool    `protobuf:"varint,9,opt,name=tests_added,json=testsAdded,proto3" json:"tests_added,omitempty"`
-	// The validator's log, trimmed to its last 8 KiB.
-	Log           string `protobuf:"bytes,10,opt,name=log,proto3" json:"log,omitempty"`
-	DurationMs    int64  `protobuf:"varint,11,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
-	TestsSkipped  int32  `protobuf:"varint,12,opt,name=tests_skipped,json=testsSkipped,proto3" json:"tests_skipped,omitempty"`
+	// The validator's log as stored, trimmed to its last 8 KiB unless the
+	// request asked for full attempts.
+	Log          string `protobuf:"bytes,10,opt,name=log,proto3" json:"log,omitempty"`
+	DurationMs   int64  `protobuf:"varint,11,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	TestsSkipped int32  `protobuf:"varint,12,opt,name=tests_skipped,json=testsSkipped,proto3" json:"tests_skipped,omitempty"`
+	// The log was trimmed for this response (full = true returns it whole).
+	LogTruncated  bool `protobuf:"varint,13,opt,name=log_truncated,json=logTruncated,proto3" json:"log_truncated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2062,9 +2083,25 @@ func (x *ValidatorReport) GetTestsSkipped() int32 {
 	return 0
 }
 
+func (x *ValidatorReport) GetLogTruncated() bool {
+	if x != nil {
+		return x.LogTruncated
+	}
+	return false
+}
+
 type ListWorkOrderAttemptsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Most attempts in one page (default 10, at most 100). A page also ends
+	// early rather than grow past about 4 MiB; it always holds at least one.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Return raw proposals and validator logs whole. Without it a raw
+	// proposal over 64 KiB keeps its first and last 32 KiB and a log its last
+	// 8 KiB, each marked truncated.
+	Full          bool `protobuf:"varint,4,opt,name=full,proto3" json:"full,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2106,9 +2143,32 @@ func (x *ListWorkOrderAttemptsRequest) GetId() string {
 	return ""
 }
 
+func (x *ListWorkOrderAttemptsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListWorkOrderAttemptsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListWorkOrderAttemptsRequest) GetFull() bool {
+	if x != nil {
+		return x.Full
+	}
+	return false
+}
+
 type ListWorkOrderAttemptsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Attempts      []*Attempt             `protobuf:"bytes,1,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Attempts []*Attempt             `protobuf:"bytes,1,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2148,6 +2208,13 @@ func (x *ListWorkOrderAttemptsResponse) GetAttempts() []*Attempt {
 		return x.Attempts
 	}
 	return nil
+}
+
+func (x *ListWorkOrderAttemptsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ApproveWorkOrderRequest struct {
@@ -2672,7 +2739,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1aListWorkOrderEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"F\n" +
 	"\x1bListWorkOrderEventsResponse\x12'\n" +
-	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\xa6\a\n" +
+	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\x8a\b\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\texecution\x18\x02 \x01(\x05R\texecution\x12\x14\n" +
@@ -2706,7 +2773,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"dimensions\x18\x18 \x03(\v2\x18.moose.v1.DimensionScoreR\n" +
 	"dimensions\x12\x14\n" +
 	"\x05error\x18\x19 \x01(\tR\x05error\x12>\n" +
-	"\fhidden_tests\x18\x1a \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\"\xba\x01\n" +
+	"\fhidden_tests\x18\x1a \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\x124\n" +
+	"\x16raw_proposal_truncated\x18\x1b \x01(\bR\x14rawProposalTruncated\x12,\n" +
+	"\x12raw_proposal_bytes\x18\x1c \x01(\x03R\x10rawProposalBytes\"\xba\x01\n" +
 	"\x0eAttemptFinding\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
 	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +
@@ -2714,7 +2783,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x06column\x18\x04 \x01(\x05R\x06column\x12\x1a\n" +
 	"\bcategory\x18\x05 \x01(\tR\bcategory\x12\x1a\n" +
 	"\bseverity\x18\x06 \x01(\tR\bseverity\x12\x18\n" +
-	"\amessage\x18\a \x01(\tR\amessage\"\xf3\x02\n" +
+	"\amessage\x18\a \x01(\tR\amessage\"\x98\x03\n" +
 	"\x0fValidatorReport\x12\x1c\n" +
 	"\tvalidator\x18\x01 \x01(\tR\tvalidator\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x18\n" +
@@ -2731,11 +2800,17 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	" \x01(\tR\x03log\x12\x1f\n" +
 	"\vduration_ms\x18\v \x01(\x03R\n" +
 	"durationMs\x12#\n" +
-	"\rtests_skipped\x18\f \x01(\x05R\ftestsSkipped\".\n" +
+	"\rtests_skipped\x18\f \x01(\x05R\ftestsSkipped\x12#\n" +
+	"\rlog_truncated\x18\r \x01(\bR\flogTruncated\"~\n" +
 	"\x1cListWorkOrderAttemptsRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x12\n" +
+	"\x04full\x18\x04 \x01(\bR\x04full\"v\n" +
 	"\x1dListWorkOrderAttemptsResponse\x12-\n" +
-	"\battempts\x18\x01 \x03(\v2\x11.moose.v1.AttemptR\battempts\")\n" +
+	"\battempts\x18\x01 \x03(\v2\x11.moose.v1.AttemptR\battempts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\")\n" +
 	"\x17ApproveWorkOrderRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
 	"\x18ApproveWorkOrderResponse\x122\n" +

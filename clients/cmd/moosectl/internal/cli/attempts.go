@@ -19,7 +19,7 @@ import (
 const findingsShown = 5
 
 func newWOAttemptsCommand(a *App) *cobra.Command {
-	var showProposal bool
+	var showProposal, full bool
 	cmd := &cobra.Command{
 		Use:   "attempts ID",
 		Short: "Show every proposal cycle of a work order: findings, cost, score",
@@ -29,14 +29,17 @@ build and test verdicts, score and number of findings, then the first
 findings of each cycle.
 
 --show-proposal also prints each cycle's raw proposal as the model wrote it.
--o json prints everything, validator reports and logs (last 8 KiB) included.`,
+-o json prints everything, validator reports and logs included. A proposal
+over 64 KiB shows its first and last 32 KiB and a log its last 8 KiB unless
+--full asks for them whole.`,
 		Example: `  moosectl wo attempts $WO
   moosectl wo attempts $WO --show-proposal
+  moosectl wo attempts $WO --show-proposal --full
   moosectl wo attempts $WO -o json | jq '.attempts[].findings'`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				attempts, err := c.ListWorkOrderAttempts(ctx, args[0])
+				attempts, err := c.ListWorkOrderAttempts(ctx, args[0], full)
 				if err != nil {
 					return err
 				}
@@ -46,6 +49,7 @@ findings of each cycle.
 		},
 	}
 	cmd.Flags().BoolVar(&showProposal, "show-proposal", false, "print each cycle's raw proposal")
+	cmd.Flags().BoolVar(&full, "full", false, "raw proposals and validator logs whole, however large")
 	return cmd
 }
 

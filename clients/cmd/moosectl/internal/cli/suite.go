@@ -110,7 +110,7 @@ func runSuite(ctx context.Context, a *App, c *moose.Client, s *moose.Suite, suit
 		attempts := map[string][]*moosev1.Attempt{}
 		for _, w := range finished[v] {
 			if !w.GetResult().GetPassed() {
-				if attempts[w.GetId()], err = c.ListWorkOrderAttempts(ctx, w.GetId()); err != nil {
+				if attempts[w.GetId()], err = c.ListWorkOrderAttempts(ctx, w.GetId(), false); err != nil {
 					return err
 				}
 			}
