@@ -21,14 +21,14 @@ import (
 // Attempt is one stored proposal cycle of a work order, decoded from the
 // attempts table the pipeline writes.
 type Attempt struct {
-	ID           uuid.UUID
-	Execution    int
-	Cycle        int
-	Shadow       bool
-	VariantID    string // empty when the attempt had no variant
-	Model        string
-	PromptHash   string
-	RawProposal  string
+	ID          uuid.UUID
+	Execution   int
+	Cycle       int
+	Shadow      bool
+	VariantID   string // empty when the attempt had no variant
+	Model       string
+	PromptHash  string
+	RawProposal string
 	// RawProposalBytes is the stored proposal's size; RawProposalTruncated
 	// says RawProposal holds only its head and tail.
 	RawProposalBytes     int64
