@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -16,18 +18,25 @@ import (
 	"github.com/moosehq/moose/server/internal/workorder"
 )
 
+// workOrderWithoutAttempts stores a project and a work order that has not run.
+func workOrderWithoutAttempts(t *testing.T) (*pgxpool.Pool, uuid.UUID) {
+	t.Helper()
+	pool := dbtest.New(t)
+	project, wo := uuid.New(), uuid.New()
+	_, err := pool.Exec(t.Context(), `INSERT INTO projects (id, name, repo_url, default_branch, language) VALUES ($1, 'p', 'https://example.com/r.git', 'main', 'go')`, project)
+	require.NoError(t, err)
+	_, err = pool.Exec(t.Context(), `INSERT INTO work_orders (id, project_id, title, complexity, status) VALUES ($1, $2, 'Add X', 2, 'needs_review')`, wo, project)
+	require.NoError(t, err)
+	return pool, wo
+}
+
 // A work order's attempts come in pages, large proposals and logs are
 // trimmed (head and tail, marked) unless full is asked for, and a page stops
 // early rather than grow past its byte budget.
 func TestAttemptsArePagedAndTrimmed(t *testing.T) {
 	t.Parallel()
-	pool := dbtest.New(t)
+	pool, wo := workOrderWithoutAttempts(t)
 	ctx := t.Context()
-	project, wo := uuid.New(), uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language) VALUES ($1, 'p', 'https://example.com/r.git', 'main', 'go')`, project)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO work_orders (id, project_id, title, complexity, status) VALUES ($1, $2, 'Add X', 2, 'needs_review')`, wo, project)
-	require.NoError(t, err)
 	// A 1 MiB proposal of multi-byte runes with distinct ends, and a 40 KiB log.
 	big := "HEAD-" + strings.Repeat("é", 512<<10) + "-TAIL"
 	log := strings.Repeat("x", 40<<10) + "the verdict"
@@ -41,7 +50,7 @@ func TestAttemptsArePagedAndTrimmed(t *testing.T) {
 	}
 	rows := []row{{2, false, 1, "exec 2"}, {1, true, 1, "shadow"}, {1, false, 2, big}, {1, false, 1, "small"}, {1, false, 3, "third"}}
 	for _, r := range rows {
-		_, err = pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, shadow, cycle, raw_proposal, validations) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		_, err := pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, shadow, cycle, raw_proposal, validations) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			uuid.New(), wo, r.execution, r.shadow, r.cycle, r.proposal, reports)
 		require.NoError(t, err)
 	}
@@ -54,7 +63,11 @@ func TestAttemptsArePagedAndTrimmed(t *testing.T) {
 		return resp
 	}
 	key := func(a *moosev1.Attempt) string {
-		return strings.Join([]string{string(rune('0' + a.GetExecution())), map[bool]string{true: "s", false: "-"}[a.GetShadow()], string(rune('0' + a.GetCycle()))}, "")
+		shadow := "-"
+		if a.GetShadow() {
+			shadow = "s"
+		}
+		return fmt.Sprintf("%d%s%d", a.GetExecution(), shadow, a.GetCycle())
 	}
 
 	// Pages of two, in execution, shadow, cycle order, until the token runs out.
@@ -112,15 +125,10 @@ func TestAttemptsArePagedAndTrimmed(t *testing.T) {
 // several large full proposals.
 func TestAttemptsPageStopsAtItsByteBudget(t *testing.T) {
 	t.Parallel()
-	pool := dbtest.New(t)
+	pool, wo := workOrderWithoutAttempts(t)
 	ctx := t.Context()
-	project, wo := uuid.New(), uuid.New()
-	_, err := pool.Exec(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language) VALUES ($1, 'p', 'https://example.com/r.git', 'main', 'go')`, project)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO work_orders (id, project_id, title, complexity, status) VALUES ($1, $2, 'Add X', 2, 'needs_review')`, wo, project)
-	require.NoError(t, err)
 	for cycle := 1; cycle <= 4; cycle++ {
-		_, err = pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, raw_proposal) VALUES ($1, $2, 1, $3, $4)`,
+		_, err := pool.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, raw_proposal) VALUES ($1, $2, 1, $3, $4)`,
 			uuid.New(), wo, cycle, strings.Repeat("a", 2<<20))
 		require.NoError(t, err)
 	}
