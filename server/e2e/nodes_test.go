@@ -54,8 +54,8 @@ func validatingOn(ctx context.Context, n *node, ids []string, id string) []strin
 }
 
 // TestNodesTakeOverAndFence runs three moosed processes on one PostgreSQL.
-// kill -9 of one node with work running: its work orders finish on the
-// others well within a minute, each published once, no cycle stored twice.
+// kill -9 of one node with work running: its work orders are taken over by
+// the others within a minute and finish there, each published once, no cycle stored twice.
 // SIGSTOP of another with work running: its lease lapses, the last node
 // takes its work over and finishes it; after SIGCONT the frozen node exits
 // without recording or publishing anything more.
@@ -101,7 +101,24 @@ func TestNodesTakeOverAndFence(t *testing.T) {
 	a.kill()
 	killedAt := time.Now()
 	t.Logf("killed node a running %v", onA)
-	waitFor(t, time.Minute, "node a's work orders to finish on the other nodes", func() bool {
+	// Taking the work over is the node lease's job and takes seconds; redoing
+	// it is the pipeline's and takes as long as the machine's load makes it
+	// (four slow test runs on two loaded cores), so the two are timed apart.
+	takenOver := func(n *node, ids []string, dead string) bool {
+		for _, id := range ids {
+			var taken bool
+			for _, ev := range n.events(ctx, id) {
+				taken = taken || ev.GetData()["dead_node"] == dead
+			}
+			if !taken {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, time.Minute, "node a's work orders to be taken over by the other nodes", func() bool { return takenOver(b, onA, aID) })
+	t.Logf("node a's work taken over %v after the kill", time.Since(killedAt).Round(time.Millisecond))
+	waitFor(t, 3*time.Minute, "node a's work orders to finish on the other nodes", func() bool {
 		for _, id := range onA {
 			if !terminal(b.get(ctx, id).GetStatus()) {
 				return false
@@ -110,13 +127,6 @@ func TestNodesTakeOverAndFence(t *testing.T) {
 		return true
 	})
 	t.Logf("node a's work finished elsewhere %v after the kill", time.Since(killedAt).Round(time.Millisecond))
-	for _, id := range onA {
-		var taken bool
-		for _, ev := range b.events(ctx, id) {
-			taken = taken || ev.GetData()["dead_node"] == aID
-		}
-		require.True(t, taken, "work order %s says node a's execution was taken over", id)
-	}
 
 	// More work for b alone; b is frozen by SIGSTOP while it validates; node
 	// c joins and takes b's work over.
@@ -151,13 +161,7 @@ func TestNodesTakeOverAndFence(t *testing.T) {
 		}
 		return true
 	})
-	for _, id := range onB {
-		var taken bool
-		for _, ev := range c.events(ctx, id) {
-			taken = taken || ev.GetData()["dead_node"] == bID
-		}
-		require.True(t, taken, "work order %s was taken over from the frozen node", id)
-	}
+	require.True(t, takenOver(c, onB, bID), "the work orders %v were taken over from the frozen node", onB)
 	type record struct {
 		attempts, events int
 		branch           string

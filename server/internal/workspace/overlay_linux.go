@@ -94,7 +94,9 @@ func unescapeMountinfo(s string) string {
 }
 
 // lockRoot takes an exclusive, non-blocking flock so two Managers never wreck
-// each other's workspaces. The lock dies with the process.
+// each other's workspaces. The lock dies with the process. Unlocking is
+// explicit: a child forked at that moment shares the open file and would
+// otherwise hold the lock until it execs.
 func lockRoot(root string) (func(), error) {
 	f, err := os.OpenFile(filepath.Join(root, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -104,7 +106,10 @@ func lockRoot(root string) (func(), error) {
 		f.Close()
 		return nil, fmt.Errorf("lock root %s: %w", root, ErrRootInUse)
 	}
-	return func() { f.Close() }, nil
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
 
 var copyArgs = []string{"-a", "--reflink=auto"}
