@@ -44,6 +44,10 @@ type Config struct {
 	// MaxRefinements is how many refinement cycles a failing proposal gets
 	// (0 means the default, 2; -1 means none).
 	MaxRefinements int
+	// MaxAttempts is how often an execution that fails for a system reason
+	// (a crash, a plugin error, its time budget) is tried before its work
+	// order fails (default 5). Shutdown and drain re-queue without using one.
+	MaxAttempts int
 	// ContextBudget caps the project context sent to a proposer, in bytes
 	// (default 64 KiB).
 	ContextBudget int
@@ -56,6 +60,10 @@ type Config struct {
 	BuildTimeout, TestTimeout time.Duration
 	// ProposeTimeout bounds one proposer call (default 5m).
 	ProposeTimeout time.Duration
+	// ExecutionTimeout, when set, is the time budget of every execution;
+	// by default an execution's budget is the sum of the limits of what it
+	// may run (proposer calls, builds, tests, mutants) for its work order.
+	ExecutionTimeout time.Duration
 	// MutationTime bounds the wall time of those mutants per attempt (0: the
 	// validators' default, 30 s).
 	MutationTime time.Duration
@@ -171,6 +179,8 @@ var Env = map[string]string{
 	"build-timeout":     "MOOSE_BUILD_TIMEOUT",
 	"test-timeout":      "MOOSE_TEST_TIMEOUT",
 	"propose-timeout":   "MOOSE_PROPOSE_TIMEOUT",
+	"execution-timeout": "MOOSE_EXECUTION_TIMEOUT",
+	"max-attempts":      "MOOSE_MAX_ATTEMPTS",
 	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
 	"cors-origins":      "MOOSE_CORS_ORIGINS",
 	"tls-cert":          "MOOSE_TLS_CERT",
@@ -272,6 +282,9 @@ func (c Config) Validate() error {
 	if c.MaxMutants < -1 || c.MutationTime < 0 {
 		errs = append(errs, fmt.Errorf("max-mutants must be -1 (none) or more and mutation-time not negative, got %d and %s", c.MaxMutants, c.MutationTime))
 	}
+	if c.MaxAttempts < 0 || c.MaxAttempts > 25 {
+		errs = append(errs, fmt.Errorf("max-attempts must be between 1 and 25 (0: the default, 5), got %d", c.MaxAttempts))
+	}
 	if c.MaxRefinements < -1 || c.MaxRefinements > 10 {
 		errs = append(errs, fmt.Errorf("max-refinements must be between -1 (none) and 10, got %d", c.MaxRefinements))
 	}
@@ -291,6 +304,9 @@ func (c Config) Validate() error {
 		if d < time.Second || d > time.Hour {
 			errs = append(errs, fmt.Errorf("%s must be between 1s and 1h, got %s", name, d))
 		}
+	}
+	if c.ExecutionTimeout < 0 || (c.ExecutionTimeout > 0 && c.ExecutionTimeout < time.Second) {
+		errs = append(errs, fmt.Errorf("execution-timeout must be 0 (follow the limits) or at least 1s, got %s", c.ExecutionTimeout))
 	}
 	if c.GitConfig != "" && !filepath.IsAbs(c.GitConfig) {
 		errs = append(errs, fmt.Errorf("git-config: %q must be an absolute path", c.GitConfig))

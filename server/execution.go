@@ -117,10 +117,13 @@ func (s *Server) startExecution(ctx context.Context) error {
 	}, pipeline.Config{
 		Concurrency:    cfg.Concurrency,
 		MaxRefinements: cfg.MaxRefinements,
+		MaxAttempts:    cfg.MaxAttempts,
 		Validators:     cfg.Validators,
 		ContextBudget:  cfg.ContextBudget,
 		BuildTimeout:   cfg.BuildTimeout,
 		TestTimeout:    cfg.TestTimeout,
+		ProposeTimeout: cfg.ProposeTimeout,
+		JobTimeout:     cfg.ExecutionTimeout,
 		Mutation:       pipeline.MutationBudget{Disabled: cfg.MaxMutants < 0, MaxMutants: max(cfg.MaxMutants, 0), Time: cfg.MutationTime},
 		ClientID:       id,
 		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,

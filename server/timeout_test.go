@@ -15,6 +15,10 @@ import (
 	"github.com/moosehq/moose/server/servertest"
 )
 
+// spinAnswer adds Spin, whose loop never ends, and a test of it.
+const spinAnswer = "strutil/spin.go\n```go\npackage strutil\n\n// Spin returns n.\nfunc Spin(n int) int {\n\tfor n >= 0 {\n\t\tn++\n\t\tif n < 0 {\n\t\t\tn = 0\n\t\t}\n\t}\n\treturn n\n}\n```\n\n" +
+	"strutil/spin_test.go\n```go\npackage strutil\n\nimport \"testing\"\n\nfunc TestSpin(t *testing.T) {\n\tif Spin(1) != 1 {\n\t\tt.Fatal(\"Spin(1)\")\n\t}\n}\n```\n"
+
 // TestHungTestEndsAsATimeoutWithinTheWorkOrdersLimit: a proposal whose test
 // never returns, under a work order's 10 s test limit, ends as a timeout
 // (not a build problem) well before moosed's 5-minute default, and the
@@ -25,11 +29,9 @@ func TestHungTestEndsAsATimeoutWithinTheWorkOrdersLimit(t *testing.T) {
 	}
 	const key = "sk-test-timeouts"
 	t.Setenv("OPENAI_API_KEY", key)
-	answer := "strutil/spin.go\n```go\npackage strutil\n\n// Spin returns n.\nfunc Spin(n int) int {\n\tfor n >= 0 {\n\t\tn++\n\t\tif n < 0 {\n\t\t\tn = 0\n\t\t}\n\t}\n\treturn n\n}\n```\n\n" +
-		"strutil/spin_test.go\n```go\npackage strutil\n\nimport \"testing\"\n\nfunc TestSpin(t *testing.T) {\n\tif Spin(1) != 1 {\n\t\tt.Fatal(\"Spin(1)\")\n\t}\n}\n```\n"
 	var mu sync.Mutex
 	var requests []string
-	fake := fakeOpenAI(t, key, answer, &requests, &mu)
+	fake := fakeOpenAI(t, key, spinAnswer, &requests, &mu)
 	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t), servertest.WithConfig(func(c *server.Config) {
 		c.BuiltinBaseURLs = map[string][]string{"openai": {fake.URL + "/v1"}}
 		c.MaxRefinements = 1
@@ -94,4 +96,63 @@ func TestHungTestEndsAsATimeoutWithinTheWorkOrdersLimit(t *testing.T) {
 	require.NotContains(t, requests[0], "timed out")
 	require.Contains(t, requests[1], "timed out", "the refinement prompt names the timeout")
 	require.True(t, strings.Contains(requests[1], "TestSpin"))
+}
+
+// TestExecutionOverItsBudgetFailsOnItsLastAttempt: with a 5 s execution
+// budget and two attempts, a proposal whose test never returns (under a
+// one-hour test limit) is stopped by the budget twice, and the work order
+// ends failed, saying so, instead of staying in progress.
+func TestExecutionOverItsBudgetFailsOnItsLastAttempt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real plugins, builds and tests")
+	}
+	const key = "sk-test-budget"
+	t.Setenv("OPENAI_API_KEY", key)
+	var mu sync.Mutex
+	var requests []string
+	fake := fakeOpenAI(t, key, spinAnswer, &requests, &mu)
+	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t), servertest.WithConfig(func(c *server.Config) {
+		c.BuiltinBaseURLs = map[string][]string{"openai": {fake.URL + "/v1"}}
+		c.MaxMutants = -1
+		c.ExecutionTimeout = 5 * time.Second
+		c.MaxAttempts = 2
+	}))
+	c := dial(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p, err := c.projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "go-calc", RepoUrl: sampleRepo(t), DefaultBranch: "main", Language: "go",
+		TestTimeout: durationpb.New(time.Hour)})
+	require.NoError(t, err)
+	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini", PluginName: "openai", Model: "gpt-4o-mini",
+		BaseUrl: fake.URL + "/v1", Params: map[string]string{"max_attempts": "1"}})
+	require.NoError(t, err)
+	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), Title: "Add Spin", Complexity: 2,
+		Description: "Spin returns n.", VariantId: v.GetVariant().GetId()})
+	require.NoError(t, err)
+	id := r.GetWorkOrder().GetId()
+	_, err = c.wos.ApproveWorkOrder(ctx, &moosev1.ApproveWorkOrderRequest{Id: id})
+	require.NoError(t, err)
+	var wo *moosev1.WorkOrder
+	require.Eventually(t, func() bool {
+		got, err := c.wos.GetWorkOrder(ctx, &moosev1.GetWorkOrderRequest{Id: id})
+		require.NoError(t, err)
+		wo = got.GetWorkOrder()
+		return wo.GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_FAILED
+	}, 2*time.Minute, 200*time.Millisecond, "the work order fails once its attempts are spent: last status %s", wo.GetStatus())
+	reason := wo.GetResult().GetFailureReason()
+	require.Contains(t, reason, "on its last attempt: execution ran over its time budget (5s)", reason)
+
+	evs, err := c.wos.ListWorkOrderEvents(ctx, &moosev1.ListWorkOrderEventsRequest{Id: id})
+	require.NoError(t, err)
+	var overBudget int
+	for _, ev := range evs.GetEvents() {
+		t.Logf("%s %s", ev.GetCreateTime().AsTime().Format("15:04:05.000"), ev.GetMessage())
+		if strings.Contains(ev.GetMessage(), "attempt 1 of 2 failed: execution ran over its time budget") {
+			overBudget++
+		}
+	}
+	require.Equal(t, 1, overBudget, "the first attempt's budget is an event")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, requests, 2, "each attempt proposed once: the hung test never produced a cycle to refine")
 }

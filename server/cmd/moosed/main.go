@@ -59,6 +59,7 @@ func main() {
 	num(&cfg.WorkspacePoolSize, "workspace-pool", 4, "warm worktrees kept per project")
 	num(&cfg.WorkspaceMaxPerProject, "workspace-max", 16, "worktrees of one project checked out at once")
 	num(&cfg.MaxRefinements, "max-refinements", 2, "refinement cycles after a failing proposal (-1: none)")
+	num(&cfg.MaxAttempts, "max-attempts", 5, "tries of an execution that fails for a system reason before its work order fails")
 	num(&cfg.SandboxWriteMiB, "sandbox-write-mib", 1024, "MiB one validation may write into its worktree")
 	num(&cfg.SandboxTmpMiB, "sandbox-tmp-mib", 512, "MiB of /tmp one validation gets")
 	fs.DurationVar(&cfg.SandboxCPUTime, "sandbox-cpu", durationEnv(env("sandbox-cpu", "5m")), usage("sandbox-cpu", "CPU time one sandboxed process may use"))
@@ -70,6 +71,7 @@ func main() {
 	fs.DurationVar(&cfg.BuildTimeout, "build-timeout", durationEnv(env("build-timeout", "5m")), usage("build-timeout", "default time limit of each build command (a project or work order may set its own)"))
 	fs.DurationVar(&cfg.TestTimeout, "test-timeout", durationEnv(env("test-timeout", "5m")), usage("test-timeout", "default time limit of the test command (a project or work order may set its own)"))
 	fs.DurationVar(&cfg.ProposeTimeout, "propose-timeout", durationEnv(env("propose-timeout", "5m")), usage("propose-timeout", "time limit of one proposer call"))
+	fs.DurationVar(&cfg.ExecutionTimeout, "execution-timeout", durationEnvOr(env("execution-timeout", "0"), 0), usage("execution-timeout", "time budget of one execution (0: the sum of its proposer, build and test limits)"))
 	num(&cfg.MaxMutants, "max-mutants", 20, "test-strength mutants per attempt (-1: no mutation testing)")
 	var mutationSecs int
 	num(&mutationSecs, "mutation-time", 30, "seconds of test-strength mutants per attempt")

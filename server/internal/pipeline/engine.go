@@ -34,8 +34,8 @@ type Config struct {
 	MaxRefinements int
 	// Validators run in order on every cycle (default build, test, static).
 	Validators []string
-	// ValidatorTimeout bounds one call of a validator other than build and
-	// test (default 10m).
+	// ValidatorTimeout bounds the commands of a validator other than build
+	// and test (0: the run's build limit; they compile or analyse the code).
 	ValidatorTimeout time.Duration
 	// BuildTimeout and TestTimeout are the default time limits of the build
 	// validator's commands and of the test command (default 5m each); a
@@ -45,9 +45,16 @@ type Config struct {
 	// restarts of the same node so that its interrupted jobs are re-queued at
 	// once when it comes back.
 	ClientID string
-	// JobTimeout bounds one execution (default 1h).
+	// ProposeTimeout is the limit of one proposer call (default 5m); it
+	// counts towards an execution's time budget.
+	ProposeTimeout time.Duration
+	// JobTimeout, when set, is the time budget of every execution; by
+	// default each execution's budget follows its own limits (see budget).
 	JobTimeout time.Duration
-	// RescueAfter is when another node takes over a job whose node vanished (default JobTimeout + 5m).
+	// RescueAfter is when the job queue itself re-queues a job still marked
+	// running (default: the largest budget any work order can have, plus
+	// 5m). Node leases take a dead node's work over long before; this is the
+	// last resort.
 	RescueAfter time.Duration
 	// InsertOnly schedules and cancels jobs but works none (an API-only node).
 	InsertOnly bool
@@ -77,20 +84,17 @@ func (c *Config) setDefaults() {
 	if c.Validators == nil {
 		c.Validators = []string{"build", "test", "static"}
 	}
-	if c.ValidatorTimeout == 0 {
-		c.ValidatorTimeout = 10 * time.Minute
-	}
 	if c.BuildTimeout == 0 {
 		c.BuildTimeout = 5 * time.Minute
 	}
 	if c.TestTimeout == 0 {
 		c.TestTimeout = 5 * time.Minute
 	}
-	if c.JobTimeout == 0 {
-		c.JobTimeout = time.Hour
+	if c.ProposeTimeout == 0 {
+		c.ProposeTimeout = 5 * time.Minute
 	}
 	if c.RescueAfter == 0 {
-		c.RescueAfter = c.JobTimeout + 5*time.Minute
+		c.RescueAfter = c.budget(workorder.MaxTimeout, workorder.MaxTimeout) + 5*time.Minute
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
@@ -178,7 +182,7 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 		ID:                   cfg.ClientID,
 		Queues:               queues,
 		Workers:              workers,
-		JobTimeout:           cfg.JobTimeout,
+		JobTimeout:           otherJobTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          cfg.MaxAttempts,
 		FetchCooldown:        20 * time.Millisecond,
@@ -324,14 +328,13 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return e.fenced(ctx, job.Args.WorkOrderID, err)
 	case ctx.Err() != nil && e.cancelled(job.Args.WorkOrderID):
 		return river.JobCancel(fmt.Errorf("work order cancelled"))
-	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		// The job timeout: that costs an attempt, and the last one fails the
-		// work order instead of leaving it in progress with no job.
+	case errors.Is(err, errOverBudget):
+		// The execution's time budget ran out: that costs an attempt, and the
+		// last one fails the work order instead of leaving it in progress
+		// with no job.
 		if job.Attempt >= job.MaxAttempts {
-			e.fail(context.WithoutCancel(ctx), job.Args.WorkOrderID, fmt.Errorf("execution timed out after %s on its last attempt: %w", e.cfg.JobTimeout, err))
-			return river.JobCancel(err)
+			err = fmt.Errorf("on its last attempt: %w", err)
 		}
-		return err
 	case ctx.Err() != nil:
 		// Shutdown: re-queued without spending an attempt (a snooze does not
 		// count), it resumes from its stored cycles here or on another node.
@@ -381,8 +384,9 @@ func (e *Engine) executeRecovered(ctx context.Context, args executeArgs, attempt
 	return e.execute(ctx, args, attempt)
 }
 
-// Timeout lets a single execution run as long as the configuration allows.
-func (w *executeWorker) Timeout(*river.Job[executeArgs]) time.Duration { return w.e.cfg.JobTimeout }
+// Timeout leaves an execution's time to its own budget, which follows the
+// work order's limits (execute sets it once it has read them).
+func (w *executeWorker) Timeout(*river.Job[executeArgs]) time.Duration { return -1 }
 
 func (e *Engine) cancelled(id uuid.UUID) bool {
 	wo, err := e.deps.WorkOrders.Get(context.Background(), id)

@@ -205,18 +205,20 @@ func (e *Engine) execute(ctx context.Context, args executeArgs, attempt int) err
 		return err
 	}
 	run := &run{wo: wo, project: project, variant: variantID, execution: args.Execution}
-	if err := e.runCycles(ctx, run); err != nil {
-		if run.ws != nil {
-			run.ws.Release()
+	return e.withinBudget(ctx, run, func(ctx context.Context) error {
+		if err := e.runCycles(ctx, run); err != nil {
+			if run.ws != nil {
+				run.ws.Release()
+			}
+			return err
 		}
-		return err
-	}
-	defer run.ws.Release()
-	var shadowRun *shadowArgs
-	if shadow != uuid.Nil {
-		shadowRun = &shadowArgs{WorkOrderID: wo.ID, Execution: args.Execution, VariantID: shadow}
-	}
-	return e.finish(ctx, wo, project, run.ws, run.variant, run.cycles, shadowRun)
+		defer run.ws.Release()
+		var shadowRun *shadowArgs
+		if shadow != uuid.Nil {
+			shadowRun = &shadowArgs{WorkOrderID: wo.ID, Execution: args.Execution, VariantID: shadow}
+		}
+		return e.finish(ctx, wo, project, run.ws, run.variant, run.cycles, shadowRun)
+	})
 }
 
 // run is one execution (or shadow run) of a work order in progress.
@@ -624,7 +626,7 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 			return fmt.Errorf("build cache: %w", err)
 		}
 	}
-	req := ValidateRequest{Dir: view.Dir, ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo, Timeout: e.cfg.ValidatorTimeout,
+	req := ValidateRequest{Dir: view.Dir, ChangedFiles: c.Changed, WorkOrder: info, Project: pinfo,
 		TempDir: view.TmpDir, CacheDir: cacheDir, Diff: diff, Limits: lim, Mutation: e.cfg.Mutation}
 	buildFailed := false
 	var treeFull, tmpFull bool
@@ -639,7 +641,7 @@ func (e *Engine) validate(ctx context.Context, id uuid.UUID, r *run, c *cycle, i
 		case "test":
 			req.Timeout, req.BuildTimeout = test, build
 		default:
-			req.Timeout, req.BuildTimeout = e.cfg.ValidatorTimeout, 0
+			req.Timeout, req.BuildTimeout = cmp.Or(e.cfg.ValidatorTimeout, build), 0
 		}
 		began := time.Now()
 		rep, err := e.deps.Validator.Validate(ctx, name, req)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
@@ -27,6 +28,9 @@ type shadowWorker struct {
 	e *Engine
 }
 
+// Timeout leaves a shadow run's time to its budget, as for executions.
+func (w *shadowWorker) Timeout(*river.Job[shadowArgs]) time.Duration { return -1 }
+
 func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) error {
 	e := w.e
 	wo, err := e.deps.WorkOrders.Get(ctx, job.Args.WorkOrderID)
@@ -38,7 +42,7 @@ func (w *shadowWorker) Work(ctx context.Context, job *river.Job[shadowArgs]) err
 		return err
 	}
 	r := &run{wo: wo, project: project, variant: job.Args.VariantID, execution: job.Args.Execution, shadow: true}
-	err = e.runCycles(ctx, r)
+	err = e.withinBudget(ctx, r, func(ctx context.Context) error { return e.runCycles(ctx, r) })
 	if r.ws != nil {
 		r.ws.Release()
 	}

@@ -84,8 +84,10 @@ func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1
 
 // ValidateDeadline is how long one Validate call may take: with a command
 // limit in the request, time for two commands under it (build and vet, or
-// the tests and their report), the mutation budget and a minute for the
-// sandbox's set-up; without one, Config.ValidateTimeout.
+// the tests and their report), the build limit for compiling tests on top
+// when the request has one, the mutation budget and a minute for the
+// sandbox's set-up; without one, Config.ValidateTimeout. The pipeline's
+// execution budget counts validator calls the same way.
 func (h *Host) ValidateDeadline(req *pluginv1.ValidateRequest) time.Duration {
 	t := req.GetTimeout().AsDuration()
 	if t <= 0 {
@@ -95,7 +97,7 @@ func (h *Host) ValidateDeadline(req *pluginv1.ValidateRequest) time.Duration {
 	if mut <= 0 && !req.GetMutation().GetDisabled() {
 		mut = time.Minute
 	}
-	return 2*t + mut + time.Minute
+	return 2*t + req.GetBuildTimeout().AsDuration() + mut + time.Minute
 }
 
 // Ping health-checks a plugin's current process.
