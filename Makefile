@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -93,6 +93,18 @@ fidelity: deps build
 		$(GO) test -count=1 -timeout 120m -run '^TestFidelity$$' -v ./server/ > .fidelity/test.log 2>&1; rc=$$?; \
 		if [ -s .fidelity/report.txt ]; then cat .fidelity/report.txt; else tail -50 .fidelity/test.log; fi; exit $$rc
 
+# fuzz: the API fuzz test at length (make test sends 25 generated requests
+# per RPC), then Go's native fuzzing of the edit parser and applier.
+FUZZ_CASES ?= 3000
+FUZZ_TIME ?= 60s
+fuzz: deps
+	@mkdir -p .fuzz
+	@echo "fuzzing every RPC, $(FUZZ_CASES) requests each (log: .fuzz/test.log)"
+	@MOOSE_FUZZ_CASES=$(FUZZ_CASES) $(GO) test -count=1 -timeout 60m -run '^TestFuzzEveryRPC$$' -v ./server/ > .fuzz/test.log 2>&1; rc=$$?; \
+		grep -E '^(--- |    fuzz_test.go)' .fuzz/test.log | cut -c1-2000; exit $$rc
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME) ./server/internal/edit/
+	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZ_TIME) ./server/internal/edit/
+
 test-short:
 	$(GO) test -short -count=1 ./...
 
@@ -100,9 +112,10 @@ bench: deps build
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	$(GO) test -run '^$$' -bench AcquireReset -benchtime 20x -timeout 30m ./server/internal/workspace/
 	$(GO) test -run '^$$' -bench PoolStart -benchtime 1x -timeout 30m ./server/internal/workspace/
+	$(GO) test -run '^$$' -bench UnreadWatches -benchtime 1x -timeout 30m ./server/e2e/
 
 demo: deps build
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN) .demo .fidelity
+	rm -rf $(BIN) .demo .fidelity .fuzz

@@ -98,7 +98,7 @@ type Config struct {
 	// connection (default 256).
 	MaxStreamsPerToken, MaxStreamsPerConn int
 	// WatchSlowReader is how long a watch stream whose reader takes no
-	// message (its 64-message buffer full) is kept before it is closed with
+	// message (its 16-message buffer full) is kept before it is closed with
 	// ResourceExhausted (default 30s).
 	WatchSlowReader time.Duration
 	// NodeLease is how long an executing node stays alive without renewing

@@ -38,14 +38,27 @@ var undecodable sync.Map // proto.Message → error
 
 // lenientCodec is the proto codec, except that a message that does not
 // unmarshal is left empty and remembered instead of failing the call inside
-// grpc-go.
+// grpc-go, and that replies are marshalled into buffers of their own size.
+// (grpc-go's pool rounds a buffer up to a power-of-two tier: a 1.1 KiB event
+// took 4 KiB, and every watch stream's transport queues up to 64 KiB of
+// replies for a reader that does not read, so that was 256 KiB a stream.)
 type lenientCodec struct{ base encoding.CodecV2 }
 
 func newLenientCodec() lenientCodec { return lenientCodec{base: encoding.GetCodecV2("proto")} }
 
 func (c lenientCodec) Name() string { return c.base.Name() }
 
-func (c lenientCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+func (c lenientCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return c.base.Marshal(v)
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
 
 func (c lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	err := c.base.Unmarshal(data, v)

@@ -82,7 +82,7 @@ func skipShort(t *testing.T) {
 // node is one moosed process (and its restarts) on a fixed data directory and
 // database.
 type node struct {
-	t         *testing.T
+	t         testing.TB
 	dataDir   string
 	dsn       string
 	pluginDir string
@@ -122,7 +122,7 @@ func withEmbeddedDatabase() nodeOption { return func(n *node) { n.dsn = "" } }
 
 // newNode prepares a moosed with a fresh database and data directory; start
 // runs it. Whatever runs when the test ends is killed.
-func newNode(t *testing.T, opts ...nodeOption) *node {
+func newNode(t testing.TB, opts ...nodeOption) *node {
 	t.Helper()
 	n := &node{t: t, dsn: dbtest.DSN(t), pluginDir: servertest.BuiltinPluginDir(t)}
 	n.dataDir = traversableDir(t, "moose-e2e-data-")
@@ -142,7 +142,7 @@ func newNode(t *testing.T, opts ...nodeOption) *node {
 // traversableDir makes a temporary directory others may enter (moosed's data
 // directory must be: PostgreSQL and sandboxes run as other users), removed
 // when the test ends.
-func traversableDir(t *testing.T, prefix string) string {
+func traversableDir(t testing.TB, prefix string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", prefix)
 	require.NoError(t, err)
@@ -324,7 +324,7 @@ func cleanEnv() []string {
 	return out
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -444,7 +444,7 @@ func terminal(s moosev1.WorkOrderStatus) bool {
 }
 
 // waitFor polls cond every 250ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

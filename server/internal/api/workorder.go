@@ -205,7 +205,7 @@ func (h *WorkOrderHandler) WatchWorkOrder(req *moosev1.WatchWorkOrderRequest, st
 const DefaultSlowReader = 30 * time.Second
 
 // watchBuffer bounds the messages one watch stream holds for its reader.
-const watchBuffer = 64
+const watchBuffer = 16
 
 func (h *WorkOrderHandler) slowReader() time.Duration {
 	if h.SlowReader > 0 {

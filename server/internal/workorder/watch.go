@@ -120,7 +120,7 @@ const watchPoll = 2 * time.Second
 
 // watchPage is how many events a watcher reads at once: a stream holds at
 // most one page, however long the history.
-const watchPage = 64
+const watchPage = 32
 
 // Watch calls fn for each of the work order's events, history first, then live,
 // and returns nil once the work order is in a terminal state and every event up
