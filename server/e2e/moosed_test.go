@@ -292,6 +292,25 @@ func (n *node) pid() int {
 	return n.cmd.Process.Pid
 }
 
+// term sends moosed SIGTERM and waits up to timeout for it to exit,
+// returning its exit code.
+func (n *node) term(timeout time.Duration) int {
+	n.t.Helper()
+	require.NotNil(n.t, n.cmd, "moosed not running")
+	require.NoError(n.t, n.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-n.done:
+	case <-time.After(timeout):
+		n.t.Fatalf("moosed %d did not exit within %v of SIGTERM", n.cmd.Process.Pid, timeout)
+	}
+	code := n.cmd.ProcessState.ExitCode()
+	if n.conn != nil {
+		n.conn.Close()
+	}
+	n.cmd, n.done, n.conn = nil, nil, nil
+	return code
+}
+
 // kill SIGKILLs moosed and waits for it to be gone; a no-op when not running.
 // Safe to call from any goroutine, once per start.
 func (n *node) kill() {

@@ -214,3 +214,91 @@ func TestNodesTakeOverAndFence(t *testing.T) {
 	})
 	require.Zero(t, dups, "no (execution, cycle) stored twice")
 }
+
+// TestNodesDrainOnSIGTERM runs three moosed processes on one PostgreSQL and
+// sends each in turn SIGTERM while it validates: the node stops taking work,
+// finishes what it runs within the drain timeout and exits 0; nothing is
+// cancelled, re-queued, resumed elsewhere, retried or failed, and every work
+// order is published once with no cycle stored twice.
+func TestNodesDrainOnSIGTERM(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const perRound = 6 // two for each node's --concurrency 2
+
+	repo := sampleRepo(t)
+	remote := filepath.Join(traversableDir(t, "moose-e2e-remote-"), "published.git")
+	bareClone(t, repo, remote)
+	dsn := dbtest.DSN(t)
+	args := withArgs("--publish-remote", remote, "--concurrency", "2", "--drain-timeout", "3m", "--max-mutants", "-1", "--log-level", "info")
+	a := newNode(t, withDatabase(dsn), args)
+	a.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	defer cancel()
+	cas := cassette{Model: "replay-e2e"}
+	for i := 1; i <= 3*perRound; i++ {
+		cas.Entries = append(cas.Entries, entry{Key: fmt.Sprintf("E2E drain %d", i), InputTokens: 500, OutputTokens: 100,
+			Text: slowChangeFor(fmt.Sprintf("e2edrain%d", i), 3000)})
+	}
+	project := a.setup(ctx, repo, cas)
+	b := newNode(t, withDatabase(dsn), args, withToken(a.token))
+	b.start()
+	c := newNode(t, withDatabase(dsn), args, withToken(a.token))
+	c.start()
+	nodes := []*node{a, b, c}
+
+	var all []string
+	for round, n := range nodes {
+		other := nodes[(round+1)%len(nodes)]
+		var ids []string
+		for i := 1; i <= perRound; i++ {
+			ids = append(ids, other.submit(ctx, project, fmt.Sprintf("E2E drain %d", round*perRound+i)))
+		}
+		all = append(all, ids...)
+		nid := n.nodeID(t)
+		var on []string
+		waitFor(t, 3*time.Minute, fmt.Sprintf("node %d to validate a work order", round), func() bool {
+			on = validatingOn(ctx, n, ids, nid)
+			return len(on) > 0
+		})
+		began := time.Now()
+		require.Equal(t, 0, n.term(4*time.Minute), "a drained node exits 0")
+		t.Logf("node %d drained %v in %v", round, on, time.Since(began).Round(time.Millisecond))
+		for _, id := range on {
+			require.True(t, terminal(other.get(ctx, id).GetStatus()), "work order %s finished on the node that ran it before it exited", id)
+		}
+		n.start()
+		waitFor(t, 3*time.Minute, fmt.Sprintf("round %d's work orders to finish", round), func() bool {
+			for _, id := range ids {
+				if !terminal(other.get(ctx, id).GetStatus()) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+
+	for _, id := range all {
+		wo := a.get(ctx, id)
+		require.Contains(t, []moosev1.WorkOrderStatus{moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED, moosev1.WorkOrderStatus_WORK_ORDER_STATUS_NEEDS_REVIEW},
+			wo.GetStatus(), "work order %s: %+v", id, wo.GetResult())
+		evs := a.events(ctx, id)
+		require.Len(t, publishedEvents(evs), 1, "work order %s published once", id)
+		for _, ev := range evs {
+			msg := ev.GetMessage()
+			require.False(t, ev.GetPhase() == "resuming" || strings.Contains(msg, "re-queued") || strings.Contains(msg, "failed:") ||
+				strings.HasPrefix(msg, "attempt ") || ev.GetData()["dead_node"] != "",
+				"work order %s was interrupted: %q", id, msg)
+		}
+	}
+	var dups, retried int
+	a.db(func(ctx context.Context, conn *pgx.Conn) error {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM attempts WHERE work_order_id = ANY($1::uuid[])
+			GROUP BY work_order_id, execution, shadow, cycle HAVING count(*) > 1) d`, all).Scan(&dups); err != nil {
+			return err
+		}
+		return conn.QueryRow(ctx, `SELECT count(*) FROM work_orders w JOIN river_job j ON j.id = w.job_id
+			WHERE w.id = ANY($1::uuid[]) AND (j.attempt > 1 OR j.state <> 'completed')`, all).Scan(&retried)
+	})
+	require.Zero(t, dups, "no (execution, cycle) stored twice")
+	require.Zero(t, retried, "every execution ran once and completed")
+}
