@@ -38,6 +38,10 @@ type Config struct {
 	// Unsandboxed lets validators run generated code without bubblewrap. Only
 	// for hosts where no sandbox can work and the code is trusted anyway.
 	Unsandboxed bool
+	// WarmProjects warms every newly registered project up: a worktree of
+	// its default branch and its tests run once as a baseline, filling its
+	// build cache before its first work order (moosed: on by default).
+	WarmProjects bool
 	// APIOnly makes this node accept and schedule work orders without executing
 	// any: other nodes sharing the database run them.
 	APIOnly bool
@@ -180,6 +184,7 @@ var Env = map[string]string{
 	"test-timeout":      "MOOSE_TEST_TIMEOUT",
 	"propose-timeout":   "MOOSE_PROPOSE_TIMEOUT",
 	"execution-timeout": "MOOSE_EXECUTION_TIMEOUT",
+	"warm-projects":     "MOOSE_WARM_PROJECTS",
 	"max-attempts":      "MOOSE_MAX_ATTEMPTS",
 	"admin-token-file":  "MOOSE_ADMIN_TOKEN_FILE",
 	"cors-origins":      "MOOSE_CORS_ORIGINS",

@@ -128,7 +128,8 @@ func (s *Server) startExecution(ctx context.Context) error {
 		ClientID:       id,
 		Limits: pipeline.Limits{WriteBytes: int64(cfg.SandboxWriteMiB) << 20, TmpBytes: int64(cfg.SandboxTmpMiB) << 20,
 			CPUTime: cfg.SandboxCPUTime},
-		InsertOnly: cfg.APIOnly,
+		InsertOnly:   cfg.APIOnly,
+		WarmProjects: cfg.WarmProjects,
 	})
 	if err != nil {
 		return err

@@ -94,10 +94,17 @@ type env struct {
 	wos     moosev1.WorkOrderServiceClient
 	project string
 	variant string
-	last    string // the last work order run
+	last    string        // the last work order run
+	warmUp  time.Duration // how long the project's warm-up took (startWarm)
 }
 
-func start(b *testing.B, repo string, mutants int) *env {
+func start(b *testing.B, repo string, mutants int) *env { return startWith(b, repo, mutants, false) }
+
+// startWarm is start with project warm-ups on; it returns once the
+// project's warm-up is ready.
+func startWarm(b *testing.B, repo string, mutants int) *env { return startWith(b, repo, mutants, true) }
+
+func startWith(b *testing.B, repo string, mutants int, warm bool) *env {
 	cas := filepath.Join(b.TempDir(), "cassette.yaml")
 	var entries []map[string]any
 	for i := -1; i < runs; i++ {
@@ -111,6 +118,7 @@ func start(b *testing.B, repo string, mutants int) *env {
 		c.MaxRefinements = -1
 		c.DisablePublish = true
 		c.MaxMutants = mutants
+		c.WarmProjects = warm
 	}))
 	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(servertest.Bearer(srv.AdminToken())))
 	if err != nil {
@@ -118,15 +126,32 @@ func start(b *testing.B, repo string, mutants int) *env {
 	}
 	b.Cleanup(func() { conn.Close() })
 	ctx := context.Background()
-	p, err := moosev1.NewProjectServiceClient(conn).CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "bench", RepoUrl: repo, DefaultBranch: "main", Language: "go"})
+	projects := moosev1.NewProjectServiceClient(conn)
+	began := time.Now()
+	p, err := projects.CreateProject(ctx, &moosev1.CreateProjectRequest{Name: "bench", RepoUrl: repo, DefaultBranch: "main", Language: "go"})
 	if err != nil {
 		b.Fatal(err)
+	}
+	var warmUp time.Duration
+	for warm {
+		got, err := projects.GetProject(ctx, &moosev1.GetProjectRequest{Id: p.GetProject().GetId()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st := got.GetProject().GetWarmUpState(); st == "ready" {
+			warmUp = time.Since(began)
+			fmt.Fprintf(os.Stderr, "project warmed up in %s: %s\n", warmUp.Round(time.Millisecond), got.GetProject().GetWarmUpMessage())
+			break
+		} else if st == "failed" {
+			b.Fatalf("warm-up failed: %s", got.GetProject().GetWarmUpMessage())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	v, err := moosev1.NewVariantServiceClient(conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "bench", PluginName: "replay", BaseUrl: cas, EditFormat: "whole"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &env{wos: moosev1.NewWorkOrderServiceClient(conn), project: p.GetProject().GetId(), variant: v.GetVariant().GetId()}
+	return &env{wos: moosev1.NewWorkOrderServiceClient(conn), project: p.GetProject().GetId(), variant: v.GetVariant().GetId(), warmUp: warmUp}
 }
 
 // run executes one work order and returns how long it took from approval to
@@ -235,8 +260,9 @@ func BenchmarkTestStrength(b *testing.B) {
 
 // BenchmarkVerdictLatency: on a module of 5,000 files and 300 tests, the
 // first work order of the project (its baseline measured: three runs of the
-// base commit's tests) and later ones (baseline reused), beside a warm
-// `go test ./...` of the same tree outside Moose.
+// base commit's tests) and later ones (baseline reused), and the first work
+// order of a project registered with warm-up on, once its warm-up is ready,
+// beside a warm `go test ./...` of the same tree outside Moose.
 func BenchmarkVerdictLatency(b *testing.B) {
 	if testing.Short() {
 		b.Skip("real builds and tests")
@@ -275,10 +301,22 @@ func BenchmarkVerdictLatency(b *testing.B) {
 	fmt.Fprintf(os.Stderr, "later work orders: %s\n", strings.Join(each, ", "))
 	later /= time.Duration(n * b.N)
 	e.timeline(b)
+	// The same first work order on a project registered with warm-up on,
+	// submitted once the warm-up is ready.
+	w := startWarm(b, repo, 20)
+	firstWarm, ok := w.run(b, 0, f2p)
+	if !ok {
+		b.Fatal("the first work order after the warm-up did not pass")
+	}
+	w.timeline(b)
 	b.ReportMetric(float64(warm.Milliseconds()), "warm-go-test-ms")
 	b.ReportMetric(float64(first.Milliseconds()), "first-wo-ms")
+	b.ReportMetric(float64(w.warmUp.Milliseconds()), "warm-up-ms")
+	b.ReportMetric(float64(firstWarm.Milliseconds()), "first-after-warm-up-ms")
+	b.ReportMetric(firstWarm.Seconds()/warm.Seconds(), "first-after-warm-up/warm")
 	b.ReportMetric(float64(later.Milliseconds()), "later-wo-ms")
 	b.ReportMetric(first.Seconds()/warm.Seconds(), "first/warm")
 	b.ReportMetric(later.Seconds()/warm.Seconds(), "later/warm")
-	b.Logf("warm go test %s; first work order %s (%.1f×), later %s (%.1f×)", warm, first, first.Seconds()/warm.Seconds(), later, later.Seconds()/warm.Seconds())
+	b.Logf("warm go test %s; first work order %s (%.1f×), later %s (%.1f×); with warm-up (%s): first %s (%.1f×)", warm, first, first.Seconds()/warm.Seconds(),
+		later, later.Seconds()/warm.Seconds(), w.warmUp.Round(time.Millisecond), firstWarm, firstWarm.Seconds()/warm.Seconds())
 }

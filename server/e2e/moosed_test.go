@@ -215,6 +215,10 @@ func (n *node) launch(grpcAddr, httpAddr string) error {
 		"--log-level", "debug", "--build-cache-seed", servertest.TestBuildCacheSeed(),
 		// The tests' local repositories live in traversable temporary dirs.
 		"--repo-roots", os.TempDir(),
+		// A project's warm-up would race its first work order in tests that
+		// time or count what that work order runs; the warm-up's own test
+		// turns it on (a later flag wins).
+		"--warm-projects=false",
 	}, n.args...)
 	if n.dsn != "" {
 		args = append(args, "--database-url", n.dsn)

@@ -89,6 +89,7 @@ func main() {
 	str(&builtinBaseURLs, "builtin-base-urls", "", "comma-separated PLUGIN=URL pairs: more endpoints a built-in model plugin may send its API key to (besides the provider's official API)")
 	str(&repoRoots, "repo-roots", "", "comma-separated directories under which projects may use local paths or file:// repo_urls; default none")
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
+	fs.BoolVar(&cfg.WarmProjects, "warm-projects", env("warm-projects", "1") != "0", usage("warm-projects", "run a new project's tests once when it is registered (build cache, baseline), so its first work order does not pay for them"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
 	_ = fs.Parse(os.Args[1:])
 	cfg.MutationTime = time.Duration(mutationSecs) * time.Second

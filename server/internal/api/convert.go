@@ -15,7 +15,14 @@ import (
 )
 
 func projectToProto(p *workorder.Project) *moosev1.Project {
+	var warmed *timestamppb.Timestamp
+	if p.Warm.At != nil {
+		warmed = timestamppb.New(*p.Warm.At)
+	}
 	return &moosev1.Project{
+		WarmUpState:      string(p.Warm.State),
+		WarmUpMessage:    p.Warm.Message,
+		WarmUpTime:       warmed,
 		Id:               p.ID.String(),
 		Name:             p.Name,
 		RepoUrl:          p.RepoURL,

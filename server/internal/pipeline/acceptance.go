@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/edit"
 	"github.com/moosehq/moose/server/internal/score"
+	"github.com/moosehq/moose/server/internal/workorder"
 	"github.com/moosehq/moose/server/internal/workspace"
 )
 
@@ -209,36 +211,83 @@ func (e *Engine) testLimit(ctx context.Context, r *run, pinfo ProjectInfo) (limi
 
 // measureBaseline returns the stored baseline, measuring it the first time
 // (in a fresh worktree at the base commit, the tests run
-// DefaultBaselineRepeats times).
+// DefaultBaselineRepeats times). A measurement of the same baseline already
+// under way on this node (the project's warm-up, another work order) is
+// waited for instead of repeated.
 func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinfo ProjectInfo) (*acceptance.Baseline, error) {
-	buildLimit, testLimit := r.timeouts(e.cfg)
-	base := r.ws.BaseCommit()
-	key := baselineKey(r, e.cfg, pinfo)
-	if b, err := e.deps.Baselines.Get(ctx, r.project.ID, base, key); err != nil || b != nil {
-		if b != nil {
-			b.Reused = true
+	build, test := r.timeouts(e.cfg)
+	spec := baselineSpec{project: r.project, base: r.ws.BaseCommit(), key: baselineKey(r, e.cfg, pinfo), pinfo: pinfo, build: build, test: test, workOrder: id}
+	return e.baselineOnce(ctx, spec, func(ctx context.Context) (*acceptance.Baseline, error) {
+		e.phase(ctx, id, r.phase(PhaseValidating), fmt.Sprintf("measuring the base commit %.12s: its tests, %d times", spec.base, DefaultBaselineRepeats), nil)
+		ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: r.project.ID.String(), RepoURL: r.project.RepoURL, Branch: r.project.DefaultBranch}, spec.base)
+		if err != nil {
+			return nil, fmt.Errorf("baseline worktree: %w", err)
 		}
-		return b, err
+		defer ws.Release()
+		return e.measureIn(ctx, ws, spec)
+	})
+}
+
+// baselineSpec is one baseline: a project's base commit under a command set
+// and its limits.
+type baselineSpec struct {
+	project     *workorder.Project
+	base, key   string
+	pinfo       ProjectInfo
+	build, test time.Duration
+	workOrder   uuid.UUID // whose validation asks (nil for a warm-up)
+}
+
+// baselineOnce returns spec's stored baseline, else measures it with
+// measure, one measurement of a spec at a time on this node: the others wait
+// for it (and measure themselves only if it was cancelled).
+func (e *Engine) baselineOnce(ctx context.Context, spec baselineSpec, measure func(context.Context) (*acceptance.Baseline, error)) (*acceptance.Baseline, error) {
+	flight := spec.project.ID.String() + "\x00" + spec.base + "\x00" + spec.key
+	for {
+		if b, err := e.deps.Baselines.Get(ctx, spec.project.ID, spec.base, spec.key); err != nil || b != nil {
+			if b != nil {
+				b.Reused = true
+			}
+			return b, err
+		}
+		ch := e.measuring.DoChan(flight, func() (any, error) { return measure(ctx) })
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case res := <-ch:
+			if res.Err != nil && ctx.Err() == nil && (errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
+				continue // the measurement waited for was called off; measure again
+			}
+			b, _ := res.Val.(*acceptance.Baseline)
+			if b != nil && res.Shared {
+				cp := *b
+				cp.Reused = true
+				b = &cp
+			}
+			return b, res.Err
+		}
 	}
-	phase := r.phase(PhaseValidating)
-	e.phase(ctx, id, phase, fmt.Sprintf("measuring the base commit %.12s: its tests, %d times", base, DefaultBaselineRepeats), nil)
-	ws, err := e.deps.Workspaces.Acquire(ctx, workspace.Project{ID: r.project.ID.String(), RepoURL: r.project.RepoURL, Branch: r.project.DefaultBranch}, base)
-	if err != nil {
-		return nil, fmt.Errorf("baseline worktree: %w", err)
-	}
-	defer ws.Release()
+}
+
+// measureIn measures spec's baseline in ws (a clean worktree at spec.base)
+// and stores it.
+func (e *Engine) measureIn(ctx context.Context, ws *workspace.Workspace, spec baselineSpec) (*acceptance.Baseline, error) {
 	view, err := ws.View(ctx, workspace.ViewLimits{WriteBytes: e.cfg.Limits.WriteBytes, TmpBytes: e.cfg.Limits.TmpBytes})
 	if err != nil {
 		return nil, fmt.Errorf("baseline view: %w", err)
 	}
 	defer func() { _ = view.Close() }()
-	cacheDir, err := e.cacheDir(ctx, r)
+	cacheDir, err := e.projectCacheDir(ctx, spec.project.ID)
 	if err != nil {
 		return nil, err
 	}
 	began := time.Now()
-	req := ValidateRequest{Dir: view.Dir, WorkOrder: WorkOrderInfo{ID: id.String()}, Project: pinfo,
-		Timeout: testLimit, BuildTimeout: buildLimit, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}}
+	var info WorkOrderInfo
+	if spec.workOrder != uuid.Nil {
+		info.ID = spec.workOrder.String()
+	}
+	req := ValidateRequest{Dir: view.Dir, WorkOrder: info, Project: spec.pinfo,
+		Timeout: spec.test, BuildTimeout: spec.build, TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}}
 	var runs [][]acceptance.Result
 	built := false
 	// One request for every repetition (Go's preset runs them in one
@@ -259,15 +308,20 @@ func (e *Engine) measureBaseline(ctx context.Context, id uuid.UUID, r *run, pinf
 			runs = append(runs, acceptance.FirstOccurrences(rep.Results))
 		}
 	}
-	b := acceptance.Classify(base, built, runs, time.Since(began).Milliseconds()/int64(len(runs)))
-	return e.deps.Baselines.Put(ctx, r.project.ID, key, b)
+	b := acceptance.Classify(spec.base, built, runs, time.Since(began).Milliseconds()/int64(len(runs)))
+	return e.deps.Baselines.Put(ctx, spec.project.ID, spec.key, b)
 }
 
 func (e *Engine) cacheDir(ctx context.Context, r *run) (string, error) {
+	return e.projectCacheDir(ctx, r.project.ID)
+}
+
+// projectCacheDir is project id's build cache ("" without caches).
+func (e *Engine) projectCacheDir(ctx context.Context, id uuid.UUID) (string, error) {
 	if e.deps.Caches == nil {
 		return "", nil
 	}
-	d, err := e.deps.Caches.Dir(ctx, r.project.ID.String())
+	d, err := e.deps.Caches.Dir(ctx, id.String())
 	if err != nil {
 		return "", fmt.Errorf("build cache: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/moosehq/moose/server/internal/acceptance"
 	"github.com/moosehq/moose/server/internal/buildcache"
@@ -56,6 +57,8 @@ type Config struct {
 	// 5m). Node leases take a dead node's work over long before; this is the
 	// last resort.
 	RescueAfter time.Duration
+	// WarmProjects warms every newly registered project up (see warmArgs).
+	WarmProjects bool
 	// InsertOnly schedules and cancels jobs but works none (an API-only node).
 	InsertOnly bool
 	// MaxAttempts is how often a failing execution is retried before the work order fails (default 5).
@@ -140,6 +143,8 @@ type Engine struct {
 	running   map[int64]struct{}
 
 	stopReconcile context.CancelFunc
+	// measuring runs one measurement of a baseline at a time (baselineOnce).
+	measuring singleflight.Group
 }
 
 // executeArgs is the job: one execution of one work order.
@@ -171,10 +176,11 @@ func New(deps Deps, cfg Config) (*Engine, error) {
 		river.AddWorkerSafely(workers, &executeWorker{e: e}),
 		river.AddWorkerSafely(workers, &shadowWorker{e: e}),
 		river.AddWorkerSafely(workers, &closeWorker{e: e}),
+		river.AddWorkerSafely(workers, &warmWorker{e: e}),
 	); err != nil {
 		return nil, fmt.Errorf("register workers: %w", err)
 	}
-	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Concurrency}, warmQueue: {MaxWorkers: 1}}
 	if cfg.InsertOnly {
 		queues = nil
 	}

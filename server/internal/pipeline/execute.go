@@ -280,8 +280,7 @@ func (e *Engine) runCycles(ctx context.Context, r *run) error {
 
 	info := WorkOrderInfo{ID: wo.ID.String(), Title: wo.Title, Description: wo.Description,
 		AcceptanceCriteria: wo.AcceptanceCriteria, Complexity: wo.Complexity, Metadata: wo.Metadata}
-	pinfo := ProjectInfo{Language: project.Language, Preset: project.Preset, BuildCommand: project.BuildCommand,
-		TestCommand: project.TestCommand, TypecheckCommand: project.TypecheckCommand}
+	pinfo := projectInfo(project)
 	defer e.prefetchBaseline(ctx, wo.ID, r, pinfo)()
 	pctx, err := promptctx.Build(ctx, ws.Dir(), promptctx.WorkOrder{Title: wo.Title, Description: wo.Description, AcceptanceCriteria: wo.AcceptanceCriteria},
 		promptctx.Options{ByteBudget: e.cfg.ContextBudget})

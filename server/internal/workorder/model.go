@@ -38,8 +38,30 @@ type Project struct {
 	// MinMutationScore is the project's test-strength threshold (0–1); nil
 	// keeps moosed's default.
 	MinMutationScore *float64
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Warm is the project's warm-up (see WarmState).
+	Warm      Warm
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// WarmState is where a project's warm-up stands: its default branch's tests
+// run once at registration, so that its build cache and its base commit's
+// baseline are ready before the first work order needs them.
+type WarmState string
+
+const (
+	WarmNone    WarmState = "" // not asked for (warm-up off)
+	WarmPending WarmState = "pending"
+	WarmRunning WarmState = "running"
+	WarmReady   WarmState = "ready"
+	WarmFailed  WarmState = "failed"
+)
+
+// Warm is a project's warm-up: its state, what happened and when it ended.
+type Warm struct {
+	State   WarmState
+	Message string
+	At      *time.Time
 }
 
 // Bounds of a configurable build or test timeout.

@@ -31,6 +31,13 @@ type Scheduler interface {
 	CancelTx(ctx context.Context, tx pgx.Tx, wo *WorkOrder) error
 }
 
+// Warmer is a Scheduler that also warms new projects up: WarmTx enqueues the
+// warm-up inside the transaction that registers the project, when Warms.
+type Warmer interface {
+	Warms() bool
+	WarmTx(ctx context.Context, tx pgx.Tx, p *Project) error
+}
+
 // Service reads and changes projects and work orders.
 type Service struct {
 	pool      *pgxpool.Pool
@@ -81,13 +88,14 @@ func translate(err error, what string) error {
 
 // ---- projects ----
 
-const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score, created_at, updated_at`
+const projectCols = `id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score, warm_state, warm_message, warmed_at, created_at, updated_at`
 
 func scanProject(row pgx.Row) (*Project, error) {
 	p := &Project{}
 	var buildMS, testMS int64
 	err := row.Scan(&p.ID, &p.Name, &p.RepoURL, &p.DefaultBranch, &p.Language, &p.Preset,
-		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &buildMS, &testMS, &p.MinMutationScore, &p.CreatedAt, &p.UpdatedAt)
+		&p.BuildCommand, &p.TestCommand, &p.TypecheckCommand, &buildMS, &testMS, &p.MinMutationScore,
+		&p.Warm.State, &p.Warm.Message, &p.Warm.At, &p.CreatedAt, &p.UpdatedAt)
 	p.BuildTimeout, p.TestTimeout = time.Duration(buildMS)*time.Millisecond, time.Duration(testMS)*time.Millisecond
 	return p, err
 }
@@ -105,11 +113,29 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error
 		p.Preset = PresetFor(strings.ToLower(p.Language))
 	}
 	p.ID = uuid.New()
-	row := s.pool.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING `+projectCols,
-		p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand,
-		p.BuildTimeout.Milliseconds(), p.TestTimeout.Milliseconds(), p.MinMutationScore)
-	out, err := scanProject(row)
+	warmer, _ := s.scheduler.(Warmer)
+	if warmer != nil && !warmer.Warms() {
+		warmer = nil
+	}
+	p.Warm = Warm{}
+	if warmer != nil {
+		p.Warm.State = WarmPending
+	}
+	var out *Project
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		row := tx.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, default_branch, language, preset, build_command, test_command, typecheck_command, build_timeout_ms, test_timeout_ms, min_mutation_score, warm_state)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING `+projectCols,
+			p.ID, p.Name, p.RepoURL, p.DefaultBranch, p.Language, p.Preset, p.BuildCommand, p.TestCommand, p.TypecheckCommand,
+			p.BuildTimeout.Milliseconds(), p.TestTimeout.Milliseconds(), p.MinMutationScore, p.Warm.State)
+		var err error
+		if out, err = scanProject(row); err != nil {
+			return err
+		}
+		if warmer != nil {
+			return warmer.WarmTx(ctx, tx, out)
+		}
+		return nil
+	})
 	if err != nil {
 		err = translate(err, "create project "+p.Name)
 		if errors.Is(err, fault.ErrConflict) {
@@ -118,6 +144,14 @@ func (s *Service) CreateProject(ctx context.Context, p Project) (*Project, error
 		return nil, err
 	}
 	return out, nil
+}
+
+// SetWarm records how project id's warm-up stands; a state that ends it
+// (ready, failed) stamps its time.
+func (s *Service) SetWarm(ctx context.Context, id uuid.UUID, state WarmState, msg string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE projects SET warm_state = $2, warm_message = $3,
+		warmed_at = CASE WHEN $2 IN ('ready', 'failed') THEN now() ELSE NULL END WHERE id = $1`, id, string(state), msg)
+	return translate(err, "set project warm-up")
 }
 
 // GetProject returns a project by id.

@@ -53,7 +53,17 @@ type Project struct {
 	// Time limit of the test command; absent: the server's default (moosed
 	// --test-timeout, 5 minutes). A test still running then is reported as a
 	// timeout finding naming it.
-	TestTimeout   *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	TestTimeout *durationpb.Duration `protobuf:"bytes,31,opt,name=test_timeout,json=testTimeout,proto3" json:"test_timeout,omitempty"`
+	// The project's warm-up: when it is registered, its default branch's
+	// tests run once (sandboxed, like any validation), filling its build cache
+	// and storing the base commit's baseline, so that the first work order
+	// does not pay for them. "" (warm-up off), "pending", "running", "ready"
+	// or "failed".
+	WarmUpState string `protobuf:"bytes,32,opt,name=warm_up_state,json=warmUpState,proto3" json:"warm_up_state,omitempty"`
+	// What the warm-up found or why it failed.
+	WarmUpMessage string `protobuf:"bytes,33,opt,name=warm_up_message,json=warmUpMessage,proto3" json:"warm_up_message,omitempty"`
+	// When the warm-up ended.
+	WarmUpTime    *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=warm_up_time,json=warmUpTime,proto3" json:"warm_up_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -182,6 +192,27 @@ func (x *Project) GetBuildTimeout() *durationpb.Duration {
 func (x *Project) GetTestTimeout() *durationpb.Duration {
 	if x != nil {
 		return x.TestTimeout
+	}
+	return nil
+}
+
+func (x *Project) GetWarmUpState() string {
+	if x != nil {
+		return x.WarmUpState
+	}
+	return ""
+}
+
+func (x *Project) GetWarmUpMessage() string {
+	if x != nil {
+		return x.WarmUpMessage
+	}
+	return ""
+}
+
+func (x *Project) GetWarmUpTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WarmUpTime
 	}
 	return nil
 }
@@ -552,7 +583,7 @@ var File_moose_v1_project_proto protoreflect.FileDescriptor
 
 const file_moose_v1_project_proto_rawDesc = "" +
 	"\n" +
-	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x04\n" +
+	"\x16moose/v1/project.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x05\n" +
 	"\aProject\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
@@ -570,7 +601,11 @@ const file_moose_v1_project_proto_rawDesc = "" +
 	"updateTime\x121\n" +
 	"\x12min_mutation_score\x18\f \x01(\x01H\x00R\x10minMutationScore\x88\x01\x01\x12>\n" +
 	"\rbuild_timeout\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\fbuildTimeout\x12<\n" +
-	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeoutB\x15\n" +
+	"\ftest_timeout\x18\x1f \x01(\v2\x19.google.protobuf.DurationR\vtestTimeout\x12\"\n" +
+	"\rwarm_up_state\x18  \x01(\tR\vwarmUpState\x12&\n" +
+	"\x0fwarm_up_message\x18! \x01(\tR\rwarmUpMessage\x12<\n" +
+	"\fwarm_up_time\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"warmUpTimeB\x15\n" +
 	"\x13_min_mutation_score\"\xdd\x03\n" +
 	"\x14CreateProjectRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
@@ -634,22 +669,23 @@ var file_moose_v1_project_proto_depIdxs = []int32{
 	7,  // 1: moose.v1.Project.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 2: moose.v1.Project.build_timeout:type_name -> google.protobuf.Duration
 	8,  // 3: moose.v1.Project.test_timeout:type_name -> google.protobuf.Duration
-	8,  // 4: moose.v1.CreateProjectRequest.build_timeout:type_name -> google.protobuf.Duration
-	8,  // 5: moose.v1.CreateProjectRequest.test_timeout:type_name -> google.protobuf.Duration
-	0,  // 6: moose.v1.CreateProjectResponse.project:type_name -> moose.v1.Project
-	0,  // 7: moose.v1.ListProjectsResponse.projects:type_name -> moose.v1.Project
-	0,  // 8: moose.v1.GetProjectResponse.project:type_name -> moose.v1.Project
-	1,  // 9: moose.v1.ProjectService.CreateProject:input_type -> moose.v1.CreateProjectRequest
-	3,  // 10: moose.v1.ProjectService.ListProjects:input_type -> moose.v1.ListProjectsRequest
-	5,  // 11: moose.v1.ProjectService.GetProject:input_type -> moose.v1.GetProjectRequest
-	2,  // 12: moose.v1.ProjectService.CreateProject:output_type -> moose.v1.CreateProjectResponse
-	4,  // 13: moose.v1.ProjectService.ListProjects:output_type -> moose.v1.ListProjectsResponse
-	6,  // 14: moose.v1.ProjectService.GetProject:output_type -> moose.v1.GetProjectResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	7,  // 4: moose.v1.Project.warm_up_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: moose.v1.CreateProjectRequest.build_timeout:type_name -> google.protobuf.Duration
+	8,  // 6: moose.v1.CreateProjectRequest.test_timeout:type_name -> google.protobuf.Duration
+	0,  // 7: moose.v1.CreateProjectResponse.project:type_name -> moose.v1.Project
+	0,  // 8: moose.v1.ListProjectsResponse.projects:type_name -> moose.v1.Project
+	0,  // 9: moose.v1.GetProjectResponse.project:type_name -> moose.v1.Project
+	1,  // 10: moose.v1.ProjectService.CreateProject:input_type -> moose.v1.CreateProjectRequest
+	3,  // 11: moose.v1.ProjectService.ListProjects:input_type -> moose.v1.ListProjectsRequest
+	5,  // 12: moose.v1.ProjectService.GetProject:input_type -> moose.v1.GetProjectRequest
+	2,  // 13: moose.v1.ProjectService.CreateProject:output_type -> moose.v1.CreateProjectResponse
+	4,  // 14: moose.v1.ProjectService.ListProjects:output_type -> moose.v1.ListProjectsResponse
+	6,  // 15: moose.v1.ProjectService.GetProject:output_type -> moose.v1.GetProjectResponse
+	13, // [13:16] is the sub-list for method output_type
+	10, // [10:13] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_project_proto_init() }

@@ -45,6 +45,13 @@ func Project(w io.Writer, p *moosev1.Project) error {
 	if d := p.GetTestTimeout(); d != nil {
 		t.Row("Test timeout:", d.AsDuration().String())
 	}
+	if st := p.GetWarmUpState(); st != "" {
+		warm := st
+		if m := p.GetWarmUpMessage(); m != "" {
+			warm += ": " + m
+		}
+		t.Row("Warm-up:", warm)
+	}
 	t.Row("Created:", Time(p.GetCreateTime()))
 	t.Row("Updated:", Time(p.GetUpdateTime()))
 	return t.Flush()
