@@ -64,6 +64,7 @@ func TestProjectWarmUp(t *testing.T) {
 	ready := warmed(p.GetProject().GetId(), "ready")
 	msg := ready.GetWarmUpMessage()
 	require.Contains(t, msg, "its tests built", msg)
+	require.NotContains(t, msg, "build step failed", msg)
 	require.Contains(t, msg, "1 failing, 1 flaky tests over 3 runs", msg)
 	require.NotNil(t, ready.GetWarmUpTime())
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,20 +102,53 @@ func (e *Engine) warm(ctx context.Context, p *workorder.Project) (string, error)
 	}
 	defer ws.Release()
 	pinfo := projectInfo(p)
+	// The build step first, as a candidate's validation runs it (for Go:
+	// build and the whole of vet, which the tests' own vet subset does not
+	// cache), then the baseline, which compiles the tests with coverage as
+	// the candidates' test runs will.
+	var notes []string
+	if slices.Contains(e.cfg.Validators, "build") {
+		passed, err := e.warmBuild(ctx, ws, p, pinfo, build)
+		if err != nil {
+			return "", err
+		}
+		if !passed {
+			notes = append(notes, "the build step failed at this commit")
+		}
+	}
 	spec := baselineSpec{project: p, base: ws.BaseCommit(), key: baselineKey(r, e.cfg, pinfo), pinfo: pinfo, build: build, test: test}
 	b, err := e.baselineOnce(ctx, spec, func(ctx context.Context) (*acceptance.Baseline, error) { return e.measureIn(ctx, ws, spec) })
 	if err != nil {
 		return "", err
 	}
 	if b.Reused {
-		return fmt.Sprintf("base commit %.12s was already measured", b.BaseCommit), nil
+		notes = append(notes, "its baseline was already measured")
+	} else if b.BuildPassed {
+		notes = append(notes, fmt.Sprintf("its tests built; %d passing, %d failing, %d flaky tests over %d runs", len(b.Passing), len(b.Failing), len(b.Flaky), b.Repeats))
+	} else {
+		notes = append(notes, "its tests did not build")
 	}
-	built := "its tests built"
-	if !b.BuildPassed {
-		built = "its tests did not build"
+	return fmt.Sprintf("base commit %.12s: %s; %s in all", b.BaseCommit, strings.Join(notes, "; "), time.Since(began).Round(time.Millisecond)), nil
+}
+
+// warmBuild runs the build validator on a throwaway view of ws, filling the
+// project's build cache; it reports whether the build passed.
+func (e *Engine) warmBuild(ctx context.Context, ws *workspace.Workspace, p *workorder.Project, pinfo ProjectInfo, limit time.Duration) (bool, error) {
+	view, err := ws.View(ctx, workspace.ViewLimits{WriteBytes: e.cfg.Limits.WriteBytes, TmpBytes: e.cfg.Limits.TmpBytes})
+	if err != nil {
+		return false, fmt.Errorf("build view: %w", err)
 	}
-	return fmt.Sprintf("base commit %.12s: %s; %d passing, %d failing, %d flaky tests over %d runs; %s in all",
-		b.BaseCommit, built, len(b.Passing), len(b.Failing), len(b.Flaky), b.Repeats, time.Since(began).Round(time.Millisecond)), nil
+	defer func() { _ = view.Close() }()
+	cacheDir, err := e.projectCacheDir(ctx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	rep, err := e.deps.Validator.Validate(ctx, "build", ValidateRequest{Dir: view.Dir, Project: pinfo, Timeout: limit,
+		TempDir: view.TmpDir, CacheDir: cacheDir, Limits: e.cfg.Limits, Mutation: MutationBudget{Disabled: true}})
+	if err != nil {
+		return false, fmt.Errorf("build step: %w", err)
+	}
+	return rep.Passed, nil
 }
 
 // projectInfo is what validators are told of p.
