@@ -2,11 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,19 +26,14 @@ func TestProjectWarmUp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs real plugins, builds and tests")
 	}
-	const key = "sk-test-warm"
-	t.Setenv("OPENAI_API_KEY", key)
+	t.Parallel()
 	repo := buggyRepo(t)
 	calc := mustRead(t, filepath.Join(repo, "calc/calc.go"))
 	fixed := strings.Replace(calc, "\t\treturn n\n\t}\n\treturn n", "\t\treturn -n\n\t}\n\treturn n", 1)
 	hiddenTest := "package calc\n\nimport \"testing\"\n\nfunc TestAbsNegative(t *testing.T) {\n\tif Abs(-3) != 3 {\n\t\tt.Fatal(\"Abs is wrong\")\n\t}\n}\n"
 	patch := "--- /dev/null\n+++ b/calc/abs_hidden_test.go\n@@ -0,0 +1," + strconv.Itoa(strings.Count(hiddenTest, "\n")) + " @@\n+" +
 		strings.ReplaceAll(strings.TrimSuffix(hiddenTest, "\n"), "\n", "\n+") + "\n"
-	var mu sync.Mutex
-	var requests []string
-	fake := keyedOpenAI(t, key, map[string]string{"Fix Abs": fenced("calc/calc.go", fixed)}, &requests, &mu)
 	srv := servertest.Start(t, servertest.WithBuiltinPlugins(t), servertest.WithConfig(func(c *server.Config) {
-		c.BuiltinBaseURLs = map[string][]string{"openai": {fake.URL + "/v1"}}
 		c.MaxRefinements = -1
 		c.MaxMutants = -1
 		c.WarmProjects = true
@@ -69,9 +64,7 @@ func TestProjectWarmUp(t *testing.T) {
 	require.NotNil(t, ready.GetWarmUpTime())
 
 	// The first work order needs the baseline (FAIL_TO_PASS) and finds it.
-	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini", PluginName: "openai", Model: "gpt-4o-mini",
-		BaseUrl: fake.URL + "/v1", Params: map[string]string{"max_attempts": "1"}})
-	require.NoError(t, err)
+	v := replayVariant(t, c, map[string]string{"Fix Abs": fenced("calc/calc.go", fixed)})
 	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), VariantId: v.GetVariant().GetId(),
 		Title: "Fix Abs", Complexity: 2, Description: "Abs of a negative number must be positive.",
 		AcceptanceTestPatch: patch, FailToPass: []string{"calc.TestAbsNegative"}, TestsRequired: boolPtr(false)})
@@ -105,3 +98,25 @@ func TestProjectWarmUp(t *testing.T) {
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// replayVariant creates a variant of the replay plugin answering each work
+// order titled with a key of answers with its value.
+func replayVariant(t *testing.T, c *clients, answers map[string]string) *moosev1.CreateVariantResponse {
+	t.Helper()
+	type entry struct {
+		Key  string `json:"key"`
+		Text string `json:"text"`
+	}
+	var entries []entry
+	for k, text := range answers {
+		entries = append(entries, entry{Key: k, Text: text})
+	}
+	data, err := json.Marshal(map[string]any{"model": "replay-test", "entries": entries})
+	require.NoError(t, err)
+	cassette := filepath.Join(t.TempDir(), "cassette.yaml")
+	require.NoError(t, os.WriteFile(cassette, data, 0o644))
+	v, err := moosev1.NewVariantServiceClient(c.conn).CreateVariant(context.Background(), &moosev1.CreateVariantRequest{
+		Name: "replay-" + strconv.Itoa(len(answers)) + "-" + filepath.Base(filepath.Dir(cassette)), PluginName: "replay", BaseUrl: cassette, EditFormat: "whole"})
+	require.NoError(t, err)
+	return v
+}
