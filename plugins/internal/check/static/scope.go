@@ -140,6 +140,13 @@ func namedStubs(rel string, data []byte, funcs []code.Func, named map[string]boo
 				Message: fmt.Sprintf("function %s, which the work order asks for, has an empty body: it is not implemented", fn.Name)})
 		case zeroBody(rel, data, fn):
 			out = append(out, zeroFinding(rel, fn, "function the work order asks for"))
+		case throwOnlyBody(rel, data, fn):
+			verb := "only throws"
+			if code.IsGo(rel) {
+				verb = "only panics"
+			}
+			out = append(out, check.Finding{File: rel, Line: fn.StartLine, Category: check.CategoryStub, Severity: check.SeverityError,
+				Message: fmt.Sprintf("function %s, which the work order asks for, %s: it is not implemented", fn.Name, verb)})
 		}
 	}
 	return out
@@ -265,6 +272,57 @@ func jsEmptyCollection(toks []code.Token) bool {
 		}
 	}
 	return len(rest) == 2 && rest[0].Text == "(" && rest[1].Text == ")"
+}
+
+// throwOnlyBody: the body's only statement throws (JS/TS) or panics (Go),
+// whatever its message: the shape of a placeholder, and the body a mutant
+// that "replaces the body with a panic" would leave.
+func throwOnlyBody(rel string, data []byte, fn code.Func) bool {
+	if fn.BodyStart < 0 || fn.BodyEnd > len(data) || fn.BodyEnd-fn.BodyStart < 2 || data[fn.BodyStart] != '{' {
+		return false
+	}
+	body := data[fn.BodyStart:fn.BodyEnd]
+	if code.IsGo(rel) {
+		src := append([]byte("package p\nfunc _() "), body...)
+		f, err := parser.ParseFile(token.NewFileSet(), "b.go", src, parser.SkipObjectResolution)
+		if err != nil || len(f.Decls) != 1 {
+			return false
+		}
+		fd, ok := f.Decls[0].(*ast.FuncDecl)
+		if !ok || len(fd.Body.List) != 1 {
+			return false
+		}
+		st, ok := fd.Body.List[0].(*ast.ExprStmt)
+		if !ok {
+			return false
+		}
+		call, ok := st.X.(*ast.CallExpr)
+		if !ok {
+			return false
+		}
+		id, ok := call.Fun.(*ast.Ident)
+		return ok && id.Name == "panic"
+	}
+	if !code.IsJS(rel) {
+		return false
+	}
+	toks := code.Tokenize(body)
+	if len(toks) < 3 {
+		return false
+	}
+	toks = toks[1 : len(toks)-1]
+	if len(toks) > 0 && toks[len(toks)-1].Text == ";" {
+		toks = toks[:len(toks)-1]
+	}
+	if len(toks) < 2 || toks[0].Text != "throw" {
+		return false
+	}
+	for _, t := range toks[1:] {
+		if t.Text == ";" || t.Text == "{" || t.Text == "}" {
+			return false // another statement, or a block or function inside
+		}
+	}
+	return true
 }
 
 func goZeroBody(body []byte) bool {

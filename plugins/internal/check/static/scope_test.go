@@ -96,3 +96,26 @@ func TestEmptyCollectionsAreZeroValues(t *testing.T) {
 	require.NotContains(t, joined, "Grow", "make([]int, n) builds n elements")
 	require.NotContains(t, joined, "uniq", "new Set(xs) holds xs")
 }
+
+// TestNamedFunctionThatOnlyThrowsIsAStub: a function the work order asks
+// for whose whole body throws or panics, whatever the message, is not
+// implemented; one that throws on a condition and works otherwise is, and
+// so is an unnamed function that only throws.
+func TestNamedFunctionThatOnlyThrowsIsAStub(t *testing.T) {
+	t.Parallel()
+	dir := writeTree(t, map[string]string{
+		"src/center.ts": "export function center(s: string, width: number): string {\n  throw new Error(\"TODO\");\n}\n" +
+			"export function pad(s: string, n: number): string {\n  if (n < 0) {\n    throw new RangeError(\"n < 0\");\n  }\n  return s.padEnd(n);\n}\n" +
+			"export function unsupported(): never {\n  throw new Error(\"unsupported\");\n}\n",
+		"calc/calc.go": "package calc\n\n// Half halves n.\nfunc Half(n int) int {\n\tpanic(\"later\")\n}\n\n" +
+			"// Must panics on err.\nfunc Must(err error) {\n\tif err != nil {\n\t\tpanic(err)\n\t}\n}\n",
+	})
+	fs, err := static.Scan(dir, static.Whole("test/center.test.ts"), "Implement center and pad in src/center.ts, Half and Must in calc")
+	require.NoError(t, err)
+	got := strings.Join(stubs(fs), "\n")
+	require.Contains(t, got, "src/center.ts: function center, which the work order asks for, only throws: it is not implemented")
+	require.Contains(t, got, "calc/calc.go: function Half, which the work order asks for, only panics: it is not implemented")
+	require.NotContains(t, got, "pad", "a conditional throw is an implementation")
+	require.NotContains(t, got, "Must", "a conditional panic is an implementation")
+	require.NotContains(t, got, "unsupported", "a function the work order does not name is not blamed")
+}
