@@ -17,6 +17,8 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/moosehq/moose/plugins/internal/check"
@@ -254,8 +256,12 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Findings = append(rep.Findings, check.Finding{Category: check.CategoryTestFailure, Severity: check.SeverityError,
 			Message: "tests failed: " + check.TrimLog(strings.TrimSpace(rep.Log), 2048)})
 	}
-	if rep.OK && o.Mutation != nil && rep.Tests.Total() > 0 {
-		m, survivors, err := o.mutation(ctx, dir, runner, s, rep.Coverage, res.Duration)
+	// A run whose only failures are failing tests (say, ones already broken
+	// at base) still measures test strength, with those tests left out of
+	// the mutants' runs (vitest -t, jest --testNamePattern; npm test cannot).
+	skip, onlyTests := failedTests(res, rep.Findings, rep.Tests)
+	if o.Mutation != nil && rep.Tests.Total() > 0 && (rep.OK || onlyTests && runner != RunnerNpmTest) {
+		m, survivors, err := o.mutation(ctx, dir, runner, s, rep.Coverage, res.Duration, skip)
 		if err != nil {
 			return rep, fmt.Errorf("mutation testing: %w", err)
 		}
@@ -263,6 +269,33 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 		rep.Findings = append(rep.Findings, survivors...)
 	}
 	return rep, nil
+}
+
+// failedTests is a test-name pattern that leaves out the tests that failed
+// (a full name ending in one of theirs), and whether failing tests are all
+// that went wrong (every test file loaded, the run was not cut short).
+func failedTests(res sandbox.Result, findings []check.Finding, tests *check.Tests) (skip string, only bool) {
+	if res.Success() || res.TimedOut || res.Canceled || res.OOM || res.CPULimited || res.FileSizeLimited || tests == nil || tests.Failed == 0 {
+		return "", false
+	}
+	for _, f := range findings {
+		if f.Severity == check.SeverityError && f.Category != check.CategoryTestFailure {
+			return "", false
+		}
+	}
+	var names []string
+	for _, c := range tests.Cases {
+		if c.Status != check.TestFailed || c.Name == "" {
+			continue
+		}
+		if q := regexp.QuoteMeta(c.Name); !slices.Contains(names, q) {
+			names = append(names, q)
+		}
+	}
+	if len(names) == 0 {
+		return "", false
+	}
+	return "^(?!.*(?:" + strings.Join(names, "|") + ")$)", true
 }
 
 // touchedFiles selects changed non-test files.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/moosehq/moose/plugins/internal/check"
@@ -18,8 +19,11 @@ import (
 // changed functions the tests reach is written into the file (replacing it
 // by rename, so a hard-linked tree is never written through), the tests
 // related to the file run (vitest related, jest --findRelatedTests; npm test
-// runs everything), and the original is put back before the next one.
-func (o Options) mutation(ctx context.Context, dir, runner string, base sandbox.Spec, cov *check.Coverage, baseline time.Duration) (*check.Mutation, []check.Finding, error) {
+// runs everything), and the original is put back before the next one. skip,
+// when set, is a test-name pattern leaving out tests that failed before any
+// mutation; the unmutated tree must pass under it first, or test strength is
+// not measured (a failure the pattern missed would "kill" every mutant).
+func (o Options) mutation(ctx context.Context, dir, runner string, base sandbox.Spec, cov *check.Coverage, baseline time.Duration, skip string) (*check.Mutation, []check.Finding, error) {
 	start := time.Now()
 	m := &check.Mutation{Measured: true}
 	covered := map[string]int{}
@@ -58,7 +62,45 @@ func (o Options) mutation(ctx context.Context, dir, runner string, base sandbox.
 		return m, nil, nil
 	}
 	bin := func(name string) string { return filepath.Join(dir, "node_modules", ".bin", name) }
+	related := func(files ...string) []string {
+		var args []string
+		switch runner {
+		case RunnerVitest:
+			args = append([]string{bin("vitest"), "related", "--run", "--passWithNoTests", "--reporter=dot"}, files...)
+			if skip != "" {
+				args = append(args, "-t", skip)
+			}
+		case RunnerJest:
+			args = append([]string{bin("jest"), "--ci", "--passWithNoTests", "--findRelatedTests"}, files...)
+			if skip != "" {
+				args = append(args, "--testNamePattern", skip)
+			}
+		default:
+			args = []string{"npm", "test"}
+		}
+		return args
+	}
 	perMutant := 3*baseline + 10*time.Second
+	if skip != "" {
+		var files []string
+		for _, mu := range all {
+			if !slices.Contains(files, mu.File) {
+				files = append(files, mu.File)
+			}
+		}
+		s := base
+		s.Args = related(files...)
+		s.Timeout = perMutant
+		s.OutputLimit = 256 << 10
+		r, err := o.Runner.Run(ctx, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !r.Success() || len(assertionFindings(r.Output())) > 0 {
+			m.Measured, m.Reason = false, "the tests related to the change still failed with the failing tests left out, so mutants could not be judged"
+			return m, nil, nil
+		}
+	}
 	res, err := mutate.Run(ctx, all, mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time},
 		func(ctx context.Context, mu mutate.Mutant, deadline time.Time) (mutate.Outcome, error) {
 			full := filepath.Join(dir, filepath.FromSlash(mu.File))
@@ -70,17 +112,8 @@ func (o Options) mutation(ctx context.Context, dir, runner string, base sandbox.
 				return 0, err
 			}
 			defer replaceFile(full, orig) //nolint:errcheck // checked below too
-			var args []string
-			switch runner {
-			case RunnerVitest:
-				args = []string{bin("vitest"), "related", "--run", "--passWithNoTests", "--reporter=dot", mu.File}
-			case RunnerJest:
-				args = []string{bin("jest"), "--ci", "--passWithNoTests", "--findRelatedTests", mu.File}
-			default:
-				args = []string{"npm", "test"}
-			}
 			s := base
-			s.Args = args
+			s.Args = related(mu.File)
 			s.Timeout = min(perMutant, time.Until(deadline)+5*time.Second)
 			s.OutputLimit = 256 << 10
 			r, err := o.Runner.Run(ctx, s)

@@ -76,3 +76,54 @@ it("returns something", () => {
 	}
 	require.Contains(t, strings.Join(msgs, "\n"), "tests still pass when clamp returns zero values")
 }
+
+// TestJSMutationRunsBesideAFailingTest: a test already failing (one that
+// even imports the changed file, inside a describe block) is left out of the
+// mutants' runs, so it neither fails the run's test strength nor kills every
+// mutant: a weak new test is still caught, a strong one still passes.
+func TestJSMutationRunsBesideAFailingTest(t *testing.T) {
+	t.Parallel()
+	broken := `import { describe, expect, it } from "vitest";
+import { clamp } from "../src/clamp.js";
+describe("legacy", () => {
+  it("was broken before the change", () => {
+    expect(clamp(1, 0, 2)).toBe(99);
+  });
+});
+`
+	for name, tt := range map[string]struct {
+		test   string
+		strong bool
+	}{
+		"weak": {`import { expect, it } from "vitest";
+import { clamp } from "../src/clamp.js";
+it("returns something", () => {
+  expect(clamp(5, 0, 10)).not.toBeNull();
+});
+`, false},
+		"strong": {`import { expect, it } from "vitest";
+import { clamp } from "../src/clamp.js";
+it("clamps", () => {
+  expect(clamp(-1, 0, 10)).toBe(0);
+  expect(clamp(5, 0, 10)).toBe(5);
+  expect(clamp(11, 0, 10)).toBe(10);
+});
+`, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := sample(t)
+			write(t, dir, "src/clamp.ts", clampTS)
+			write(t, dir, "test/clamp.test.ts", tt.test)
+			write(t, dir, "test/legacy.test.ts", broken)
+			rep, err := jscheck.Test(context.Background(), dir, jscheck.Options{Changed: []string{"src/clamp.ts", "test/clamp.test.ts"},
+				Mutation: &check.MutationOptions{MaxMutants: 4, Time: 60 * time.Second}})
+			require.NoError(t, err)
+			require.False(t, rep.OK, "the broken test still fails the run")
+			require.NotNil(t, rep.Mutation, rep.Log)
+			require.True(t, rep.Mutation.Measured, rep.Mutation.Reason)
+			require.Equal(t, tt.strong, rep.Mutation.Functions[0].GateKilled, "%+v", rep.Mutation)
+			require.Equal(t, clampTS, read(t, dir, "src/clamp.ts"), "every mutant is undone")
+		})
+	}
+}
