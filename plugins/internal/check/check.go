@@ -393,3 +393,20 @@ func (o *MutationOptions) LinesOf(rel string) []int {
 	}
 	return o.Lines[rel]
 }
+
+// OnlyTestFailures reports whether failing tests are all that went wrong in
+// a test run: it failed, was not cut short by a limit, some tests failed,
+// and every error finding is a test failure (every package or file built
+// and loaded). Test strength can then still be measured with those tests
+// left out.
+func OnlyTestFailures(res sandbox.Result, findings []Finding, tests *Tests) bool {
+	if res.Success() || res.TimedOut || res.Canceled || res.OOM || res.CPULimited || res.FileSizeLimited || tests == nil || tests.Failed == 0 {
+		return false
+	}
+	for _, f := range findings {
+		if f.Severity == SeverityError && f.Category != CategoryTestFailure {
+			return false
+		}
+	}
+	return true
+}

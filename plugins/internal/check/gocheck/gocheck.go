@@ -293,13 +293,8 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 // whether failing tests are all that went wrong (every package built, the run
 // was not cut short).
 func failedTests(res sandbox.Result, findings []check.Finding, tests *check.Tests) (skip string, only bool) {
-	if res.Success() || res.TimedOut || res.Canceled || res.OOM || res.CPULimited || res.FileSizeLimited || tests.Failed == 0 {
+	if !check.OnlyTestFailures(res, findings, tests) {
 		return "", false
-	}
-	for _, f := range findings {
-		if f.Severity == check.SeverityError && f.Category != check.CategoryTestFailure {
-			return "", false
-		}
 	}
 	var names []string
 	for _, c := range tests.Cases {

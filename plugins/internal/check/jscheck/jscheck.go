@@ -275,13 +275,8 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 // (a full name ending in one of theirs), and whether failing tests are all
 // that went wrong (every test file loaded, the run was not cut short).
 func failedTests(res sandbox.Result, findings []check.Finding, tests *check.Tests) (skip string, only bool) {
-	if res.Success() || res.TimedOut || res.Canceled || res.OOM || res.CPULimited || res.FileSizeLimited || tests == nil || tests.Failed == 0 {
+	if !check.OnlyTestFailures(res, findings, tests) {
 		return "", false
-	}
-	for _, f := range findings {
-		if f.Severity == check.SeverityError && f.Category != check.CategoryTestFailure {
-			return "", false
-		}
 	}
 	var names []string
 	for _, c := range tests.Cases {

@@ -283,16 +283,7 @@ func throwOnlyBody(rel string, data []byte, fn code.Func) bool {
 	}
 	body := data[fn.BodyStart:fn.BodyEnd]
 	if code.IsGo(rel) {
-		src := append([]byte("package p\nfunc _() "), body...)
-		f, err := parser.ParseFile(token.NewFileSet(), "b.go", src, parser.SkipObjectResolution)
-		if err != nil || len(f.Decls) != 1 {
-			return false
-		}
-		fd, ok := f.Decls[0].(*ast.FuncDecl)
-		if !ok || len(fd.Body.List) != 1 {
-			return false
-		}
-		st, ok := fd.Body.List[0].(*ast.ExprStmt)
+		st, ok := goOnlyStmt(body).(*ast.ExprStmt)
 		if !ok {
 			return false
 		}
@@ -325,17 +316,23 @@ func throwOnlyBody(rel string, data []byte, fn code.Func) bool {
 	return true
 }
 
-func goZeroBody(body []byte) bool {
+// goOnlyStmt is the only statement of a Go function body ({…}), or nil
+// when it has none, several, or does not parse.
+func goOnlyStmt(body []byte) ast.Stmt {
 	src := append([]byte("package p\nfunc _() "), body...)
 	f, err := parser.ParseFile(token.NewFileSet(), "b.go", src, parser.SkipObjectResolution)
 	if err != nil || len(f.Decls) != 1 {
-		return false
+		return nil
 	}
 	fd, ok := f.Decls[0].(*ast.FuncDecl)
 	if !ok || len(fd.Body.List) != 1 {
-		return false
+		return nil
 	}
-	ret, ok := fd.Body.List[0].(*ast.ReturnStmt)
+	return fd.Body.List[0]
+}
+
+func goZeroBody(body []byte) bool {
+	ret, ok := goOnlyStmt(body).(*ast.ReturnStmt)
 	if !ok || len(ret.Results) == 0 {
 		return false
 	}
