@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server"
@@ -67,7 +68,7 @@ func TestProjectWarmUp(t *testing.T) {
 	v := replayVariant(t, c, map[string]string{"Fix Abs": fenced("calc/calc.go", fixed)})
 	r, err := c.wos.CreateWorkOrder(ctx, &moosev1.CreateWorkOrderRequest{ProjectId: p.GetProject().GetId(), VariantId: v.GetVariant().GetId(),
 		Title: "Fix Abs", Complexity: 2, Description: "Abs of a negative number must be positive.",
-		AcceptanceTestPatch: patch, FailToPass: []string{"calc.TestAbsNegative"}, TestsRequired: boolPtr(false)})
+		AcceptanceTestPatch: patch, FailToPass: []string{"calc.TestAbsNegative"}, TestsRequired: proto.Bool(false)})
 	require.NoError(t, err)
 	id := r.GetWorkOrder().GetId()
 	_, err = c.wos.ApproveWorkOrder(ctx, &moosev1.ApproveWorkOrderRequest{Id: id})
@@ -96,8 +97,6 @@ func TestProjectWarmUp(t *testing.T) {
 	failed := warmed(bad.GetProject().GetId(), "failed")
 	require.Contains(t, failed.GetWarmUpMessage(), "worktree of main", failed.GetWarmUpMessage())
 }
-
-func boolPtr(b bool) *bool { return &b }
 
 // replayVariant creates a variant of the replay plugin answering each work
 // order titled with a key of answers with its value.
