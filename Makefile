@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz refinement bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -114,8 +114,23 @@ bench: deps build
 	$(GO) test -run '^$$' -bench PoolStart -benchtime 1x -timeout 30m ./server/internal/workspace/
 	$(GO) test -run '^$$' -bench UnreadWatches -benchtime 1x -timeout 30m ./server/e2e/
 
+# refinement: the refinement loop's effect, before and after. Builds the moosed
+# of REFINEMENT_BEFORE (the commit before the refinement changes of issue 13)
+# and runs the demo suites and the refinement suite through it and through this
+# checkout's moosed: pass@1, pass after refinement, mean cycles (~15 min).
+REFINEMENT_BEFORE ?= 2a44a18
+refinement: deps build
+	@rm -rf .refinement && mkdir -p .refinement/before
+	@git archive $(REFINEMENT_BEFORE) | tar -x -C .refinement/before
+	@echo "building moosed at $(REFINEMENT_BEFORE) (log: .refinement/build.log)"
+	@GOFLAGS=-buildvcs=false $(MAKE) -C .refinement/before build > .refinement/build.log 2>&1
+	@scripts/refinement.sh .refinement/before/bin before > .refinement/before.txt
+	@scripts/refinement.sh $(BIN) after > .refinement/after.txt
+	@printf '%-8s %-12s %-9s %-7s %-7s %s\n' RUN SUITE VARIANT 'pass@1' refined cycles
+	@cat .refinement/before.txt .refinement/after.txt
+
 demo: deps build
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf $(BIN) .demo .fidelity .fuzz
+	rm -rf $(BIN) .demo .fidelity .fuzz .refinement
