@@ -76,6 +76,7 @@ further statuses, see "moosectl wo watch --help".`
 	root.SilenceUsage = true
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// completion.go has moosectl's own completion command.
 	root.CompletionOptions.DisableDefaultCmd = true
 	// --version prints the same line as moosed's (package version), nothing
 	// else, so scripts can compare the two.
