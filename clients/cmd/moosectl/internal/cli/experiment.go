@@ -152,7 +152,7 @@ work orders: validated and scored, never published.`,
 				if err != nil {
 					return err
 				}
-				return a.Render(resp.GetExperiment(), func(w io.Writer) error { return renderExperiment(w, resp.GetExperiment()) })
+				return a.renderExperiment(ctx, c, resp.GetExperiment())
 			})
 		},
 	}
@@ -189,7 +189,8 @@ func newExpListCommand(a *App) *cobra.Command {
 		Use:   "list [--tier TIER] [--status STATUS]",
 		Short: "List experiments, newest first",
 		Long: `List experiments, newest first. Statuses: running, promoted, rolled_back,
-inconclusive, stopped. With -o json the output is one ListExperimentsResponse.`,
+inconclusive, stopped. Variants are shown by name; with -o json the output is
+one ListExperimentsResponse, with variant ids.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
@@ -197,7 +198,14 @@ inconclusive, stopped. With -o json the output is one ListExperimentsResponse.`,
 				if err != nil {
 					return err
 				}
-				return a.Render(resp, func(w io.Writer) error { return renderExperiments(w, resp.GetExperiments()) })
+				if a.format == output.JSON {
+					return output.WriteJSON(a.stdout, resp)
+				}
+				variants, err := variantsByID(ctx, c)
+				if err != nil {
+					return err
+				}
+				return renderExperiments(a.stdout, resp.GetExperiments(), variants)
 			})
 		},
 	}
@@ -224,7 +232,7 @@ results are watched continuously and never decide.`,
 				if err != nil {
 					return err
 				}
-				return a.Render(resp.GetExperiment(), func(w io.Writer) error { return renderExperiment(w, resp.GetExperiment()) })
+				return a.renderExperiment(ctx, c, resp.GetExperiment())
 			})
 		},
 	}
@@ -243,7 +251,7 @@ func newExpActionCommand(a *App, who func() string, name, short string,
 				if err != nil {
 					return err
 				}
-				return a.Render(e, func(w io.Writer) error { return renderExperiment(w, e) })
+				return a.renderExperiment(ctx, c, e)
 			})
 		},
 	}
@@ -259,31 +267,48 @@ func decisionOutcome(o moosev1.DecisionOutcome) string {
 	return strings.ToLower(strings.TrimPrefix(o.String(), "DECISION_OUTCOME_"))
 }
 
-func renderExperiments(w io.Writer, exps []*moosev1.Experiment) error {
+// renderExperiment prints e as JSON (ids, as the API has them) or as a table
+// naming its variants, which takes one more request.
+func (a *App) renderExperiment(ctx context.Context, c *moose.Client, e *moosev1.Experiment) error {
+	if a.format == output.JSON {
+		return output.WriteJSON(a.stdout, e)
+	}
+	variants, err := variantsByID(ctx, c)
+	if err != nil {
+		return err
+	}
+	return renderExperiment(a.stdout, e, variants)
+}
+
+// renderExperiments writes one row per experiment, variants by name (see
+// variantName).
+func renderExperiments(w io.Writer, exps []*moosev1.Experiment, variants map[string]*moosev1.Variant) error {
 	t := output.NewTable(w, "ID", "TIER", "STATUS", "BASELINE", "CANDIDATE", "SHARE", "N (B/C)", "DECISION", "STARTED")
 	for _, e := range exps {
 		share := expPct(e.GetCandidateShare())
 		if e.GetShadow() {
 			share += " shadow"
 		}
-		t.Row(e.GetId(), e.GetTier(), experimentStatus(e.GetStatus()), e.GetBaselineVariantId(), e.GetCandidateVariantId(),
+		t.Row(e.GetId(), e.GetTier(), experimentStatus(e.GetStatus()),
+			variantName(variants, e.GetBaselineVariantId()), variantName(variants, e.GetCandidateVariantId()),
 			share, fmt.Sprintf("%d/%d", e.GetBaseline().GetN(), e.GetCandidate().GetN()),
 			decisionOutcome(e.GetDecision().GetOutcome()), output.Time(e.GetStartTime()))
 	}
 	return t.Flush()
 }
 
-func renderExperiment(w io.Writer, e *moosev1.Experiment) error {
+// renderExperiment writes one experiment, variants by name and id.
+func renderExperiment(w io.Writer, e *moosev1.Experiment, variants map[string]*moosev1.Variant) error {
 	t := output.NewTable(w)
 	t.Row("ID:", e.GetId())
 	t.Row("Tier:", e.GetTier())
 	t.Row("Status:", experimentStatus(e.GetStatus()))
-	t.Row("Baseline:", e.GetBaselineVariantId())
+	t.Row("Baseline:", variantNameAndID(variants, e.GetBaselineVariantId()))
 	share := expPct(e.GetCandidateShare()) + " of traffic"
 	if e.GetShadow() {
 		share += ", shadow (never published)"
 	}
-	t.Row("Candidate:", e.GetCandidateVariantId()+" ("+share+")")
+	t.Row("Candidate:", variantNameAndID(variants, e.GetCandidateVariantId())+", "+share)
 	t.Row("Started:", output.Time(e.GetStartTime())+" by "+e.GetStartedBy())
 	t.Row("Ended:", output.Time(e.GetEndTime()))
 	c := e.GetConfig()
@@ -300,7 +325,7 @@ func renderExperiment(w io.Writer, e *moosev1.Experiment) error {
 	arms := []*moosev1.ExperimentArm{e.GetBaseline(), e.GetCandidate()}
 	at := output.NewTable(w, "ARM", "VARIANT", "N", "CRASHED", "MEAN", "SD", "PASS RATE", "COST/ACCEPTED", "SCORE CS")
 	for _, a := range arms {
-		at.Row(a.GetArm(), a.GetVariantId(), strconv.Itoa(int(a.GetN())), strconv.Itoa(int(a.GetCrashed())),
+		at.Row(a.GetArm(), variantName(variants, a.GetVariantId()), strconv.Itoa(int(a.GetN())), strconv.Itoa(int(a.GetCrashed())),
 			expNum(a.GetMeanScore(), a.GetN()), expNum(a.GetScoreSd(), a.GetN()), expPctN(a.GetPassRate(), a.GetN()),
 			expUSD(a.GetCostPerAcceptedUsd(), a.GetN()), expInterval(a.GetScoreCs()))
 	}

@@ -69,8 +69,11 @@ func TestExperimentCommands(t *testing.T) {
 
 	out := s.ok("exp", "show", e.GetId())
 	require.Regexp(t, `(?m)^Status:\s+running$`, out)
-	require.Regexp(t, `(?m)^baseline\s+`+base.String()+`\s+12\s+0\s+6\.\d\d\s+\S+\s+100\.0%\s+\$0\.0\d+\s+\[\d`, out)
-	require.Regexp(t, `(?m)^candidate\s+`+cand.String()+`\s+12\s+0\s+8\.\d\d`, out)
+	// Variants by name, with their ids where there is room.
+	require.Regexp(t, `(?m)^Baseline:\s+base \(`+base.String()+`\)$`, out)
+	require.Regexp(t, `(?m)^Candidate:\s+cand \(`+cand.String()+`\), 50% of traffic$`, out)
+	require.Regexp(t, `(?m)^baseline\s+base\s+12\s+0\s+6\.\d\d\s+\S+\s+100\.0%\s+\$0\.0\d+\s+\[\d`, out)
+	require.Regexp(t, `(?m)^candidate\s+cand\s+12\s+0\s+8\.\d\d`, out)
 	require.Regexp(t, `(?m)^correctness\s+5\.00 \(n=12\)\s+8\.00 \(n=12\)$`, out)
 	require.Regexp(t, `(?m)^Decision:\s+continue \(live look\)$`, out)
 	require.Regexp(t, `(?m)^Reason:\s+continue: baseline 12 and candidate 12 WOs, promotion needs 30 each`, out)
@@ -78,7 +81,7 @@ func TestExperimentCommands(t *testing.T) {
 	require.Regexp(t, `(?m)^Fixed-horizon \(reference only\):\s+Welch t=`, out)
 
 	out = s.ok("exp", "list", "--status", "running")
-	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+running\s+.*\s+50%\s+12/12\s+continue\s`, out)
+	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+running\s+base\s+cand\s+50%\s+12/12\s+continue\s`, out)
 	out = s.ok("exp", "list", "--tier", "strong")
 	require.Equal(t, 1, strings.Count(out, "\n"), "header only:\n%s", out)
 
@@ -109,4 +112,12 @@ func TestExperimentCommands(t *testing.T) {
 		actors = append(actors, ev.GetType()+"/"+ev.GetActor())
 	}
 	require.Equal(t, []string{"started/alice", "stop/bob", "promote/carol"}, actors)
+
+	// A variant retired since is still named, and marked.
+	_, err = pool.Exec(ctx, `UPDATE variants SET status = 'retired', retired_at = now() WHERE id = $1`, base)
+	require.NoError(t, err)
+	out = s.ok("exp", "list")
+	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+promoted\s+base \(retired\)\s+cand\s+50%`, out)
+	out = s.ok("exp", "show", e.GetId())
+	require.Regexp(t, `(?m)^Baseline:\s+base \(retired, `+base.String()+`\)$`, out)
 }
