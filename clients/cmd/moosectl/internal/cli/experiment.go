@@ -4,26 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/moose"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 )
-
-// EnvActor names the environment variable that sets the default --actor.
-const EnvActor = "MOOSE_ACTOR"
-
-// actorMetadataKey is the metadata moosed reads when a request names no actor.
-const actorMetadataKey = "x-moose-actor"
 
 func init() { register(newExperimentCommand) }
 
@@ -37,33 +29,29 @@ moosed checks always-valid confidence sequences and may promote the candidate
 declare the experiment inconclusive and leave the choice to a person.
 
 Start, stop, promote and rollback record who did it: the name of the token
-the call is made with. --actor (else the ` + EnvActor + ` environment variable, else
-$USER) is sent too, and recorded only by a server that authenticates nothing.`
-	var actor string
-	cmd.PersistentFlags().StringVar(&actor, "actor", "", "who is acting; moosed records the token's name instead (env "+EnvActor+", else $USER)")
-	who := func() string {
-		for _, s := range []string{actor, os.Getenv(EnvActor), os.Getenv("USER")} {
-			if s = strings.TrimSpace(s); s != "" {
-				return s
-			}
-		}
-		return ""
-	}
+the call is made with (moosectl token create NAME mints one per person or
+job). Nothing the caller claims can change it.`
+	// --actor once sent a name (default $USER) that moosed never records for
+	// an authenticated call, and every call is authenticated: it stays, hidden,
+	// only so scripts that pass it keep working, and sends nothing. (Not
+	// cobra's MarkDeprecated: that prints its notice on stdout, into -o json.)
+	cmd.PersistentFlags().String("actor", "", "ignored: moosed records the calling token's name")
+	_ = cmd.PersistentFlags().MarkHidden("actor")
 	cmd.AddCommand(
-		newExpStartCommand(a, who),
+		newExpStartCommand(a),
 		newExpListCommand(a),
 		newExpShowCommand(a),
-		newExpActionCommand(a, who, "stop", "Stop a running experiment's candidate traffic; the baseline stays",
+		newExpActionCommand(a, "stop", "Stop a running experiment's candidate traffic; the baseline stays",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.StopExperiment(ctx, &moosev1.StopExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
 			}),
-		newExpActionCommand(a, who, "promote", "Make the candidate the tier's variant (running, inconclusive or stopped experiments)",
+		newExpActionCommand(a, "promote", "Make the candidate the tier's variant (running, inconclusive or stopped experiments)",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.PromoteExperiment(ctx, &moosev1.PromoteExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
 			}),
-		newExpActionCommand(a, who, "rollback", "End the experiment keeping the baseline (running, inconclusive or stopped experiments)",
+		newExpActionCommand(a, "rollback", "End the experiment keeping the baseline (running, inconclusive or stopped experiments)",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.RollbackExperiment(ctx, &moosev1.RollbackExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
@@ -72,16 +60,14 @@ $USER) is sent too, and recorded only by a server that authenticates nothing.`
 	return cmd
 }
 
-// withActor names the actor in the request metadata; moosed uses it when the
-// request's own actor field is empty.
-func withActor(ctx context.Context, actor string) context.Context {
-	if actor == "" {
-		return ctx
+// warnIgnoredActor tells someone still passing --actor that it has no effect.
+func (a *App) warnIgnoredActor(cmd *cobra.Command) {
+	if cmd.Flags().Changed("actor") {
+		fmt.Fprintln(a.stderr, `moosectl: --actor is ignored: moosed records the name of the calling token (one per person: "moosectl token create NAME")`)
 	}
-	return metadata.AppendToOutgoingContext(ctx, actorMetadataKey, actor)
 }
 
-func newExpStartCommand(a *App, who func() string) *cobra.Command {
+func newExpStartCommand(a *App) *cobra.Command {
 	var (
 		req        moosev1.StartExperimentRequest
 		cfg        moosev1.ExperimentConfig
@@ -147,8 +133,9 @@ work orders: validated and scored, never published.`,
 				cfg.BudgetDuration = durationpb.New(time.Duration(budgetDays * float64(24*time.Hour)))
 			}
 			req.Config = &cfg
+			a.warnIgnoredActor(cmd)
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				resp, err := moosev1.NewExperimentServiceClient(c.Conn()).StartExperiment(withActor(ctx, who()), &req)
+				resp, err := moosev1.NewExperimentServiceClient(c.Conn()).StartExperiment(ctx, &req)
 				if err != nil {
 					return err
 				}
@@ -238,7 +225,7 @@ results are watched continuously and never decide.`,
 	}
 }
 
-func newExpActionCommand(a *App, who func() string, name, short string,
+func newExpActionCommand(a *App, name, short string,
 	do func(context.Context, moosev1.ExperimentServiceClient, string, string) (*moosev1.Experiment, error)) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
@@ -246,8 +233,9 @@ func newExpActionCommand(a *App, who func() string, name, short string,
 		Short: short,
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.warnIgnoredActor(cmd)
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				e, err := do(withActor(ctx, who()), moosev1.NewExperimentServiceClient(c.Conn()), args[0], reason)
+				e, err := do(ctx, moosev1.NewExperimentServiceClient(c.Conn()), args[0], reason)
 				if err != nil {
 					return err
 				}
