@@ -99,27 +99,32 @@ func (s *Suite) Request(projectID, variant string, i int) *moosev1.CreateWorkOrd
 	}
 }
 
-// VariantSummary aggregates one variant's finished work orders.
+// VariantSummary aggregates one variant's finished work orders. Its JSON
+// names are snake_case, like the API's (moosectl suite run -o json prints it).
 type VariantSummary struct {
-	Variant      string
-	WorkOrders   int
-	Finished     int
-	BuildsPassed int
-	TestsPassed  int
+	// Variant is the variant as the run named it (id or name).
+	Variant      string `json:"variant"`
+	WorkOrders   int    `json:"work_orders"`
+	Finished     int    `json:"finished"`
+	BuildsPassed int    `json:"builds_passed"`
+	TestsPassed  int    `json:"tests_passed"`
 	// HiddenRan counts work orders whose acceptance tests ran, HiddenPassed
 	// those whose acceptance tests all passed.
-	HiddenRan, HiddenPassed int
-	Passed                  int
-	MeanScore               float64
-	MeanDimension           map[string]float64
-	MeanCycles              float64
-	FixedByRefine           int // passed after more than one cycle
-	CostUSD                 float64
-	Failed                  int // system failures
+	HiddenRan    int `json:"hidden_tests_ran"`
+	HiddenPassed int `json:"hidden_tests_passed"`
+	Passed       int `json:"passed"`
+	// MeanScore and MeanDimension (dimension name → mean) count a work order
+	// without a result as 0.
+	MeanScore     float64            `json:"mean_score"`
+	MeanDimension map[string]float64 `json:"mean_dimension"`
+	MeanCycles    float64            `json:"mean_cycles"`
+	FixedByRefine int                `json:"fixed_by_refinement"` // passed after more than one cycle
+	CostUSD       float64            `json:"cost_usd"`
+	Failed        int                `json:"system_failures"`
 	// FailureCategories counts, over work orders that did not pass, the
 	// finding categories of their final attempt (one count per category per
 	// work order): what this variant gets wrong.
-	FailureCategories map[string]int
+	FailureCategories map[string]int `json:"failure_categories"`
 }
 
 // PassRate is the share of work orders that passed.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moosehq/moose/server"
+	"github.com/moosehq/moose/server/version"
 )
 
 // durationEnv parses a duration from the environment, falling back to 5m.
@@ -91,7 +92,12 @@ func main() {
 	fs.BoolVar(&cfg.APIOnly, "api-only", env("api-only", "") == "1", usage("api-only", "serve the API and schedule work orders, execute none"))
 	fs.BoolVar(&cfg.WarmProjects, "warm-projects", env("warm-projects", "1") != "0", usage("warm-projects", "run a new project's tests once when it is registered (build cache, baseline), so its first work order does not pay for them"))
 	fs.BoolVar(&cfg.Unsandboxed, "unsandboxed", env("unsandboxed", "") == "1", usage("unsandboxed", "let validators run generated code WITHOUT the bubblewrap sandbox (explicit opt-out)"))
+	showVersion := fs.Bool("version", false, "print the version and the commit moosed was built from, and exit")
 	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println(version.String("moosed"))
+		return
+	}
 	cfg.MutationTime = time.Duration(mutationSecs) * time.Second
 	cfg.GitHubToken = os.Getenv("GITHUB_TOKEN")
 	cfg.GitHubHosts = list(githubHosts)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/cli"
+	"github.com/moosehq/moose/server/version"
 )
 
 type result struct {
@@ -114,5 +115,17 @@ func TestCommandTree(t *testing.T) {
 			got = append(got, c.Name())
 		}
 		require.Equal(t, subs, got)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	// No server is needed, and none is dialled.
+	for _, flag := range []string{"--version", "-v"} {
+		r := moosectl(t, nil, "--server", "127.0.0.1:1", flag)
+		require.Equal(t, cli.ExitOK, r.code, r.stderr)
+		require.Equal(t, version.String("moosectl")+"\n", r.stdout)
+		require.True(t, strings.HasPrefix(r.stdout, "moosectl "), r.stdout)
+		require.Empty(t, r.stderr)
 	}
 }

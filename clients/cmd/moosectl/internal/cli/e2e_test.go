@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -192,6 +193,40 @@ metadata:
 	var piped moosev1.WorkOrder
 	require.NoError(t, protojson.Unmarshal([]byte(out.String()), &piped))
 	require.Equal(t, "piped", piped.GetTitle())
+}
+
+func TestWorkOrderCreatePinnedToVariant(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.APIOnly())
+	s := sessionFor(t, srv)
+	p := s.project("calc")
+	mini, other := uuid.New(), uuid.New()
+	_, err := srv.Server().Pool().Exec(t.Context(),
+		`INSERT INTO variants (id, name, plugin_name) VALUES ($1, 'mini', 'replay'), ($2, 'other', 'replay')`, mini, other)
+	require.NoError(t, err)
+	create := []string{"wo", "create", "--project", p.GetId(), "--description", "d", "--criteria", "it works", "--complexity", "3"}
+
+	// By name: the server resolves it and records the pin as the variant.
+	var byName moosev1.WorkOrder
+	s.json(&byName, append(create, "--title", "Add Mod", "--variant", "mini")...)
+	require.Equal(t, mini.String(), byName.GetVariantId())
+	var got moosev1.WorkOrder
+	s.json(&got, "wo", "get", byName.GetId())
+	require.Equal(t, mini.String(), got.GetVariantId(), "stored, not only echoed")
+
+	// By id, over a work-order file.
+	path := writeFile(t, t.TempDir(), "wo.yaml", "project_id: "+p.GetId()+"\ntitle: Add Abs\ncomplexity: 2\n")
+	var byID moosev1.WorkOrder
+	s.json(&byID, "wo", "create", "-f", path, "--variant", other.String())
+	require.Equal(t, other.String(), byID.GetVariantId())
+
+	// Without the flag nothing is pinned: routing picks later.
+	require.Empty(t, s.workOrder(p.GetId(), "Add Max").GetVariantId())
+
+	r := s.run(append(create, "--title", "Add Min", "--variant", "nope")...)
+	require.Equal(t, cli.ExitError, r.code, r.stderr)
+	require.Contains(t, r.stderr, "(InvalidArgument)")
+	require.Contains(t, r.stderr, `  variant_id: no variant "nope"`)
 }
 
 func TestWorkOrderTransitions(t *testing.T) {

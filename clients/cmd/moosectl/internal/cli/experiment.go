@@ -4,26 +4,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/moose"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 )
-
-// EnvActor names the environment variable that sets the default --actor.
-const EnvActor = "MOOSE_ACTOR"
-
-// actorMetadataKey is the metadata moosed reads when a request names no actor.
-const actorMetadataKey = "x-moose-actor"
 
 func init() { register(newExperimentCommand) }
 
@@ -37,33 +29,29 @@ moosed checks always-valid confidence sequences and may promote the candidate
 declare the experiment inconclusive and leave the choice to a person.
 
 Start, stop, promote and rollback record who did it: the name of the token
-the call is made with. --actor (else the ` + EnvActor + ` environment variable, else
-$USER) is sent too, and recorded only by a server that authenticates nothing.`
-	var actor string
-	cmd.PersistentFlags().StringVar(&actor, "actor", "", "who is acting; moosed records the token's name instead (env "+EnvActor+", else $USER)")
-	who := func() string {
-		for _, s := range []string{actor, os.Getenv(EnvActor), os.Getenv("USER")} {
-			if s = strings.TrimSpace(s); s != "" {
-				return s
-			}
-		}
-		return ""
-	}
+the call is made with (moosectl token create NAME mints one per person or
+job). Nothing the caller claims can change it.`
+	// --actor once sent a name (default $USER) that moosed never records for
+	// an authenticated call, and every call is authenticated: it stays, hidden,
+	// only so scripts that pass it keep working, and sends nothing. (Not
+	// cobra's MarkDeprecated: that prints its notice on stdout, into -o json.)
+	cmd.PersistentFlags().String("actor", "", "ignored: moosed records the calling token's name")
+	_ = cmd.PersistentFlags().MarkHidden("actor")
 	cmd.AddCommand(
-		newExpStartCommand(a, who),
+		newExpStartCommand(a),
 		newExpListCommand(a),
 		newExpShowCommand(a),
-		newExpActionCommand(a, who, "stop", "Stop a running experiment's candidate traffic; the baseline stays",
+		newExpActionCommand(a, "stop", "Stop a running experiment's candidate traffic; the baseline stays",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.StopExperiment(ctx, &moosev1.StopExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
 			}),
-		newExpActionCommand(a, who, "promote", "Make the candidate the tier's variant (running, inconclusive or stopped experiments)",
+		newExpActionCommand(a, "promote", "Make the candidate the tier's variant (running, inconclusive or stopped experiments)",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.PromoteExperiment(ctx, &moosev1.PromoteExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
 			}),
-		newExpActionCommand(a, who, "rollback", "End the experiment keeping the baseline (running, inconclusive or stopped experiments)",
+		newExpActionCommand(a, "rollback", "End the experiment keeping the baseline (running, inconclusive or stopped experiments)",
 			func(ctx context.Context, c moosev1.ExperimentServiceClient, id, reason string) (*moosev1.Experiment, error) {
 				resp, err := c.RollbackExperiment(ctx, &moosev1.RollbackExperimentRequest{Id: id, Reason: reason})
 				return resp.GetExperiment(), err
@@ -72,16 +60,14 @@ $USER) is sent too, and recorded only by a server that authenticates nothing.`
 	return cmd
 }
 
-// withActor names the actor in the request metadata; moosed uses it when the
-// request's own actor field is empty.
-func withActor(ctx context.Context, actor string) context.Context {
-	if actor == "" {
-		return ctx
+// warnIgnoredActor tells someone still passing --actor that it has no effect.
+func (a *App) warnIgnoredActor(cmd *cobra.Command) {
+	if cmd.Flags().Changed("actor") {
+		fmt.Fprintln(a.stderr, `moosectl: --actor is ignored: moosed records the name of the calling token (one per person: "moosectl token create NAME")`)
 	}
-	return metadata.AppendToOutgoingContext(ctx, actorMetadataKey, actor)
 }
 
-func newExpStartCommand(a *App, who func() string) *cobra.Command {
+func newExpStartCommand(a *App) *cobra.Command {
 	var (
 		req        moosev1.StartExperimentRequest
 		cfg        moosev1.ExperimentConfig
@@ -147,12 +133,13 @@ work orders: validated and scored, never published.`,
 				cfg.BudgetDuration = durationpb.New(time.Duration(budgetDays * float64(24*time.Hour)))
 			}
 			req.Config = &cfg
+			a.warnIgnoredActor(cmd)
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				resp, err := moosev1.NewExperimentServiceClient(c.Conn()).StartExperiment(withActor(ctx, who()), &req)
+				resp, err := moosev1.NewExperimentServiceClient(c.Conn()).StartExperiment(ctx, &req)
 				if err != nil {
 					return err
 				}
-				return a.Render(resp.GetExperiment(), func(w io.Writer) error { return renderExperiment(w, resp.GetExperiment()) })
+				return a.renderExperiment(ctx, c, resp.GetExperiment())
 			})
 		},
 	}
@@ -189,7 +176,8 @@ func newExpListCommand(a *App) *cobra.Command {
 		Use:   "list [--tier TIER] [--status STATUS]",
 		Short: "List experiments, newest first",
 		Long: `List experiments, newest first. Statuses: running, promoted, rolled_back,
-inconclusive, stopped. With -o json the output is one ListExperimentsResponse.`,
+inconclusive, stopped. Variants are shown by name; with -o json the output is
+one ListExperimentsResponse, with variant ids.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
@@ -197,7 +185,14 @@ inconclusive, stopped. With -o json the output is one ListExperimentsResponse.`,
 				if err != nil {
 					return err
 				}
-				return a.Render(resp, func(w io.Writer) error { return renderExperiments(w, resp.GetExperiments()) })
+				if a.format == output.JSON {
+					return output.WriteJSON(a.stdout, resp)
+				}
+				variants, err := variantsByID(ctx, c)
+				if err != nil {
+					return err
+				}
+				return renderExperiments(a.stdout, resp.GetExperiments(), variants)
 			})
 		},
 	}
@@ -224,13 +219,13 @@ results are watched continuously and never decide.`,
 				if err != nil {
 					return err
 				}
-				return a.Render(resp.GetExperiment(), func(w io.Writer) error { return renderExperiment(w, resp.GetExperiment()) })
+				return a.renderExperiment(ctx, c, resp.GetExperiment())
 			})
 		},
 	}
 }
 
-func newExpActionCommand(a *App, who func() string, name, short string,
+func newExpActionCommand(a *App, name, short string,
 	do func(context.Context, moosev1.ExperimentServiceClient, string, string) (*moosev1.Experiment, error)) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
@@ -238,12 +233,13 @@ func newExpActionCommand(a *App, who func() string, name, short string,
 		Short: short,
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			a.warnIgnoredActor(cmd)
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				e, err := do(withActor(ctx, who()), moosev1.NewExperimentServiceClient(c.Conn()), args[0], reason)
+				e, err := do(ctx, moosev1.NewExperimentServiceClient(c.Conn()), args[0], reason)
 				if err != nil {
 					return err
 				}
-				return a.Render(e, func(w io.Writer) error { return renderExperiment(w, e) })
+				return a.renderExperiment(ctx, c, e)
 			})
 		},
 	}
@@ -259,31 +255,48 @@ func decisionOutcome(o moosev1.DecisionOutcome) string {
 	return strings.ToLower(strings.TrimPrefix(o.String(), "DECISION_OUTCOME_"))
 }
 
-func renderExperiments(w io.Writer, exps []*moosev1.Experiment) error {
+// renderExperiment prints e as JSON (ids, as the API has them) or as a table
+// naming its variants, which takes one more request.
+func (a *App) renderExperiment(ctx context.Context, c *moose.Client, e *moosev1.Experiment) error {
+	if a.format == output.JSON {
+		return output.WriteJSON(a.stdout, e)
+	}
+	variants, err := variantsByID(ctx, c)
+	if err != nil {
+		return err
+	}
+	return renderExperiment(a.stdout, e, variants)
+}
+
+// renderExperiments writes one row per experiment, variants by name (see
+// variantName).
+func renderExperiments(w io.Writer, exps []*moosev1.Experiment, variants map[string]*moosev1.Variant) error {
 	t := output.NewTable(w, "ID", "TIER", "STATUS", "BASELINE", "CANDIDATE", "SHARE", "N (B/C)", "DECISION", "STARTED")
 	for _, e := range exps {
 		share := expPct(e.GetCandidateShare())
 		if e.GetShadow() {
 			share += " shadow"
 		}
-		t.Row(e.GetId(), e.GetTier(), experimentStatus(e.GetStatus()), e.GetBaselineVariantId(), e.GetCandidateVariantId(),
+		t.Row(e.GetId(), e.GetTier(), experimentStatus(e.GetStatus()),
+			variantName(variants, e.GetBaselineVariantId()), variantName(variants, e.GetCandidateVariantId()),
 			share, fmt.Sprintf("%d/%d", e.GetBaseline().GetN(), e.GetCandidate().GetN()),
 			decisionOutcome(e.GetDecision().GetOutcome()), output.Time(e.GetStartTime()))
 	}
 	return t.Flush()
 }
 
-func renderExperiment(w io.Writer, e *moosev1.Experiment) error {
+// renderExperiment writes one experiment, variants by name and id.
+func renderExperiment(w io.Writer, e *moosev1.Experiment, variants map[string]*moosev1.Variant) error {
 	t := output.NewTable(w)
 	t.Row("ID:", e.GetId())
 	t.Row("Tier:", e.GetTier())
 	t.Row("Status:", experimentStatus(e.GetStatus()))
-	t.Row("Baseline:", e.GetBaselineVariantId())
+	t.Row("Baseline:", variantNameAndID(variants, e.GetBaselineVariantId()))
 	share := expPct(e.GetCandidateShare()) + " of traffic"
 	if e.GetShadow() {
 		share += ", shadow (never published)"
 	}
-	t.Row("Candidate:", e.GetCandidateVariantId()+" ("+share+")")
+	t.Row("Candidate:", variantNameAndID(variants, e.GetCandidateVariantId())+", "+share)
 	t.Row("Started:", output.Time(e.GetStartTime())+" by "+e.GetStartedBy())
 	t.Row("Ended:", output.Time(e.GetEndTime()))
 	c := e.GetConfig()
@@ -300,7 +313,7 @@ func renderExperiment(w io.Writer, e *moosev1.Experiment) error {
 	arms := []*moosev1.ExperimentArm{e.GetBaseline(), e.GetCandidate()}
 	at := output.NewTable(w, "ARM", "VARIANT", "N", "CRASHED", "MEAN", "SD", "PASS RATE", "COST/ACCEPTED", "SCORE CS")
 	for _, a := range arms {
-		at.Row(a.GetArm(), a.GetVariantId(), strconv.Itoa(int(a.GetN())), strconv.Itoa(int(a.GetCrashed())),
+		at.Row(a.GetArm(), variantName(variants, a.GetVariantId()), strconv.Itoa(int(a.GetN())), strconv.Itoa(int(a.GetCrashed())),
 			expNum(a.GetMeanScore(), a.GetN()), expNum(a.GetScoreSd(), a.GetN()), expPctN(a.GetPassRate(), a.GetN()),
 			expUSD(a.GetCostPerAcceptedUsd(), a.GetN()), expInterval(a.GetScoreCs()))
 	}

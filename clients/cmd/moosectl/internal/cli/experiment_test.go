@@ -1,11 +1,13 @@
 package cli_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/cli"
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
@@ -41,6 +43,9 @@ func TestExperimentCommands(t *testing.T) {
 	s.json(&e, "exp", "start", "--tier", "cheap", "--candidate", "cand", "--share", "0.5", "--margin", "0.3",
 		"--budget-days", "7", "--actor", "mallory")
 	require.Equal(t, "alice", e.GetStartedBy(), "the token's name, not a claimed --actor")
+	r = s.run("exp", "rollback", uuid.NewString(), "--actor", "mallory")
+	require.Equal(t, cli.ExitError, r.code)
+	require.Contains(t, r.stderr, "--actor is ignored", "someone still passing --actor is told")
 	require.Equal(t, 0.5, e.GetCandidateShare())
 	require.Equal(t, 0.3, e.GetConfig().GetMargin())
 	require.Equal(t, 6.0, e.GetConfig().GetFloor(), "unset flags take the server's defaults")
@@ -69,8 +74,11 @@ func TestExperimentCommands(t *testing.T) {
 
 	out := s.ok("exp", "show", e.GetId())
 	require.Regexp(t, `(?m)^Status:\s+running$`, out)
-	require.Regexp(t, `(?m)^baseline\s+`+base.String()+`\s+12\s+0\s+6\.\d\d\s+\S+\s+100\.0%\s+\$0\.0\d+\s+\[\d`, out)
-	require.Regexp(t, `(?m)^candidate\s+`+cand.String()+`\s+12\s+0\s+8\.\d\d`, out)
+	// Variants by name, with their ids where there is room.
+	require.Regexp(t, `(?m)^Baseline:\s+base \(`+base.String()+`\)$`, out)
+	require.Regexp(t, `(?m)^Candidate:\s+cand \(`+cand.String()+`\), 50% of traffic$`, out)
+	require.Regexp(t, `(?m)^baseline\s+base\s+12\s+0\s+6\.\d\d\s+\S+\s+100\.0%\s+\$0\.0\d+\s+\[\d`, out)
+	require.Regexp(t, `(?m)^candidate\s+cand\s+12\s+0\s+8\.\d\d`, out)
 	require.Regexp(t, `(?m)^correctness\s+5\.00 \(n=12\)\s+8\.00 \(n=12\)$`, out)
 	require.Regexp(t, `(?m)^Decision:\s+continue \(live look\)$`, out)
 	require.Regexp(t, `(?m)^Reason:\s+continue: baseline 12 and candidate 12 WOs, promotion needs 30 each`, out)
@@ -78,7 +86,7 @@ func TestExperimentCommands(t *testing.T) {
 	require.Regexp(t, `(?m)^Fixed-horizon \(reference only\):\s+Welch t=`, out)
 
 	out = s.ok("exp", "list", "--status", "running")
-	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+running\s+.*\s+50%\s+12/12\s+continue\s`, out)
+	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+running\s+base\s+cand\s+50%\s+12/12\s+continue\s`, out)
 	out = s.ok("exp", "list", "--tier", "strong")
 	require.Equal(t, 1, strings.Count(out, "\n"), "header only:\n%s", out)
 
@@ -109,4 +117,60 @@ func TestExperimentCommands(t *testing.T) {
 		actors = append(actors, ev.GetType()+"/"+ev.GetActor())
 	}
 	require.Equal(t, []string{"started/alice", "stop/bob", "promote/carol"}, actors)
+
+	// A variant retired since is still named, and marked.
+	_, err = pool.Exec(ctx, `UPDATE variants SET status = 'retired', retired_at = now() WHERE id = $1`, base)
+	require.NoError(t, err)
+	out = s.ok("exp", "list")
+	require.Regexp(t, `(?m)^`+e.GetId()+`\s+cheap\s+promoted\s+base \(retired\)\s+cand\s+50%`, out)
+	out = s.ok("exp", "show", e.GetId())
+	require.Regexp(t, `(?m)^Baseline:\s+base \(retired, `+base.String()+`\)$`, out)
+}
+
+// TestExperimentActorIsTheTokenName: with neither $USER nor --actor, the
+// actor recorded is the calling token's name, not "unknown"; and a caller
+// naming someone else, by request field or by metadata, is still recorded as
+// its token.
+func TestExperimentActorIsTheTokenName(t *testing.T) {
+	// Not parallel: it unsets $USER for the whole process.
+	t.Setenv("USER", "")
+	require.NoError(t, os.Unsetenv("USER"))
+	srv := servertest.Start(t, servertest.APIOnly())
+	s := sessionFor(t, srv)
+	s.token = srv.NamedToken(t, "ci-bot", "admin")
+	pool := srv.Server().Pool()
+	ctx := t.Context()
+	base, cand, other := uuid.New(), uuid.New(), uuid.New()
+	_, err := pool.Exec(ctx, `INSERT INTO variants (id, name, plugin_name) VALUES ($1, 'base', 'replay'), ($2, 'cand', 'replay'), ($3, 'other', 'replay')`,
+		base, cand, other)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE routing_tiers SET variant_id = $1 WHERE name IN ('cheap', 'strong')`, base)
+	require.NoError(t, err)
+
+	var e moosev1.Experiment
+	s.json(&e, "exp", "start", "--tier", "cheap", "--candidate", "cand")
+	require.Equal(t, "ci-bot", e.GetStartedBy())
+	var stopped moosev1.Experiment
+	s.json(&stopped, "exp", "stop", e.GetId(), "--reason", "done")
+	require.Equal(t, "ci-bot", stopped.GetDecision().GetDecidedBy())
+	var shown moosev1.Experiment
+	s.json(&shown, "exp", "show", e.GetId())
+	var actors []string
+	for _, ev := range shown.GetEvents() {
+		actors = append(actors, ev.GetType()+"/"+ev.GetActor())
+	}
+	require.Equal(t, []string{"started/ci-bot", "stop/ci-bot"}, actors)
+	out := s.ok("exp", "show", e.GetId())
+	require.Regexp(t, `(?m)^Started:\s+\S+ by ci-bot$`, out)
+	require.NotContains(t, out, "unknown")
+
+	// A client of its own claiming to be mallory, both ways at once.
+	exps := moosev1.NewExperimentServiceClient(srv.DialToken(t, s.token))
+	claim := metadata.AppendToOutgoingContext(ctx, "x-moose-actor", "mallory")
+	started, err := exps.StartExperiment(claim, &moosev1.StartExperimentRequest{Tier: "strong", CandidateVariant: "other", Actor: "mallory"})
+	require.NoError(t, err)
+	require.Equal(t, "ci-bot", started.GetExperiment().GetStartedBy())
+	rolled, err := exps.RollbackExperiment(claim, &moosev1.RollbackExperimentRequest{Id: started.GetExperiment().GetId(), Actor: "mallory"})
+	require.NoError(t, err)
+	require.Equal(t, "ci-bot", rolled.GetExperiment().GetDecision().GetDecidedBy())
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moosehq/moose/clients/cmd/moosectl/internal/output"
 	"github.com/moosehq/moose/clients/moose"
+	"github.com/moosehq/moose/server/version"
 )
 
 // Exit statuses of moosectl. wo watch adds its own (see watchExitCodes).
@@ -75,7 +76,12 @@ further statuses, see "moosectl wo watch --help".`
 	root.SilenceUsage = true
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// completion.go has moosectl's own completion command.
 	root.CompletionOptions.DisableDefaultCmd = true
+	// --version prints the same line as moosed's (package version), nothing
+	// else, so scripts can compare the two.
+	root.Version = version.String("moosectl")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 
 	pf := root.PersistentFlags()

@@ -142,21 +142,58 @@ func resolveVariantID(ctx context.Context, c *moose.Client, flag, idOrName strin
 	return resp.GetVariant().GetId(), nil
 }
 
-// variantNames maps every variant's id to how a tier table shows it.
-func variantNames(ctx context.Context, c *moose.Client) (map[string]string, error) {
+// variantsByID lists every variant, retired ones included, by id: tables
+// show variants by name, and the API answers with ids.
+func variantsByID(ctx context.Context, c *moose.Client) (map[string]*moosev1.Variant, error) {
 	resp, err := variantClient(c).ListVariants(ctx, &moosev1.ListVariantsRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("list variants: %w", err)
 	}
-	names := make(map[string]string, len(resp.GetVariants()))
+	byID := make(map[string]*moosev1.Variant, len(resp.GetVariants()))
 	for _, v := range resp.GetVariants() {
-		name := v.GetName()
-		if v.GetStatus() != moosev1.VariantStatus_VARIANT_STATUS_ACTIVE {
-			name += " (" + variantStatusName(v.GetStatus()) + ")"
-		}
-		names[v.GetId()] = name
+		byID[v.GetId()] = v
+	}
+	return byID, nil
+}
+
+// variantNames maps every variant's id to how a tier table shows it.
+func variantNames(ctx context.Context, c *moose.Client) (map[string]string, error) {
+	byID, err := variantsByID(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(byID))
+	for id := range byID {
+		names[id] = variantName(byID, id)
 	}
 	return names, nil
+}
+
+// variantName is how a table shows the variant id: its name, marked when it
+// is no longer active; the id itself when byID lacks it (deleted since) and
+// "" for no variant.
+func variantName(byID map[string]*moosev1.Variant, id string) string {
+	v, ok := byID[id]
+	if !ok {
+		return id
+	}
+	if v.GetStatus() != moosev1.VariantStatus_VARIANT_STATUS_ACTIVE {
+		return v.GetName() + " (" + variantStatusName(v.GetStatus()) + ")"
+	}
+	return v.GetName()
+}
+
+// variantNameAndID is variantName with the id beside it, for detail views:
+// "base (0193…)", "cand (retired, 0193…)".
+func variantNameAndID(byID map[string]*moosev1.Variant, id string) string {
+	v, ok := byID[id]
+	if !ok {
+		return id
+	}
+	if v.GetStatus() != moosev1.VariantStatus_VARIANT_STATUS_ACTIVE {
+		return v.GetName() + " (" + variantStatusName(v.GetStatus()) + ", " + id + ")"
+	}
+	return v.GetName() + " (" + id + ")"
 }
 
 // writeTiers writes one row per tier, variants by name where names has them

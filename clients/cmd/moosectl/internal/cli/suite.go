@@ -33,7 +33,10 @@ every one to finish, and prints per variant: builds passed, tests passed, mean s
 dimension, pass rate, cycles used and cost per accepted work order.
 
 Running the same suite again reuses the work orders of the earlier run (request ids derive
-from the suite's content), so an interrupted run can simply be repeated.`,
+from the suite's content), so an interrupted run can simply be repeated.
+
+With -o json the comparison is one array, an object per variant (snake_case names:
+variant, work_orders, pass_rate, mean_dimension, failure_categories, ...).`,
 		Args: exactArgs(1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(variants) == 0 {
@@ -208,6 +211,9 @@ func writeSummaryTable(w io.Writer, sums []moose.VariantSummary) error {
 	return t.Flush()
 }
 
+// writeSummaryJSON prints one array, an object per variant. A summary is no
+// proto message, so protojson cannot name its fields: VariantSummary's json
+// tags do, in snake_case like everything else -o json prints.
 func writeSummaryJSON(w io.Writer, sums []moose.VariantSummary) error {
 	type out struct {
 		moose.VariantSummary

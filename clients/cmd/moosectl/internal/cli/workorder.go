@@ -91,10 +91,14 @@ A work-order file has these fields (unknown fields are an error):
   build_timeout: 2m        # optional time limits (1s to 1h); absent: the
   test_timeout: 90s        # project's, else the server's (5m each)
 
-Without a request id, one is generated for this invocation.`,
+Without a request id, one is generated for this invocation.
+
+--variant pins the work order to a variant (id or name): it bypasses routing
+and experiments, as suite runs do, to compare variants on the same task.`,
 		Example: `  moosectl wo create --project $PID --title "Add --json" --description "..." \
     --criteria "prints valid JSON" --criteria "table unchanged" --complexity 3
-  moosectl wo create -f workorder.yaml --complexity 5`,
+  moosectl wo create -f workorder.yaml --complexity 5
+  moosectl wo create -f workorder.yaml --variant sonnet-v2`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &moosev1.CreateWorkOrderRequest{}
@@ -160,6 +164,7 @@ Without a request id, one is generated for this invocation.`,
 	f.StringArrayVar(&flagReq.AcceptanceCriteria, "criteria", nil, "acceptance criterion (repeat for several)")
 	f.Int32Var(&flagReq.Complexity, "complexity", 0, "1 (trivial) to 10 (hard); picks the routing tier")
 	f.StringVar(&flagReq.RequestId, "request-id", "", "idempotency key: repeating it returns the same work order")
+	f.StringVar(&flagReq.VariantId, "variant", "", "pin to this variant (id or name), bypassing routing and experiments")
 	f.StringArrayVar(&metadata, "metadata", nil, "metadata KEY=VALUE (repeat for several)")
 	f.BoolVar(&noTestsRequired, "no-tests-required", false, "waive the tests gate: a source change may pass without adding or changing a test")
 	f.StringArrayVar(&hiddenTests, "acceptance-test", nil, "hidden acceptance test REPO_PATH=LOCAL_FILE, never shown to the proposer (repeat for several)")
@@ -192,6 +197,9 @@ func overrideWorkOrder(cmd *cobra.Command, req, flags *moosev1.CreateWorkOrderRe
 	}
 	if set("request-id") {
 		req.RequestId = flags.GetRequestId()
+	}
+	if set("variant") {
+		req.VariantId = flags.GetVariantId()
 	}
 	if len(metadata) > 0 {
 		md := maps.Clone(req.GetMetadata())
