@@ -376,6 +376,27 @@ func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 	require.False(t, processGone(pids[len(pids)-1]))
 }
 
+// TestStrayStderrReachesHostLog: what a plugin writes straight to os.Stderr
+// while serving (go-plugin has swapped it for its stdio stream by then) is
+// re-emitted in the host's log with the plugin's id, like its sdk.Logger lines.
+func TestStrayStderrReachesHostLog(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	h := newHost(t, func(c *pluginhost.Config) { c.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
+	_, err := h.Register(context.Background(), testReg("1.0.0"))
+	require.NoError(t, err)
+	_, err = propose(h, "1.0.0", "stderr", map[string]string{"line": "written to os.Stderr after Serve"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"written to os.Stderr after Serve"`) && strings.Contains(l, `"plugin":"proposer/testplugin/1.0.0"`) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "host log:\n%s", logs)
+}
+
 func TestUnregisterDrainsInFlightCalls(t *testing.T) {
 	t.Parallel()
 	h := newHost(t)

@@ -106,6 +106,11 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 	cfg.StartTimeout = h.cfg.StartTimeout
 	cfg.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: h.socketDir}
 	cfg.Stderr = &stderrLogger{log: h.log.With("plugin", s.id)}
+	// What plugin code writes to os.Stderr or os.Stdout after Serve reaches the
+	// host through go-plugin's stdio stream, not the process's stderr (the SDK's
+	// Logger writes to the latter): re-emit it too.
+	cfg.SyncStderr = &stderrLogger{log: h.log.With("plugin", s.id)}
+	cfg.SyncStdout = &stderrLogger{log: h.log.With("plugin", s.id, "stream", "stdout")}
 	// go-plugin's own stderr parser panics on malformed JSON; with its logger
 	// off it only copies lines to cfg.Stderr, which parses them safely.
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})
