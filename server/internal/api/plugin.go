@@ -100,6 +100,7 @@ func pluginToProto(p pluginhost.Plugin) *moosev1.Plugin {
 		Name:            p.Name,
 		Version:         p.Version,
 		Command:         p.Command,
+		Path:            p.Path,
 		Args:            p.Args,
 		Sha256:          p.SHA256,
 		EnvAllowlist:    p.Env,

@@ -252,11 +252,11 @@ func TestRegisterRefusesBadRegistrations(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{"wrong sha256", func(r *pluginhost.Registration) { r.SHA256 = strings.Repeat("ab", 32) }, "sha256", "sha256 mismatch"},
+		{"wrong sha256", func(r *pluginhost.Registration) { r.SHA256 = strings.Repeat("ab", 32) }, "", "the request says " + strings.Repeat("ab", 32)},
 		{"dot dot", func(r *pluginhost.Registration) { r.Command = "../testplugin" }, "command", "must not contain '..'"},
 		{"absolute outside", func(r *pluginhost.Registration) { r.Command = filepath.Join(outside, "testplugin") }, "command", "outside the plugin directory"},
 		{"symlink escape", func(r *pluginhost.Registration) { r.Command = "escape" }, "command", "outside the plugin directory"},
-		{"missing", func(r *pluginhost.Registration) { r.Command = "nope" }, "command", "no such file"},
+		{"missing", func(r *pluginhost.Registration) { r.Command = "nope" }, "", "no such file"},
 		{"version mismatch", func(r *pluginhost.Registration) { r.Args = []string{"-version", "2.0.0"} }, "version", `binary reports version "2.0.0"`},
 		{"name mismatch", func(r *pluginhost.Registration) { r.Args = append(r.Args, "-name", "other") }, "name", `binary reports name "other"`},
 		{"kind mismatch", func(r *pluginhost.Registration) { r.Args = append(r.Args, "-kind", "validator") }, "kind", "does not serve the proposer service"},
@@ -272,6 +272,9 @@ func TestRegisterRefusesBadRegistrations(t *testing.T) {
 			var ve *fault.ValidationError
 			require.ErrorAs(t, err, &ve, tc.name)
 			require.Equal(t, tc.field, ve.Violations[0].Field, tc.name)
+		} else {
+			// The binary, not the request, is what is wrong.
+			require.ErrorIs(t, err, fault.ErrFailedPrecondition, tc.name)
 		}
 	}
 	require.Empty(t, h.List(""), "nothing refused may be registered")

@@ -53,8 +53,11 @@ type Plugin struct {
 	// names api_key_env). Empty: the provider's official API for the built-in
 	// openai and anthropic plugins, nowhere for others.
 	AllowedBaseUrls []string `protobuf:"bytes,17,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The binary the command resolved to on the server (its real path inside
+	// the plugin directory): the file sha256 pins.
+	Path          string `protobuf:"bytes,18,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plugin) Reset() {
@@ -206,15 +209,27 @@ func (x *Plugin) GetAllowedBaseUrls() []string {
 	return nil
 }
 
+func (x *Plugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 type RegisterPluginRequest struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Kind         string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	Command      string                 `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
-	Args         []string               `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
-	Sha256       string                 `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	EnvAllowlist []string               `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The binary: a path relative to the server's plugin directory, or an
+	// absolute path inside it, resolved on the server (never where the client
+	// runs).
+	Command string   `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
+	Args    []string `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
+	// Optional hex sha256 the binary must have. Empty: the server pins the
+	// sha256 of the binary the command resolves to now.
+	Sha256       string   `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	EnvAllowlist []string `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
 	// Base URLs the keys of env_allowlist may be sent to (scheme://host[:port][/path],
 	// matched as a prefix at a path boundary). Required when env_allowlist is set.
 	AllowedBaseUrls []string `protobuf:"bytes,8,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
@@ -749,7 +764,7 @@ var File_moose_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x04\n" +
+	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x04\n" +
 	"\x06Plugin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -770,7 +785,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x0f \x03(\tR\fcapabilities\x12;\n" +
 	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12*\n" +
-	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\"\xf0\x01\n" +
+	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\x12\x12\n" +
+	"\x04path\x18\x12 \x01(\tR\x04path\"\xf0\x01\n" +
 	"\x15RegisterPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
