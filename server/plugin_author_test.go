@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
@@ -19,12 +20,14 @@ import (
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
 	"github.com/moosehq/moose/server"
+	"github.com/moosehq/moose/server/internal/dbtest"
 	"github.com/moosehq/moose/server/servertest"
 )
 
 // The tests in this file follow the plugin author's path through the README:
 // build a plugin into the server's plugin directory, register it with the
-// real moosectl run from the repository root, and reload it.
+// real moosectl run from the repository root, rebuild it, reload it, and read
+// its logs in moosed's.
 
 // repoRoot is where a plugin author runs moosectl from in the README.
 const repoRoot = ".."
@@ -199,4 +202,85 @@ func TestPluginStartFailuresSayWhy(t *testing.T) {
 	err = reload()
 	require.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
 	require.Contains(t, status.Convert(err).Message(), "no such file")
+}
+
+// TestRebuildAndReload is the documented flow for a plugin author who
+// rebuilds a registered binary: a plain reload refuses the new build with
+// FailedPrecondition saying why and what to do, and the old process keeps
+// serving; `moosectl plugin reload ... --rehash` pins the new build, which is
+// the one that then runs and answers, and the new pin survives a restart.
+func TestRebuildAndReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries")
+	}
+	t.Parallel()
+	pluginDir := t.TempDir()
+	bin := filepath.Join(pluginDir, "testplugin")
+	const pkg = "../plugins/internal/testplugin"
+	buildInto(t, bin, pkg, "-X main.build=one")
+	oldSum := fileSum(t, bin)
+	dsn := dbtest.DSN(t)
+	withDir := servertest.WithConfig(func(c *server.Config) { c.PluginDir = pluginDir })
+	srv := servertest.Start(t, servertest.WithDatabaseURL(dsn), withDir)
+	ctl := authorCtl(t, srv)
+
+	out, code := ctl("plugin", "register", "proposer", "testplugin", "1.0.0", "--command", "testplugin")
+	require.Equal(t, 0, code, out)
+	require.Equal(t, "test plugin, build one", field(t, out, "Description"))
+	oldPID := field(t, out, "PID")
+	out, code = ctl("variant", "create", "tp", "--plugin", "testplugin", "--model", "none")
+	require.Equal(t, 0, code, out)
+	wo := filepath.Join(t.TempDir(), "wo.yaml")
+	require.NoError(t, os.WriteFile(wo, []byte("title: echo\ncomplexity: 1\n"), 0o644))
+	// testplugin answers "title|size|pid": the pid says which process answered.
+	answeredBy := func() string {
+		t.Helper()
+		out, code := ctl("variant", "try", "tp", "-f", wo)
+		require.Equal(t, 0, code, out)
+		m := regexp.MustCompile(`echo\|\d+\|(\d+)`).FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		return m[1]
+	}
+	require.Equal(t, oldPID, answeredBy())
+
+	buildInto(t, bin, pkg, "-X main.build=two")
+	newSum := fileSum(t, bin)
+	require.NotEqual(t, oldSum, newSum)
+
+	out, code = ctl("plugin", "reload", "proposer", "testplugin", "1.0.0")
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "(FailedPrecondition)")
+	require.Contains(t, out, "has sha256 "+newSum+", registered "+oldSum)
+	require.Contains(t, out, "--rehash", "the message says how to pin the new build")
+	out, code = ctl("plugin", "get", "proposer", "testplugin", "1.0.0")
+	require.Equal(t, 0, code, out)
+	require.Equal(t, "ready", field(t, out, "State"), "the refused reload leaves the old process serving")
+	require.Equal(t, oldPID, field(t, out, "PID"))
+	require.Equal(t, oldPID, answeredBy())
+
+	out, code = ctl("plugin", "reload", "proposer", "testplugin", "1.0.0", "--rehash")
+	require.Equal(t, 0, code, out)
+	require.Equal(t, newSum, field(t, out, "SHA256"))
+	require.Equal(t, "test plugin, build two", field(t, out, "Description"), "the new build reports itself")
+	newPID := field(t, out, "PID")
+	require.NotEqual(t, oldPID, newPID)
+	require.Contains(t, out, "Pinned sha256 "+newSum+" of "+filepath.Join(realDir(t, pluginDir), "testplugin"))
+	require.Equal(t, newPID, answeredBy(), "the new build answers")
+
+	// The new pin is the catalog's: a restarted server starts the new build.
+	srv.Stop()
+	srv = servertest.Start(t, servertest.WithDatabaseURL(dsn), withDir)
+	ctl = authorCtl(t, srv)
+	ready := regexp.MustCompile(`(?m)^State:\s+ready$`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, code = ctl("plugin", "get", "proposer", "testplugin", "1.0.0")
+		if code == 0 && ready.MatchString(out) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, "ready", field(t, out, "State"), out)
+	require.Equal(t, newSum, field(t, out, "SHA256"))
+	require.Equal(t, "test plugin, build two", field(t, out, "Description"))
 }

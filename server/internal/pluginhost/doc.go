@@ -16,7 +16,8 @@
 // binary: the same version with another sha256 is refused (fault.ErrConflict),
 // an identical registration is a no-op. Reload starts the pinned binary only,
 // so a rebuilt one is refused (a failed precondition wrapping ErrChecksum)
-// while the old process keeps serving. A binary
+// while the old process keeps serving; Rehash re-pins a rebuilt binary on
+// purpose, storing the new sha256 once the new process is healthy. A binary
 // that cannot be started as registered (missing, not executable, another
 // sha256, a failed handshake) is fault.ErrFailedPrecondition with the reason
 // in its message; malformed input is a fault.ValidationError. With a Store

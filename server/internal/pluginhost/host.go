@@ -145,8 +145,8 @@ func (h *Host) Close(ctx context.Context) error {
 // the handshake is a fault.ErrFailedPrecondition saying why; malformed input
 // and a binary reporting another kind, name or version are a
 // fault.ValidationError. A version names one binary: registering an existing
-// version with another binary fails with fault.ErrConflict; an identical
-// registration returns the existing entry.
+// version with another binary fails with fault.ErrConflict (Rehash re-pins a
+// rebuilt one on purpose); an identical registration returns the existing entry.
 func (h *Host) Register(ctx context.Context, reg Registration) (Plugin, error) {
 	reg.Args = slices.Clone(reg.Args)
 	reg.Env = slices.Clone(reg.Env)
@@ -244,7 +244,7 @@ func (h *Host) register(ctx context.Context, reg Registration, path string, buil
 // what to do instead.
 func versionTaken(reg Registration, pinned string) error {
 	return fmt.Errorf("register plugin %s: version is already registered with sha256 %s (this binary has %s); "+
-		"register a new version: %w", reg.ID(), pinned, reg.SHA256, fault.ErrConflict)
+		"register a new version, or pin a rebuilt binary with a rehashing reload: %w", reg.ID(), pinned, reg.SHA256, fault.ErrConflict)
 }
 
 func (h *Host) spec(reg Registration, path string) launchSpec {
@@ -278,7 +278,7 @@ func checkInfo(reg Registration, info *pluginv1.PluginInfo) error {
 // background, so no call fails because of the reload. It also lifts a
 // quarantine. The binary must still have its pinned sha256: a rebuilt one is
 // refused (fault.ErrFailedPrecondition, wrapping ErrChecksum) and the old
-// process keeps serving.
+// process keeps serving; Rehash pins the new build.
 func (h *Host) Reload(ctx context.Context, kind Kind, name, version string) (Plugin, error) {
 	h.regMu.Lock()
 	defer h.regMu.Unlock()
@@ -286,14 +286,22 @@ func (h *Host) Reload(ctx context.Context, kind Kind, name, version string) (Plu
 	if !ok {
 		return Plugin{}, notFound(kind, name, version)
 	}
+	return h.reload(ctx, e)
+}
+
+// reload is Reload of e. Caller holds h.regMu.
+func (h *Host) reload(ctx context.Context, e *entry) (Plugin, error) {
 	// launch checks the sha256 again right before exec; checking here first
 	// lets a rebuilt binary's refusal say what to do about it.
 	if err := verifySHA256(e.path, e.reg.SHA256); errors.Is(err, ErrChecksum) {
-		how := "register it as a new version"
+		how := "pin the new build with a rehashing reload"
 		if e.builtin {
 			how = "restart moosed after make build to load a rebuilt built-in"
+		} else {
+			how += fmt.Sprintf(" (moosectl plugin reload %s %s %s --rehash)", e.reg.Kind, e.reg.Name, e.reg.Version)
 		}
-		return Plugin{}, preconditionf("reload plugin %s: %w: the binary changed since it was pinned; %s", e.reg.ID(), err, how)
+		return Plugin{}, preconditionf("reload plugin %s: %w: the binary changed since it was pinned; %s, or register it as a new version",
+			e.reg.ID(), err, how)
 	}
 	p, err := h.launch(ctx, h.spec(e.reg, e.path))
 	if err != nil {
@@ -308,6 +316,75 @@ func (h *Host) Reload(ctx context.Context, kind Kind, name, version string) (Plu
 	}
 	h.log.Info("plugin reloaded", "plugin", e.reg.ID(), "pid", p.pid)
 	return e.snapshot(), nil
+}
+
+// Rehash is Reload for a rebuilt binary under the same version: it resolves
+// the registration's command again, pins the binary's current sha256 (want,
+// when not empty, must equal it) and starts it. Only once the new process is
+// healthy and reports the registered kind, name and version is the new pin
+// stored and are new calls routed to it; the old process is drained and
+// stopped. On any failure the old registration and process stay as they were.
+//
+// It is meant for plugins under development: a version then names the
+// newest build, not one binary forever. Built-ins are pinned by the manifest
+// and refused.
+func (h *Host) Rehash(ctx context.Context, kind Kind, name, version, want string) (Plugin, error) {
+	want = strings.ToLower(strings.TrimSpace(want))
+	if want != "" && !hexSHA256.MatchString(want) {
+		return Plugin{}, fault.Invalid("sha256", "must be 64 hex digits")
+	}
+	h.regMu.Lock()
+	defer h.regMu.Unlock()
+	e, ok := h.lookup(key{kind, name, version})
+	if !ok {
+		return Plugin{}, notFound(kind, name, version)
+	}
+	id := e.reg.ID()
+	if e.builtin {
+		return Plugin{}, preconditionf("rehash plugin %s: built-ins are pinned by the plugin manifest; run make build and restart moosed to load a rebuilt one", id)
+	}
+	path, sum, err := h.pin(e.reg.Command, want)
+	if err != nil {
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if sum == e.reg.SHA256 && path == e.path {
+		return h.reload(ctx, e)
+	}
+	reg := e.reg
+	reg.Args, reg.Env, reg.AllowedBaseURLs = slices.Clone(reg.Args), slices.Clone(reg.Env), slices.Clone(reg.AllowedBaseURLs)
+	reg.SHA256 = sum
+	p, err := h.launch(ctx, h.spec(reg, path))
+	if err != nil {
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if err := checkInfo(reg, p.info); err != nil {
+		p.kill()
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if h.cfg.Store != nil {
+		if err := h.cfg.Store.RepinPlugin(ctx, kind, name, version, sum); err != nil {
+			p.kill()
+			return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+		}
+	}
+	// The pin is part of the immutable registration an entry holds, so a
+	// new entry takes the old one's place; callers waiting on the old one
+	// move over to it.
+	next := h.newEntry(reg, path, false, e.created)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		p.kill()
+		return Plugin{}, fmt.Errorf("rehash plugin %s: host is closed: %w", id, fault.ErrUnavailable)
+	}
+	h.entries[keyOf(reg)] = next
+	h.mu.Unlock()
+	next.install(p)
+	if old := e.supersede(next); old != nil {
+		h.drainAndKill(old)
+	}
+	h.log.Warn("plugin re-pinned to a rebuilt binary", "plugin", id, "path", path, "sha256", sum, "previous_sha256", e.reg.SHA256, "pid", p.pid)
+	return next.snapshot(), nil
 }
 
 // Unregister removes a plugin from the catalog. New calls fail with

@@ -561,10 +561,19 @@ func (x *GetPluginResponse) GetPlugin() *Plugin {
 }
 
 type ReloadPluginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Resolve the command again and pin the binary's current sha256 before
+	// starting it: how a rebuilt binary replaces the registered one under the
+	// same version (for development; a released build deserves a new version).
+	// The new pin is stored only once the new process is healthy and reports
+	// the registered kind, name and version. Not for built-ins, which the
+	// manifest pins.
+	Rehash bool `protobuf:"varint,4,opt,name=rehash,proto3" json:"rehash,omitempty"`
+	// Optional, only with rehash: the hex sha256 the rebuilt binary must have.
+	Sha256        string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -616,6 +625,20 @@ func (x *ReloadPluginRequest) GetName() string {
 func (x *ReloadPluginRequest) GetVersion() string {
 	if x != nil {
 		return x.Version
+	}
+	return ""
+}
+
+func (x *ReloadPluginRequest) GetRehash() bool {
+	if x != nil {
+		return x.Rehash
+	}
+	return false
+}
+
+func (x *ReloadPluginRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
 	}
 	return ""
 }
@@ -807,11 +830,13 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\"=\n" +
 	"\x11GetPluginResponse\x12(\n" +
-	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"W\n" +
+	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"\x87\x01\n" +
 	"\x13ReloadPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\tR\aversion\"@\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
+	"\x06rehash\x18\x04 \x01(\bR\x06rehash\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\"@\n" +
 	"\x14ReloadPluginResponse\x12(\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"[\n" +
 	"\x17UnregisterPluginRequest\x12\x12\n" +

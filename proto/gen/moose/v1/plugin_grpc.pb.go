@@ -37,10 +37,11 @@ type PluginServiceClient interface {
 	// pins the binary's sha256 (the request's sha256, when given, must equal
 	// it), launches it, checks its self-reported kind/name/version and records
 	// it. The response names the resolved path and the pinned sha256. The same
-	// version with another binary is refused (register a new version);
-	// repeating an identical registration returns the existing plugin. A
-	// binary that is missing, not executable, not the sha256 given or fails the
-	// plugin handshake is FailedPrecondition, with the reason in the message.
+	// version with another binary is refused (a rebuilt binary is pinned with
+	// ReloadPlugin's rehash, or registered as a new version); repeating an
+	// identical registration returns the existing plugin. A binary that is
+	// missing, not executable, not the sha256 given or fails the plugin
+	// handshake is FailedPrecondition, with the reason in the message.
 	RegisterPlugin(ctx context.Context, in *RegisterPluginRequest, opts ...grpc.CallOption) (*RegisterPluginResponse, error)
 	// ListPlugins lists registered plugins with their process state.
 	ListPlugins(ctx context.Context, in *ListPluginsRequest, opts ...grpc.CallOption) (*ListPluginsResponse, error)
@@ -49,7 +50,8 @@ type PluginServiceClient interface {
 	// ReloadPlugin starts and health-checks a fresh process, routes new calls to
 	// it, drains the old process and stops it. No call fails during a reload.
 	// The binary must still have the pinned sha256: a rebuilt one is refused
-	// (FailedPrecondition) and the old process keeps serving.
+	// (FailedPrecondition) and the old process keeps serving, unless rehash is
+	// set, which pins the binary's current sha256 first.
 	ReloadPlugin(ctx context.Context, in *ReloadPluginRequest, opts ...grpc.CallOption) (*ReloadPluginResponse, error)
 	// UnregisterPlugin drains in-flight calls, stops the process and removes
 	// the registration.
@@ -125,10 +127,11 @@ type PluginServiceServer interface {
 	// pins the binary's sha256 (the request's sha256, when given, must equal
 	// it), launches it, checks its self-reported kind/name/version and records
 	// it. The response names the resolved path and the pinned sha256. The same
-	// version with another binary is refused (register a new version);
-	// repeating an identical registration returns the existing plugin. A
-	// binary that is missing, not executable, not the sha256 given or fails the
-	// plugin handshake is FailedPrecondition, with the reason in the message.
+	// version with another binary is refused (a rebuilt binary is pinned with
+	// ReloadPlugin's rehash, or registered as a new version); repeating an
+	// identical registration returns the existing plugin. A binary that is
+	// missing, not executable, not the sha256 given or fails the plugin
+	// handshake is FailedPrecondition, with the reason in the message.
 	RegisterPlugin(context.Context, *RegisterPluginRequest) (*RegisterPluginResponse, error)
 	// ListPlugins lists registered plugins with their process state.
 	ListPlugins(context.Context, *ListPluginsRequest) (*ListPluginsResponse, error)
@@ -137,7 +140,8 @@ type PluginServiceServer interface {
 	// ReloadPlugin starts and health-checks a fresh process, routes new calls to
 	// it, drains the old process and stops it. No call fails during a reload.
 	// The binary must still have the pinned sha256: a rebuilt one is refused
-	// (FailedPrecondition) and the old process keeps serving.
+	// (FailedPrecondition) and the old process keeps serving, unless rehash is
+	// set, which pins the binary's current sha256 first.
 	ReloadPlugin(context.Context, *ReloadPluginRequest) (*ReloadPluginResponse, error)
 	// UnregisterPlugin drains in-flight calls, stops the process and removes
 	// the registration.

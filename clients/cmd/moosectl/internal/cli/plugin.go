@@ -49,7 +49,9 @@ and the pinned sha256. With --sha256 the server refuses (FailedPrecondition) a
 binary with another hash.
 
 A version names one binary: registering the same version with another binary
-is refused: a rebuilt binary needs a new version. Repeating an identical registration returns the existing plugin.`,
+is refused. After rebuilding a registered binary, pin the new build with
+"moosectl plugin reload KIND NAME VERSION --rehash", or register a new version.
+Repeating an identical registration returns the existing plugin.`,
 		Example: `  go build -o bin/shouter ./examples/plugins/shouter   # bin/ is moosed's default plugin directory
   moosectl plugin register proposer shouter 0.1.0 --command shouter
   moosectl plugin register --kind proposer --name shouter --version 0.1.0 --command shouter \
@@ -193,23 +195,46 @@ func newestPlugin(ctx context.Context, c *moose.Client, kind, name string) (*moo
 }
 
 func newPluginReloadCommand(a *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "reload KIND NAME VERSION",
+	var rehash bool
+	var sum string
+	cmd := &cobra.Command{
+		Use:   "reload KIND NAME VERSION [--rehash [--sha256 HEX]]",
 		Short: "Restart a plugin's process without failing a call",
 		Long: `Start and health-check a fresh process for a plugin, route new calls to it,
-then drain and stop the old one. A quarantined plugin gets a new chance.`,
+then drain and stop the old one. A quarantined plugin gets a new chance.
+
+The binary must still have the sha256 pinned at registration: a rebuilt binary
+is refused (FailedPrecondition, naming both hashes) and the old process keeps
+serving. --rehash is the rebuild-and-reload flow for a plugin under
+development: the server resolves the command again, pins the binary's current
+sha256 (with --sha256, only if it is that one), starts it, and stores the new
+pin once the new process is healthy and reports the registered name and
+version. A released build deserves a new version instead. Built-ins are pinned
+by their manifest and cannot be rehashed.`,
+		Example: `  go build -o bin/shouter ./examples/plugins/shouter
+  moosectl plugin reload proposer shouter 0.1.0 --rehash`,
 		Args: exactArgs(3, "KIND", "NAME", "VERSION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sum != "" && !rehash {
+				return usageErrorf("--sha256 needs --rehash: a plain reload starts the binary pinned at registration")
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				resp, err := pluginClient(c).ReloadPlugin(ctx, &moosev1.ReloadPluginRequest{Kind: args[0], Name: args[1], Version: args[2]})
+				resp, err := pluginClient(c).ReloadPlugin(ctx, &moosev1.ReloadPluginRequest{
+					Kind: args[0], Name: args[1], Version: args[2], Rehash: rehash, Sha256: strings.ToLower(sum)})
 				if err != nil {
 					return fmt.Errorf("reload plugin: %w", err)
 				}
 				p := resp.GetPlugin()
+				if rehash {
+					a.pinned(p)
+				}
 				return a.Render(p, func(w io.Writer) error { return writePlugin(w, p) })
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&rehash, "rehash", false, "pin the binary's current sha256 first (after a rebuild)")
+	cmd.Flags().StringVar(&sum, "sha256", "", "with --rehash: hex sha256 the rebuilt binary must have")
+	return cmd
 }
 
 func newPluginUnregisterCommand(a *App) *cobra.Command {

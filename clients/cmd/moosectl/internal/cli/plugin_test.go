@@ -110,6 +110,8 @@ func TestPluginRegisterUsageErrors(t *testing.T) {
 		{"flag and argument", []string{"plugin", "register", "proposer", "x", "1.0.0", "--kind", "validator", "--command", "c"},
 			"--kind and the KIND NAME VERSION arguments exclude each other"},
 		{"two arguments", []string{"plugin", "register", "proposer", "x"}, "as flags or as 3 arguments, got 2"},
+		{"sha256 without rehash", []string{"plugin", "reload", "proposer", "x", "1.0.0", "--sha256", strings.Repeat("0", 64)},
+			"--sha256 needs --rehash"},
 		{"get without name", []string{"plugin", "get", "proposer"}, "needs 2 or 3 arguments"},
 		{"reload without version", []string{"plugin", "reload", "proposer", "x"}, "needs 3 argument(s) (KIND NAME VERSION)"},
 	}
