@@ -24,8 +24,9 @@ type (
 )
 
 // Info is what a plugin says about itself. moosed refuses to register a binary
-// whose name or version differ from the registration, so a version string is a
-// promise: a changed binary needs a new version.
+// whose name or version differ from the registration, and pins each version to
+// one binary's sha256: a rebuilt binary needs a new version, or (while
+// developing) an explicit re-pin with moosectl plugin reload --rehash.
 type Info struct {
 	Name        string
 	Version     string

@@ -41,7 +41,7 @@ func serve(set plugin.PluginSet) {
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Name:       "sdk",
-			Output:     os.Stderr,
+			Output:     stderr,
 			JSONFormat: true,
 			Level:      hclog.Info,
 		}),
@@ -60,11 +60,18 @@ func recoverUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next
 	return next(ctx, req)
 }
 
-// Logger returns a logger that writes hclog-compatible JSON lines to stderr,
-// which moosed parses and re-emits as its own structured logs with the
-// plugin's name attached. The level comes from MOOSE_PLUGIN_LOG_LEVEL
-// (debug, info, warn, error; default info).
-func Logger() *slog.Logger { return NewLogger(os.Stderr) }
+// stderr is the process's real standard error, taken before go-plugin's Serve
+// replaces os.Stderr with a pipe into its stdio stream, which a host reads
+// only if it asks to. The host reads the real stderr and re-emits each line.
+var stderr = os.Stderr
+
+// Logger returns a logger that writes hclog-compatible JSON lines to the
+// process's standard error, which moosed parses and re-emits as its own
+// structured logs with the plugin's name attached. It works before and after
+// Serve, from any goroutine (Serve swaps os.Stderr; the logger keeps the
+// original). The level comes from MOOSE_PLUGIN_LOG_LEVEL (debug, info, warn,
+// error; default info).
+func Logger() *slog.Logger { return NewLogger(stderr) }
 
 // NewLogger is Logger writing to w.
 func NewLogger(w io.Writer) *slog.Logger {

@@ -11,6 +11,7 @@
 //	env                      answer with the environment it sees, one per line
 //	big                      answer with metadata["size"] bytes
 //	slow                     sleep metadata["ms"] milliseconds, then echo
+//	stderr                   write metadata["line"] to os.Stderr (not through sdk.Logger), then echo
 package main
 
 import (
@@ -33,8 +34,16 @@ type plugin struct {
 	name, version string
 }
 
+// build labels one build of the binary (go build -ldflags "-X main.build=two"),
+// so a test can tell two builds of the same version apart by their description.
+var build string
+
 func (p plugin) Info() sdk.Info {
-	return sdk.Info{Name: p.name, Version: p.version, Description: "test plugin", EditFormats: []string{"whole"}}
+	desc := "test plugin"
+	if build != "" {
+		desc += ", build " + build
+	}
+	return sdk.Info{Name: p.name, Version: p.version, Description: desc, EditFormats: []string{"whole"}}
 }
 
 func (p plugin) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.ProposeResponse, error) {
@@ -96,6 +105,8 @@ func behave(ctx context.Context, wo *sdk.WorkOrder) (string, error) {
 	case "slow":
 		ms, _ := strconv.Atoi(wo.GetMetadata()["ms"])
 		time.Sleep(time.Duration(ms) * time.Millisecond)
+	case "stderr":
+		fmt.Fprintln(os.Stderr, wo.GetMetadata()["line"])
 	}
 	return "", nil
 }

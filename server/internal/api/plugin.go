@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	moosev1 "github.com/moosehq/moose/proto/gen/moose/v1"
+	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
 )
 
@@ -76,7 +77,15 @@ func (h *PluginHandler) ReloadPlugin(ctx context.Context, req *moosev1.ReloadPlu
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
-	p, err := h.host.Reload(ctx, kind, req.GetName(), req.GetVersion())
+	var p pluginhost.Plugin
+	switch {
+	case req.GetRehash():
+		p, err = h.host.Rehash(ctx, kind, req.GetName(), req.GetVersion(), req.GetSha256())
+	case req.GetSha256() != "":
+		err = fault.Invalid("sha256", "only with rehash: a plain reload starts the binary pinned at registration")
+	default:
+		p, err = h.host.Reload(ctx, kind, req.GetName(), req.GetVersion())
+	}
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
 	}
@@ -100,6 +109,7 @@ func pluginToProto(p pluginhost.Plugin) *moosev1.Plugin {
 		Name:            p.Name,
 		Version:         p.Version,
 		Command:         p.Command,
+		Path:            p.Path,
 		Args:            p.Args,
 		Sha256:          p.SHA256,
 		EnvAllowlist:    p.Env,

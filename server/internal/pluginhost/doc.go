@@ -9,11 +9,19 @@
 //
 // Register takes (kind, name, version, command, args, sha256, env allowlist),
 // modelled on Vault's plugin catalog. The command must resolve inside
-// Config.Dir after every symlink is followed; the file's sha256 must match; the
-// binary is launched and its GetInfo must report the registered kind, name and
-// version. A version is immutable: the same version with another sha256 is
-// refused (fault.ErrConflict), an identical registration is a no-op. With a
-// Store the catalog survives restarts (table plugins); Start relaunches it.
+// Config.Dir after every symlink is followed (on the server: a client's working
+// directory plays no part); the file's sha256 is pinned, and must equal the
+// registration's when one is given; the binary is launched and its GetInfo
+// must report the registered kind, name and version. A version names one
+// binary: the same version with another sha256 is refused (fault.ErrConflict),
+// an identical registration is a no-op. Reload starts the pinned binary only,
+// so a rebuilt one is refused (a failed precondition wrapping ErrChecksum)
+// while the old process keeps serving; Rehash re-pins a rebuilt binary on
+// purpose, storing the new sha256 once the new process is healthy. A binary
+// that cannot be started as registered (missing, not executable, another
+// sha256, a failed handshake) is fault.ErrFailedPrecondition with the reason
+// in its message; malformed input is a fault.ValidationError. With a Store
+// the catalog survives restarts (table plugins); Start relaunches it.
 // RegisterBuiltins registers the server's own moose-plugin-* binaries that the
 // plugin directory's manifest (ManifestFile, written by `make build` through
 // WriteManifest) lists, each pinned to the manifest's sha256: a binary whose

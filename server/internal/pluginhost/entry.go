@@ -25,6 +25,7 @@ type entry struct {
 	restarts  int
 	crashes   []time.Time
 	removed   bool
+	next      *entry        // set when a rehash replaced this entry
 	restartAt bool          // a restart is scheduled or running
 	changed   chan struct{} // closed and replaced whenever cur or state changes
 }
@@ -62,6 +63,15 @@ func (e *entry) swap(p *proc) *proc {
 	e.mu.Unlock()
 	go e.watch(p)
 	return old
+}
+
+// supersede hands e over to next (a rehash replaced it): callers that find e
+// removed continue with next. It returns e's process for draining.
+func (e *entry) supersede(next *entry) *proc {
+	e.mu.Lock()
+	e.next = next
+	e.mu.Unlock()
+	return e.detach(StateStopped)
 }
 
 // detach removes the entry's process for stopping and marks the entry final.
@@ -110,6 +120,10 @@ func (e *entry) acquire(ctx context.Context) (*proc, error) {
 	for {
 		e.mu.Lock()
 		switch {
+		case e.removed && e.next != nil:
+			next := e.next
+			e.mu.Unlock()
+			return next.acquire(ctx)
 		case e.removed:
 			e.mu.Unlock()
 			return nil, fmt.Errorf("plugin %s was unregistered: %w", e.reg.ID(), fault.ErrNotFound)

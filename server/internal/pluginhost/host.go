@@ -136,27 +136,44 @@ func (h *Host) Close(ctx context.Context) error {
 }
 
 // Register verifies and launches a plugin and adds it to the catalog: the
-// command must resolve inside the plugin directory, its sha256 must match, and
-// the running binary must report the registered kind, name and version.
-// Versions are immutable: registering an existing version with another sha256
-// fails with fault.ErrConflict; an identical registration returns the existing entry.
+// command must resolve inside the plugin directory (here, on the server), the
+// binary's sha256 is pinned (reg.SHA256, when set, must equal it), and the
+// running binary must report the registered kind, name and version. The
+// returned Plugin names the resolved Path and the pinned SHA256.
+//
+// A binary that is missing, not executable, not the sha256 asked for or fails
+// the handshake is a fault.ErrFailedPrecondition saying why; malformed input
+// and a binary reporting another kind, name or version are a
+// fault.ValidationError. A version names one binary: registering an existing
+// version with another binary fails with fault.ErrConflict (Rehash re-pins a
+// rebuilt one on purpose); an identical registration returns the existing entry.
 func (h *Host) Register(ctx context.Context, reg Registration) (Plugin, error) {
 	reg.Args = slices.Clone(reg.Args)
 	reg.Env = slices.Clone(reg.Env)
 	if err := reg.validate(); err != nil {
 		return Plugin{}, err
 	}
-	path, err := resolveCommand(h.cfg.Dir, reg.Command)
+	path, sum, err := h.pin(reg.Command, reg.SHA256)
 	if err != nil {
-		return Plugin{}, err
+		return Plugin{}, fmt.Errorf("register plugin %s: %w", reg.ID(), err)
 	}
-	if err := verifySHA256(path, reg.SHA256); err != nil {
-		if errors.Is(err, ErrChecksum) {
-			return Plugin{}, fault.Invalid("sha256", "%v", err)
-		}
-		return Plugin{}, err
-	}
+	reg.SHA256 = sum
 	return h.register(ctx, reg, path, false, nil)
+}
+
+// pin resolves command in the plugin directory and returns the binary's path
+// and sha256, which must equal want unless want is empty.
+func (h *Host) pin(command, want string) (path, sum string, err error) {
+	if path, err = resolveCommand(h.cfg.Dir, command); err != nil {
+		return "", "", err
+	}
+	if sum, err = FileSHA256(path); err != nil {
+		return "", "", cannotStart(err)
+	}
+	if want != "" && sum != want {
+		return "", "", cannotStart(fmt.Errorf("%s has sha256 %s, the request says %s: %w", path, sum, want, ErrChecksum))
+	}
+	return path, sum, nil
 }
 
 // register adds reg to the catalog. A built-in arrives with its process
@@ -181,14 +198,12 @@ func (h *Host) register(ctx context.Context, reg Registration, path string, buil
 			return old.snapshot(), nil
 		}
 		if !builtin || !old.builtin {
-			return Plugin{}, fmt.Errorf("register plugin %s: version is already registered with sha256 %s; register a new version: %w",
-				reg.ID(), old.reg.SHA256, fault.ErrConflict)
+			return Plugin{}, versionTaken(reg, old.reg.SHA256)
 		}
 	}
 	if h.cfg.Store != nil && !builtin {
 		if sp, err := h.cfg.Store.GetPlugin(ctx, reg.Kind, reg.Name, reg.Version); err == nil && sp.SHA256 != reg.SHA256 {
-			return Plugin{}, fmt.Errorf("register plugin %s: version is already registered with sha256 %s; register a new version: %w",
-				reg.ID(), sp.SHA256, fault.ErrConflict)
+			return Plugin{}, versionTaken(reg, sp.SHA256)
 		}
 	}
 	if p == nil {
@@ -225,6 +240,13 @@ func (h *Host) register(ctx context.Context, reg Registration, path string, buil
 	return e.snapshot(), nil
 }
 
+// versionTaken refuses another binary under a registered version, saying
+// what to do instead.
+func versionTaken(reg Registration, pinned string) error {
+	return fmt.Errorf("register plugin %s: version is already registered with sha256 %s (this binary has %s); "+
+		"register a new version, or pin a rebuilt binary with a rehashing reload: %w", reg.ID(), pinned, reg.SHA256, fault.ErrConflict)
+}
+
 func (h *Host) spec(reg Registration, path string) launchSpec {
 	return launchSpec{id: reg.ID(), kind: reg.Kind, path: path, args: reg.Args, sha256: reg.SHA256, env: h.env(reg)}
 }
@@ -253,13 +275,33 @@ func checkInfo(reg Registration, info *pluginv1.PluginInfo) error {
 
 // Reload starts and health-checks a fresh process for a registered plugin,
 // routes new calls to it, and then drains and stops the old process in the
-// background, so no call fails because of the reload. It also lifts a quarantine.
+// background, so no call fails because of the reload. It also lifts a
+// quarantine. The binary must still have its pinned sha256: a rebuilt one is
+// refused (fault.ErrFailedPrecondition, wrapping ErrChecksum) and the old
+// process keeps serving; Rehash pins the new build.
 func (h *Host) Reload(ctx context.Context, kind Kind, name, version string) (Plugin, error) {
 	h.regMu.Lock()
 	defer h.regMu.Unlock()
 	e, ok := h.lookup(key{kind, name, version})
 	if !ok {
 		return Plugin{}, notFound(kind, name, version)
+	}
+	return h.reload(ctx, e)
+}
+
+// reload is Reload of e. Caller holds h.regMu.
+func (h *Host) reload(ctx context.Context, e *entry) (Plugin, error) {
+	// launch checks the sha256 again right before exec; checking here first
+	// lets a rebuilt binary's refusal say what to do about it.
+	if err := verifySHA256(e.path, e.reg.SHA256); errors.Is(err, ErrChecksum) {
+		how := "pin the new build with a rehashing reload"
+		if e.builtin {
+			how = "restart moosed after make build to load a rebuilt built-in"
+		} else {
+			how += fmt.Sprintf(" (moosectl plugin reload %s %s %s --rehash)", e.reg.Kind, e.reg.Name, e.reg.Version)
+		}
+		return Plugin{}, preconditionf("reload plugin %s: %w: the binary changed since it was pinned; %s, or register it as a new version",
+			e.reg.ID(), err, how)
 	}
 	p, err := h.launch(ctx, h.spec(e.reg, e.path))
 	if err != nil {
@@ -274,6 +316,75 @@ func (h *Host) Reload(ctx context.Context, kind Kind, name, version string) (Plu
 	}
 	h.log.Info("plugin reloaded", "plugin", e.reg.ID(), "pid", p.pid)
 	return e.snapshot(), nil
+}
+
+// Rehash is Reload for a rebuilt binary under the same version: it resolves
+// the registration's command again, pins the binary's current sha256 (want,
+// when not empty, must equal it) and starts it. Only once the new process is
+// healthy and reports the registered kind, name and version is the new pin
+// stored and are new calls routed to it; the old process is drained and
+// stopped. On any failure the old registration and process stay as they were.
+//
+// It is meant for plugins under development: a version then names the
+// newest build, not one binary forever. Built-ins are pinned by the manifest
+// and refused.
+func (h *Host) Rehash(ctx context.Context, kind Kind, name, version, want string) (Plugin, error) {
+	want = strings.ToLower(strings.TrimSpace(want))
+	if want != "" && !hexSHA256.MatchString(want) {
+		return Plugin{}, fault.Invalid("sha256", "must be 64 hex digits")
+	}
+	h.regMu.Lock()
+	defer h.regMu.Unlock()
+	e, ok := h.lookup(key{kind, name, version})
+	if !ok {
+		return Plugin{}, notFound(kind, name, version)
+	}
+	id := e.reg.ID()
+	if e.builtin {
+		return Plugin{}, preconditionf("rehash plugin %s: built-ins are pinned by the plugin manifest; run make build and restart moosed to load a rebuilt one", id)
+	}
+	path, sum, err := h.pin(e.reg.Command, want)
+	if err != nil {
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if sum == e.reg.SHA256 && path == e.path {
+		return h.reload(ctx, e)
+	}
+	reg := e.reg
+	reg.Args, reg.Env, reg.AllowedBaseURLs = slices.Clone(reg.Args), slices.Clone(reg.Env), slices.Clone(reg.AllowedBaseURLs)
+	reg.SHA256 = sum
+	p, err := h.launch(ctx, h.spec(reg, path))
+	if err != nil {
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if err := checkInfo(reg, p.info); err != nil {
+		p.kill()
+		return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+	}
+	if h.cfg.Store != nil {
+		if err := h.cfg.Store.RepinPlugin(ctx, kind, name, version, sum); err != nil {
+			p.kill()
+			return Plugin{}, fmt.Errorf("rehash plugin %s: %w", id, err)
+		}
+	}
+	// The pin is part of the immutable registration an entry holds, so a
+	// new entry takes the old one's place; callers waiting on the old one
+	// move over to it.
+	next := h.newEntry(reg, path, false, e.created)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		p.kill()
+		return Plugin{}, fmt.Errorf("rehash plugin %s: host is closed: %w", id, fault.ErrUnavailable)
+	}
+	h.entries[keyOf(reg)] = next
+	h.mu.Unlock()
+	next.install(p)
+	if old := e.supersede(next); old != nil {
+		h.drainAndKill(old)
+	}
+	h.log.Warn("plugin re-pinned to a rebuilt binary", "plugin", id, "path", path, "sha256", sum, "previous_sha256", e.reg.SHA256, "pid", p.pid)
+	return next.snapshot(), nil
 }
 
 // Unregister removes a plugin from the catalog. New calls fail with

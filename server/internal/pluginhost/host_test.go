@@ -50,11 +50,14 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	pluginDir = dir
-	for name, pkg := range map[string]string{
-		"testplugin":          "github.com/moosehq/moose/plugins/internal/testplugin",
-		"moose-plugin-replay": "github.com/moosehq/moose/plugins/replay",
+	for name, build := range map[string][]string{
+		"testplugin":          {"github.com/moosehq/moose/plugins/internal/testplugin"},
+		"moose-plugin-replay": {"github.com/moosehq/moose/plugins/replay"},
+		// Another build of the same version, as a plugin author's rebuild makes.
+		"testplugin-rebuilt": {"-ldflags", "-X main.build=two", "github.com/moosehq/moose/plugins/internal/testplugin"},
 	} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()
+		pkg := build[len(build)-1]
+		out, err := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, name)}, build...)...).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
 			return 1
@@ -252,11 +255,11 @@ func TestRegisterRefusesBadRegistrations(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{"wrong sha256", func(r *pluginhost.Registration) { r.SHA256 = strings.Repeat("ab", 32) }, "sha256", "sha256 mismatch"},
+		{"wrong sha256", func(r *pluginhost.Registration) { r.SHA256 = strings.Repeat("ab", 32) }, "", "the request says " + strings.Repeat("ab", 32)},
 		{"dot dot", func(r *pluginhost.Registration) { r.Command = "../testplugin" }, "command", "must not contain '..'"},
 		{"absolute outside", func(r *pluginhost.Registration) { r.Command = filepath.Join(outside, "testplugin") }, "command", "outside the plugin directory"},
 		{"symlink escape", func(r *pluginhost.Registration) { r.Command = "escape" }, "command", "outside the plugin directory"},
-		{"missing", func(r *pluginhost.Registration) { r.Command = "nope" }, "command", "no such file"},
+		{"missing", func(r *pluginhost.Registration) { r.Command = "nope" }, "", "no such file"},
 		{"version mismatch", func(r *pluginhost.Registration) { r.Args = []string{"-version", "2.0.0"} }, "version", `binary reports version "2.0.0"`},
 		{"name mismatch", func(r *pluginhost.Registration) { r.Args = append(r.Args, "-name", "other") }, "name", `binary reports name "other"`},
 		{"kind mismatch", func(r *pluginhost.Registration) { r.Args = append(r.Args, "-kind", "validator") }, "kind", "does not serve the proposer service"},
@@ -272,6 +275,9 @@ func TestRegisterRefusesBadRegistrations(t *testing.T) {
 			var ve *fault.ValidationError
 			require.ErrorAs(t, err, &ve, tc.name)
 			require.Equal(t, tc.field, ve.Violations[0].Field, tc.name)
+		} else {
+			// The binary, not the request, is what is wrong.
+			require.ErrorIs(t, err, fault.ErrFailedPrecondition, tc.name)
 		}
 	}
 	require.Empty(t, h.List(""), "nothing refused may be registered")
@@ -374,6 +380,114 @@ func TestReloadUnderLoadFailsNoCall(t *testing.T) {
 		waitGone(t, pid) // drained, then stopped
 	}
 	require.False(t, processGone(pids[len(pids)-1]))
+}
+
+// TestRehashUnderLoadFailsNoCall: a plugin's binary is rebuilt while calls
+// run. A plain reload refuses the new build (a failed precondition naming the
+// checksum) and so does a rehash expecting another sha256; both leave the old
+// process serving. A rehash pins and starts the new build, the old process is
+// drained and stopped, and no call fails. Built-ins cannot be rehashed.
+func TestRehashUnderLoadFailsNoCall(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "testplugin")
+	copyFile(t, filepath.Join(pluginDir, "testplugin"), bin)
+	h := newHost(t, func(c *pluginhost.Config) { c.Dir = dir })
+	ctx := context.Background()
+	pl, err := h.Register(ctx, testReg("1.0.0"))
+	require.NoError(t, err)
+	require.Equal(t, "test plugin", pl.Info.Description)
+
+	var calls, failures atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := propose(h, "1.0.0", "slow", map[string]string{"ms": "5"})
+				calls.Add(1)
+				if err != nil {
+					failures.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	// The rebuild replaces the file, as go build -o does.
+	copyFile(t, filepath.Join(pluginDir, "testplugin-rebuilt"), bin+".new")
+	require.NoError(t, os.Rename(bin+".new", bin))
+	rebuiltSum, err := pluginhost.FileSHA256(bin)
+	require.NoError(t, err)
+
+	_, err = h.Reload(ctx, pluginhost.KindProposer, "testplugin", "1.0.0")
+	require.ErrorIs(t, err, fault.ErrFailedPrecondition)
+	require.ErrorIs(t, err, pluginhost.ErrChecksum)
+	require.ErrorContains(t, err, "has sha256 "+rebuiltSum+", registered "+testSum)
+	_, err = h.Rehash(ctx, pluginhost.KindProposer, "testplugin", "1.0.0", testSum)
+	require.ErrorIs(t, err, fault.ErrFailedPrecondition)
+	require.ErrorContains(t, err, "the request says "+testSum)
+	got, err := h.Get(pluginhost.KindProposer, "testplugin", "1.0.0")
+	require.NoError(t, err)
+	require.Equal(t, pl.PID, got.PID, "refused reloads leave the old process serving")
+	require.Equal(t, testSum, got.SHA256)
+
+	time.Sleep(50 * time.Millisecond)
+	rehashed, err := h.Rehash(ctx, pluginhost.KindProposer, "testplugin", "1.0.0", strings.ToUpper(rebuiltSum))
+	require.NoError(t, err)
+	require.Equal(t, rebuiltSum, rehashed.SHA256)
+	require.Equal(t, "test plugin, build two", rehashed.Info.Description)
+	require.Equal(t, pl.CreatedAt, rehashed.CreatedAt, "still the same registration")
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	require.Zero(t, failures.Load(), "first failure: %v", firstErr.Load())
+	require.Greater(t, calls.Load(), int64(20))
+	r, err := propose(h, "1.0.0", "hello", nil)
+	require.NoError(t, err)
+	require.Equal(t, rehashed.PID, pidOf(t, r), "the new build answers")
+	waitGone(t, pl.PID)
+
+	// A reload now starts the newly pinned build.
+	reloaded, err := h.Reload(ctx, pluginhost.KindProposer, "testplugin", "1.0.0")
+	require.NoError(t, err)
+	require.Equal(t, rebuiltSum, reloaded.SHA256)
+	require.NotEqual(t, rehashed.PID, reloaded.PID)
+
+	_, err = h.RegisterBuiltins(ctx, pluginDir)
+	require.NoError(t, err)
+	_, err = h.Rehash(ctx, pluginhost.KindProposer, "replay", "1.0.0", "")
+	require.ErrorIs(t, err, fault.ErrFailedPrecondition)
+	require.ErrorContains(t, err, "built-ins are pinned by the plugin manifest")
+}
+
+// TestStrayStderrReachesHostLog: what a plugin writes straight to os.Stderr
+// while serving (go-plugin has swapped it for its stdio stream by then) is
+// re-emitted in the host's log with the plugin's id, like its sdk.Logger lines.
+func TestStrayStderrReachesHostLog(t *testing.T) {
+	t.Parallel()
+	logs := &syncBuffer{}
+	h := newHost(t, func(c *pluginhost.Config) { c.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
+	_, err := h.Register(context.Background(), testReg("1.0.0"))
+	require.NoError(t, err)
+	_, err = propose(h, "1.0.0", "stderr", map[string]string{"line": "written to os.Stderr after Serve"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"written to os.Stderr after Serve"`) && strings.Contains(l, `"plugin":"proposer/testplugin/1.0.0"`) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond, "host log:\n%s", logs)
 }
 
 func TestUnregisterDrainsInFlightCalls(t *testing.T) {

@@ -2,6 +2,7 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,13 +100,22 @@ type launchSpec struct {
 	env    []string
 }
 
-// launch starts a plugin, completes the handshake and asks for its info.
+// launch starts a plugin, completes the handshake and asks for its info. A
+// binary that cannot be started (sha256 changed, missing, not executable,
+// failed handshake, no answer) is a startError saying why; a ctx that ends
+// first is ctx's error.
 func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
+	parent := ctx
 	var pr *procRunner
 	cfg := sdk.ClientConfig()
 	cfg.StartTimeout = h.cfg.StartTimeout
 	cfg.UnixSocketConfig = &plugin.UnixSocketConfig{TempDir: h.socketDir}
 	cfg.Stderr = &stderrLogger{log: h.log.With("plugin", s.id)}
+	// What plugin code writes to os.Stderr or os.Stdout after Serve reaches the
+	// host through go-plugin's stdio stream, not the process's stderr (the SDK's
+	// Logger writes to the latter): re-emit it too.
+	cfg.SyncStderr = &stderrLogger{log: h.log.With("plugin", s.id)}
+	cfg.SyncStdout = &stderrLogger{log: h.log.With("plugin", s.id, "stream", "stdout")}
 	// go-plugin's own stderr parser panics on malformed JSON; with its logger
 	// off it only copies lines to cfg.Stderr, which parses them safely.
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Off, Output: io.Discard})
@@ -128,7 +138,7 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 		if pr != nil {
 			_ = pr.Kill(context.Background())
 		}
-		return nil, fmt.Errorf("start plugin %s: %w", s.id, err)
+		return nil, cannotStart(fmt.Errorf("start plugin %s: %w", s.id, err))
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	p := &proc{client: client, runner: pr, pid: pr.pid, kind: s.kind, ctx: pctx, cancel: cancel}
@@ -138,7 +148,14 @@ func (h *Host) launch(ctx context.Context, s launchSpec) (*proc, error) {
 	}()
 	fail := func(err error) (*proc, error) {
 		p.kill()
-		return nil, err
+		if parent.Err() != nil { // the caller gave up: not the binary's fault
+			return nil, fmt.Errorf("start plugin %s: %w", s.id, parent.Err())
+		}
+		var ve *fault.ValidationError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, cannotStart(err)
 	}
 	rpc, err := client.Client()
 	if err != nil {

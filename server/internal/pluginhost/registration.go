@@ -43,7 +43,8 @@ type Registration struct {
 	// Command is the binary, relative to the plugin directory or an absolute path inside it.
 	Command string
 	Args    []string
-	// SHA256 is the hex sha256 of the binary.
+	// SHA256 is the hex sha256 of the binary. Register pins the binary's
+	// current sha256 when it is empty, and refuses the binary when it differs.
 	SHA256 string
 	// Env names the server environment variables a proposer or architect
 	// receives (its API key, typically), per call in the request's
@@ -117,7 +118,7 @@ func (r *Registration) validate() error {
 		v.Add("command", "is required")
 	}
 	r.SHA256 = strings.ToLower(strings.TrimSpace(r.SHA256))
-	if !hexSHA256.MatchString(r.SHA256) {
+	if r.SHA256 != "" && !hexSHA256.MatchString(r.SHA256) {
 		v.Add("sha256", "must be 64 hex digits")
 	}
 	if r.Kind == KindValidator && len(r.Env) > 0 {
@@ -146,7 +147,9 @@ var ErrOutsideDir = errors.New("command is outside the plugin directory")
 
 // resolveCommand returns the real path of command, which must lie inside dir
 // after every symlink is followed, so a registration cannot point moosed at an
-// arbitrary binary on the machine.
+// arbitrary binary on the machine. A command that could never be inside dir is
+// invalid input; one that names no executable file there (yet, or any more)
+// is a failed precondition.
 func resolveCommand(dir, command string) (string, error) {
 	if slices.Contains(strings.Split(filepath.ToSlash(command), "/"), "..") {
 		return "", fault.Invalid("command", "%q must not contain '..': %v", command, ErrOutsideDir)
@@ -165,7 +168,7 @@ func resolveCommand(dir, command string) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		return "", fault.Invalid("command", "%q: %v", command, err)
+		return "", preconditionf("command %q: %v (plugin directory %s)", command, err, realDir)
 	}
 	real, err = filepath.Abs(real)
 	if err != nil {
@@ -177,16 +180,13 @@ func resolveCommand(dir, command string) (string, error) {
 	}
 	fi, err := os.Stat(real)
 	if err != nil {
-		return "", fault.Invalid("command", "%q: %v", command, err)
+		return "", preconditionf("command %q: %v", command, err)
 	}
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return "", fault.Invalid("command", "%q is not an executable file", command)
+		return "", preconditionf("command %q (%s) is not an executable file", command, real)
 	}
 	return real, nil
 }
-
-// ErrChecksum: the binary's sha256 differs from the registered one.
-var ErrChecksum = errors.New("sha256 mismatch")
 
 // FileSHA256 returns the hex sha256 of a file.
 func FileSHA256(path string) (string, error) {

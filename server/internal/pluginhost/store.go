@@ -20,6 +20,9 @@ type Store interface {
 	// fails with fault.ErrConflict.
 	SavePlugin(ctx context.Context, reg Registration, created time.Time) error
 	GetPlugin(ctx context.Context, kind Kind, name, version string) (StoredPlugin, error)
+	// RepinPlugin records a new sha256 for a registration (a rehash); a
+	// missing one fails with fault.ErrNotFound.
+	RepinPlugin(ctx context.Context, kind Kind, name, version, sha256 string) error
 	DeletePlugin(ctx context.Context, kind Kind, name, version string) error
 	ListPlugins(ctx context.Context) ([]StoredPlugin, error)
 }
@@ -71,6 +74,19 @@ func (s *PGStore) GetPlugin(ctx context.Context, kind Kind, name, version string
 		return StoredPlugin{}, fmt.Errorf("get plugin: %w", err)
 	}
 	return sp, nil
+}
+
+// RepinPlugin implements Store.
+func (s *PGStore) RepinPlugin(ctx context.Context, kind Kind, name, version, sha256 string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE plugins SET sha256 = $4 WHERE kind = $1 AND name = $2 AND version = $3`,
+		string(kind), name, version, sha256)
+	if err != nil {
+		return fmt.Errorf("repin plugin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(kind, name, version)
+	}
+	return nil
 }
 
 // DeletePlugin implements Store.

@@ -53,8 +53,11 @@ type Plugin struct {
 	// names api_key_env). Empty: the provider's official API for the built-in
 	// openai and anthropic plugins, nowhere for others.
 	AllowedBaseUrls []string `protobuf:"bytes,17,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The binary the command resolved to on the server (its real path inside
+	// the plugin directory): the file sha256 pins.
+	Path          string `protobuf:"bytes,18,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plugin) Reset() {
@@ -206,15 +209,27 @@ func (x *Plugin) GetAllowedBaseUrls() []string {
 	return nil
 }
 
+func (x *Plugin) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
 type RegisterPluginRequest struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Kind         string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Name         string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	Command      string                 `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
-	Args         []string               `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
-	Sha256       string                 `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	EnvAllowlist []string               `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The binary: a path relative to the server's plugin directory, or an
+	// absolute path inside it, resolved on the server (never where the client
+	// runs).
+	Command string   `protobuf:"bytes,4,opt,name=command,proto3" json:"command,omitempty"`
+	Args    []string `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty"`
+	// Optional hex sha256 the binary must have. Empty: the server pins the
+	// sha256 of the binary the command resolves to now.
+	Sha256       string   `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	EnvAllowlist []string `protobuf:"bytes,7,rep,name=env_allowlist,json=envAllowlist,proto3" json:"env_allowlist,omitempty"`
 	// Base URLs the keys of env_allowlist may be sent to (scheme://host[:port][/path],
 	// matched as a prefix at a path boundary). Required when env_allowlist is set.
 	AllowedBaseUrls []string `protobuf:"bytes,8,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
@@ -546,10 +561,19 @@ func (x *GetPluginResponse) GetPlugin() *Plugin {
 }
 
 type ReloadPluginRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Resolve the command again and pin the binary's current sha256 before
+	// starting it: how a rebuilt binary replaces the registered one under the
+	// same version (for development; a released build deserves a new version).
+	// The new pin is stored only once the new process is healthy and reports
+	// the registered kind, name and version. Not for built-ins, which the
+	// manifest pins.
+	Rehash bool `protobuf:"varint,4,opt,name=rehash,proto3" json:"rehash,omitempty"`
+	// Optional, only with rehash: the hex sha256 the rebuilt binary must have.
+	Sha256        string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -601,6 +625,20 @@ func (x *ReloadPluginRequest) GetName() string {
 func (x *ReloadPluginRequest) GetVersion() string {
 	if x != nil {
 		return x.Version
+	}
+	return ""
+}
+
+func (x *ReloadPluginRequest) GetRehash() bool {
+	if x != nil {
+		return x.Rehash
+	}
+	return false
+}
+
+func (x *ReloadPluginRequest) GetSha256() string {
+	if x != nil {
+		return x.Sha256
 	}
 	return ""
 }
@@ -749,7 +787,7 @@ var File_moose_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x04\n" +
+	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x04\n" +
 	"\x06Plugin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -770,7 +808,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x0f \x03(\tR\fcapabilities\x12;\n" +
 	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12*\n" +
-	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\"\xf0\x01\n" +
+	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\x12\x12\n" +
+	"\x04path\x18\x12 \x01(\tR\x04path\"\xf0\x01\n" +
 	"\x15RegisterPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -791,11 +830,13 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\"=\n" +
 	"\x11GetPluginResponse\x12(\n" +
-	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"W\n" +
+	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"\x87\x01\n" +
 	"\x13ReloadPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x03 \x01(\tR\aversion\"@\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x16\n" +
+	"\x06rehash\x18\x04 \x01(\bR\x06rehash\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\"@\n" +
 	"\x14ReloadPluginResponse\x12(\n" +
 	"\x06plugin\x18\x01 \x01(\v2\x10.moose.v1.PluginR\x06plugin\"[\n" +
 	"\x17UnregisterPluginRequest\x12\x12\n" +

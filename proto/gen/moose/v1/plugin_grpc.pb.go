@@ -33,10 +33,15 @@ const (
 // PluginService manages the plugin catalog: proposer and validator binaries
 // registered at runtime, pinned by sha256, launched and supervised by moosed.
 type PluginServiceClient interface {
-	// RegisterPlugin verifies the binary (path inside the plugin directory,
-	// sha256, self-reported kind/name/version), launches it and records it.
-	// Versions are immutable: the same version with another sha256 is refused;
-	// repeating an identical registration returns the existing plugin.
+	// RegisterPlugin resolves the command in the server's plugin directory,
+	// pins the binary's sha256 (the request's sha256, when given, must equal
+	// it), launches it, checks its self-reported kind/name/version and records
+	// it. The response names the resolved path and the pinned sha256. The same
+	// version with another binary is refused (a rebuilt binary is pinned with
+	// ReloadPlugin's rehash, or registered as a new version); repeating an
+	// identical registration returns the existing plugin. A binary that is
+	// missing, not executable, not the sha256 given or fails the plugin
+	// handshake is FailedPrecondition, with the reason in the message.
 	RegisterPlugin(ctx context.Context, in *RegisterPluginRequest, opts ...grpc.CallOption) (*RegisterPluginResponse, error)
 	// ListPlugins lists registered plugins with their process state.
 	ListPlugins(ctx context.Context, in *ListPluginsRequest, opts ...grpc.CallOption) (*ListPluginsResponse, error)
@@ -44,6 +49,9 @@ type PluginServiceClient interface {
 	GetPlugin(ctx context.Context, in *GetPluginRequest, opts ...grpc.CallOption) (*GetPluginResponse, error)
 	// ReloadPlugin starts and health-checks a fresh process, routes new calls to
 	// it, drains the old process and stops it. No call fails during a reload.
+	// The binary must still have the pinned sha256: a rebuilt one is refused
+	// (FailedPrecondition) and the old process keeps serving, unless rehash is
+	// set, which pins the binary's current sha256 first.
 	ReloadPlugin(ctx context.Context, in *ReloadPluginRequest, opts ...grpc.CallOption) (*ReloadPluginResponse, error)
 	// UnregisterPlugin drains in-flight calls, stops the process and removes
 	// the registration.
@@ -115,10 +123,15 @@ func (c *pluginServiceClient) UnregisterPlugin(ctx context.Context, in *Unregist
 // PluginService manages the plugin catalog: proposer and validator binaries
 // registered at runtime, pinned by sha256, launched and supervised by moosed.
 type PluginServiceServer interface {
-	// RegisterPlugin verifies the binary (path inside the plugin directory,
-	// sha256, self-reported kind/name/version), launches it and records it.
-	// Versions are immutable: the same version with another sha256 is refused;
-	// repeating an identical registration returns the existing plugin.
+	// RegisterPlugin resolves the command in the server's plugin directory,
+	// pins the binary's sha256 (the request's sha256, when given, must equal
+	// it), launches it, checks its self-reported kind/name/version and records
+	// it. The response names the resolved path and the pinned sha256. The same
+	// version with another binary is refused (a rebuilt binary is pinned with
+	// ReloadPlugin's rehash, or registered as a new version); repeating an
+	// identical registration returns the existing plugin. A binary that is
+	// missing, not executable, not the sha256 given or fails the plugin
+	// handshake is FailedPrecondition, with the reason in the message.
 	RegisterPlugin(context.Context, *RegisterPluginRequest) (*RegisterPluginResponse, error)
 	// ListPlugins lists registered plugins with their process state.
 	ListPlugins(context.Context, *ListPluginsRequest) (*ListPluginsResponse, error)
@@ -126,6 +139,9 @@ type PluginServiceServer interface {
 	GetPlugin(context.Context, *GetPluginRequest) (*GetPluginResponse, error)
 	// ReloadPlugin starts and health-checks a fresh process, routes new calls to
 	// it, drains the old process and stops it. No call fails during a reload.
+	// The binary must still have the pinned sha256: a rebuilt one is refused
+	// (FailedPrecondition) and the old process keeps serving, unless rehash is
+	// set, which pins the binary's current sha256 first.
 	ReloadPlugin(context.Context, *ReloadPluginRequest) (*ReloadPluginResponse, error)
 	// UnregisterPlugin drains in-flight calls, stops the process and removes
 	// the registration.

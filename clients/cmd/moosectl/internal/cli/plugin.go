@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -41,22 +38,25 @@ func newPluginRegisterCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "register --kind KIND --name NAME --version VERSION --command PATH [flags]",
 		Short: "Register a plugin binary from the server's plugin directory",
-		Long: `Register a proposer or validator binary. moosed launches it, checks that it
-reports the registered kind, name and version, and keeps it running; no restart
-is needed. KIND NAME VERSION may also be given as arguments.
+		Long: `Register a proposer, validator or architect binary. moosed launches it, checks
+that it reports the registered kind, name and version, and keeps it running; no
+restart is needed. KIND NAME VERSION may also be given as arguments.
 
 --command is the binary's path relative to the server's plugin directory (or an
-absolute path inside it). The registration is pinned by --sha256, the hex
-sha256 of the binary. Without --sha256, moosectl hashes the file at --command
-when it exists on this machine (relative paths from the current directory) and
-says so on stderr; the server refuses the registration if its copy differs.
+absolute path inside it). The server resolves it there, wherever moosectl runs,
+and pins the sha256 of the binary it found; the output shows the resolved path
+and the pinned sha256. With --sha256 the server refuses (FailedPrecondition) a
+binary with another hash.
 
-A version is immutable: registering the same version with another sha256 is
-refused. Repeating an identical registration returns the existing plugin.`,
-		Example: `  moosectl plugin register --kind proposer --name shouter --version 0.1.0 \
-    --command moose-plugin-shouter --sha256 $(sha256sum bin/moose-plugin-shouter | cut -d' ' -f1) \
-    --env SHOUTER_API_KEY --allowed-base-url https://api.shouter.example/v1
-  moosectl plugin register proposer shouter 0.1.0 --command /opt/moose/plugins/moose-plugin-shouter`,
+A version names one binary: registering the same version with another binary
+is refused. After rebuilding a registered binary, pin the new build with
+"moosectl plugin reload KIND NAME VERSION --rehash", or register a new version.
+Repeating an identical registration returns the existing plugin.`,
+		Example: `  go build -o bin/shouter ./examples/plugins/shouter   # bin/ is moosed's default plugin directory
+  moosectl plugin register proposer shouter 0.1.0 --command shouter
+  moosectl plugin register --kind proposer --name shouter --version 0.1.0 --command shouter \
+    --sha256 $(sha256sum bin/shouter | cut -d' ' -f1) \
+    --env SHOUTER_API_KEY --allowed-base-url https://api.shouter.example/v1`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 0 && len(args) != 3 {
 				return usageErrorf("%s takes KIND NAME VERSION as flags or as 3 arguments, got %d argument(s)", cmd.CommandPath(), len(args))
@@ -83,14 +83,6 @@ refused. Repeating an identical registration returns the existing plugin.`,
 			if len(missing) > 0 {
 				return usageErrorf("missing %s", strings.Join(missing, ", "))
 			}
-			if req.Sha256 == "" {
-				sum, err := fileSHA256(req.Command)
-				if err != nil {
-					return usageErrorf("--sha256 is required unless --command names a file on this machine: %v", err)
-				}
-				req.Sha256 = sum
-				fmt.Fprintf(a.stderr, "Computed sha256 %s from the local file %s.\n", sum, req.Command)
-			}
 			req.Sha256 = strings.ToLower(req.Sha256)
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
 				resp, err := pluginClient(c).RegisterPlugin(ctx, &req)
@@ -98,6 +90,9 @@ refused. Repeating an identical registration returns the existing plugin.`,
 					return fmt.Errorf("register plugin: %w", err)
 				}
 				p := resp.GetPlugin()
+				if req.Sha256 == "" {
+					a.pinned(p)
+				}
 				return a.Render(p, func(w io.Writer) error { return writePlugin(w, p) })
 			})
 		},
@@ -108,31 +103,16 @@ refused. Repeating an identical registration returns the existing plugin.`,
 	f.StringVar(&req.Version, "version", "", "plugin version, as the binary reports it")
 	f.StringVar(&req.Command, "command", "", "binary path, relative to the server's plugin directory")
 	f.StringArrayVar(&req.Args, "arg", nil, "argument passed to the binary (repeat for several)")
-	f.StringVar(&req.Sha256, "sha256", "", "hex sha256 of the binary (default: computed from the local file at --command)")
+	f.StringVar(&req.Sha256, "sha256", "", "hex sha256 the binary must have (default: the server pins the binary it finds)")
 	f.StringArrayVar(&req.EnvAllowlist, "env", nil, "server environment variable passed to a proposer, e.g. its API key (repeat for several)")
 	f.StringArrayVar(&req.AllowedBaseUrls, "allowed-base-url", nil, "endpoint the --env values may be sent to (repeat for several); a variant with another base_url gets none")
 	return cmd
 }
 
-// fileSHA256 hashes a regular file on this machine.
-func fileSHA256(path string) (string, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+// pinned says on stderr which binary the server resolved and pinned, so the
+// plain output (or -o json) stays the plugin alone.
+func (a *App) pinned(p *moosev1.Plugin) {
+	fmt.Fprintf(a.stderr, "Pinned sha256 %s of %s on the server.\n", p.GetSha256(), p.GetPath())
 }
 
 func newPluginListCommand(a *App) *cobra.Command {
@@ -215,23 +195,46 @@ func newestPlugin(ctx context.Context, c *moose.Client, kind, name string) (*moo
 }
 
 func newPluginReloadCommand(a *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "reload KIND NAME VERSION",
+	var rehash bool
+	var sum string
+	cmd := &cobra.Command{
+		Use:   "reload KIND NAME VERSION [--rehash [--sha256 HEX]]",
 		Short: "Restart a plugin's process without failing a call",
 		Long: `Start and health-check a fresh process for a plugin, route new calls to it,
-then drain and stop the old one. A quarantined plugin gets a new chance.`,
+then drain and stop the old one. A quarantined plugin gets a new chance.
+
+The binary must still have the sha256 pinned at registration: a rebuilt binary
+is refused (FailedPrecondition, naming both hashes) and the old process keeps
+serving. --rehash is the rebuild-and-reload flow for a plugin under
+development: the server resolves the command again, pins the binary's current
+sha256 (with --sha256, only if it is that one), starts it, and stores the new
+pin once the new process is healthy and reports the registered name and
+version. A released build deserves a new version instead. Built-ins are pinned
+by their manifest and cannot be rehashed.`,
+		Example: `  go build -o bin/shouter ./examples/plugins/shouter
+  moosectl plugin reload proposer shouter 0.1.0 --rehash`,
 		Args: exactArgs(3, "KIND", "NAME", "VERSION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if sum != "" && !rehash {
+				return usageErrorf("--sha256 needs --rehash: a plain reload starts the binary pinned at registration")
+			}
 			return a.Call(cmd, func(ctx context.Context, c *moose.Client) error {
-				resp, err := pluginClient(c).ReloadPlugin(ctx, &moosev1.ReloadPluginRequest{Kind: args[0], Name: args[1], Version: args[2]})
+				resp, err := pluginClient(c).ReloadPlugin(ctx, &moosev1.ReloadPluginRequest{
+					Kind: args[0], Name: args[1], Version: args[2], Rehash: rehash, Sha256: strings.ToLower(sum)})
 				if err != nil {
 					return fmt.Errorf("reload plugin: %w", err)
 				}
 				p := resp.GetPlugin()
+				if rehash {
+					a.pinned(p)
+				}
 				return a.Render(p, func(w io.Writer) error { return writePlugin(w, p) })
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&rehash, "rehash", false, "pin the binary's current sha256 first (after a rebuild)")
+	cmd.Flags().StringVar(&sum, "sha256", "", "with --rehash: hex sha256 the rebuilt binary must have")
+	return cmd
 }
 
 func newPluginUnregisterCommand(a *App) *cobra.Command {
@@ -303,6 +306,7 @@ func writePlugin(w io.Writer, p *moosev1.Plugin) error {
 		t.Row("Last error:", p.GetLastError())
 	}
 	t.Row("Command:", p.GetCommand())
+	t.Row("Path:", p.GetPath())
 	t.Row("Arguments:", strings.Join(p.GetArgs(), " "))
 	t.Row("SHA256:", p.GetSha256())
 	t.Row("Environment:", strings.Join(p.GetEnvAllowlist(), ", "))

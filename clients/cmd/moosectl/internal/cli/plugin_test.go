@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,14 @@ func buildReplay(t *testing.T) {
 	require.NoError(t, b.err)
 }
 
+// realPath is path with its symlinks resolved, as the server reports it.
+func realPath(t *testing.T, path string) string {
+	t.Helper()
+	p, err := filepath.EvalSymlinks(path)
+	require.NoError(t, err)
+	return p
+}
+
 // pluginSession is a session whose server loads plugins from dir.
 func pluginSession(t *testing.T, dir string) *session {
 	t.Helper()
@@ -91,7 +100,6 @@ func builtinReplaySession(t *testing.T) (*session, *servertest.Server) {
 
 func TestPluginRegisterUsageErrors(t *testing.T) {
 	t.Parallel()
-	missing := filepath.Join(t.TempDir(), "absent")
 	tests := []struct {
 		name   string
 		args   []string
@@ -102,8 +110,8 @@ func TestPluginRegisterUsageErrors(t *testing.T) {
 		{"flag and argument", []string{"plugin", "register", "proposer", "x", "1.0.0", "--kind", "validator", "--command", "c"},
 			"--kind and the KIND NAME VERSION arguments exclude each other"},
 		{"two arguments", []string{"plugin", "register", "proposer", "x"}, "as flags or as 3 arguments, got 2"},
-		{"no sha256 and no local file", []string{"plugin", "register", "proposer", "x", "1.0.0", "--command", missing},
-			"--sha256 is required unless --command names a file on this machine"},
+		{"sha256 without rehash", []string{"plugin", "reload", "proposer", "x", "1.0.0", "--sha256", strings.Repeat("0", 64)},
+			"--sha256 needs --rehash"},
 		{"get without name", []string{"plugin", "get", "proposer"}, "needs 2 or 3 arguments"},
 		{"reload without version", []string{"plugin", "reload", "proposer", "x"}, "needs 3 argument(s) (KIND NAME VERSION)"},
 	}
@@ -127,13 +135,13 @@ func TestPluginCommands(t *testing.T) {
 	require.Equal(t, []string{"KIND", "NAME", "VERSION", "STATE", "PID", "RESTARTS", "SOURCE", "SHA256"}, strings.Fields(out),
 		"nothing is registered from a directory without moose-plugin-* binaries")
 
-	// A wrong sha256 is refused with the field named, and nothing is registered.
+	// A wrong sha256 is refused, naming both hashes, and nothing is registered.
 	r := s.run("plugin", "register", "--kind", "proposer", "--name", "replay", "--version", "1.0.0",
 		"--command", "replay-proposer", "--sha256", strings.Repeat("0", 64))
 	require.Equal(t, cli.ExitError, r.code, r.stderr)
-	require.Contains(t, r.stderr, "register plugin: ")
-	require.Contains(t, r.stderr, "(InvalidArgument)")
-	require.Regexp(t, `(?m)^  sha256: .*has sha256 `+replayBuild.sha256+`, registered 0{64}`, r.stderr)
+	require.Contains(t, r.stderr, "register plugin ")
+	require.Contains(t, r.stderr, "(FailedPrecondition)")
+	require.Regexp(t, `has sha256 `+replayBuild.sha256+`, the request says 0{64}`, r.stderr)
 	require.Empty(t, r.stdout)
 	require.Len(t, strings.Split(strings.TrimSpace(s.ok("plugin", "list")), "\n"), 1)
 
@@ -142,10 +150,11 @@ func TestPluginCommands(t *testing.T) {
 	require.Equal(t, cli.ExitError, r.code, r.stderr)
 	require.Contains(t, r.stderr, `name: binary reports name "replay", registration says "echo"`)
 
-	// Without --sha256 the local file is hashed, and moosectl says so.
+	// Without --sha256 the server pins the binary it resolved, and moosectl says which.
 	r = s.run("plugin", "register", "--kind", "proposer", "--name", "replay", "--version", "1.0.0", "--command", bin)
 	require.Equal(t, cli.ExitOK, r.code, r.stderr)
-	require.Equal(t, "Computed sha256 "+replayBuild.sha256+" from the local file "+bin+".\n", r.stderr)
+	require.Equal(t, "Pinned sha256 "+replayBuild.sha256+" of "+realPath(t, bin)+" on the server.\n", r.stderr)
+	require.Regexp(t, `(?m)^Path:\s+`+regexp.QuoteMeta(realPath(t, bin))+`$`, r.stdout)
 	require.Regexp(t, `(?m)^Name:\s+replay$`, r.stdout)
 	require.Regexp(t, `(?m)^Source:\s+registered$`, r.stdout)
 	require.Regexp(t, `(?m)^SHA256:\s+`+replayBuild.sha256+`$`, r.stdout)

@@ -47,13 +47,13 @@ func ts(s string) *timestamppb.Timestamp {
 var (
 	replayPlugin = &moosev1.Plugin{
 		Kind: "proposer", Name: "replay", Version: "1.0.0", Command: "/opt/moose/bin/moose-plugin-replay",
-		Sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Builtin: true, State: "ready",
+		Path: "/opt/moose/bin/moose-plugin-replay", Sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Builtin: true, State: "ready",
 		Pid: 4242, Description: "answers from a recorded cassette file", EditFormats: []string{"whole", "diff", "search_replace"},
 		Capabilities: []string{"refinement"}, CreateTime: ts("2026-01-02T03:04:05Z"),
 	}
 	shouterPlugin = &moosev1.Plugin{
 		Kind: "proposer", Name: "shouter", Version: "0.1.0", Command: "moose-plugin-shouter", Args: []string{"--loud", "--fast"},
-		Sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", State: "quarantined",
+		Path: "/var/lib/moose/plugins/moose-plugin-shouter", Sha256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", State: "quarantined",
 		Restarts: 5, LastError: "exit status 2\nafter 5 crashes", EnvAllowlist: []string{"SHOUTER_API_KEY", "SHOUTER_ORG"},
 		CreateTime: ts("2026-01-03T00:00:00Z"),
 	}
