@@ -9,11 +9,11 @@ import (
 func TestJSFindsTheExecutableExamples(t *testing.T) {
 	funcs := []string{"wrapIndex", "center", "isValidLuhn", "mean", "range", "countBy", "parseDuration"}
 	got := JS([]string{
-		`wrapIndex(-1, 5) === 4`,                                 // 1
-		`center("ab", 5, "*") === "*ab**"`,                       // 2
-		`!isValidLuhn("0")`,                                      // 3
-		`mean([]) === 0`,                                         // 4
-		`range(0, 5) gives [0,1,2,3,4]`,                          // 5: prose "gives"
+		`wrapIndex(-1, 5) === 4`,           // 1
+		`center("ab", 5, "*") === "*ab**"`, // 2
+		`!isValidLuhn("0")`,                // 3
+		`mean([]) === 0`,                   // 4
+		`range(0, 5) gives [0,1,2,3,4]`,    // 5: prose "gives"
 		`countBy(["apple","avocado"], s => s[0]) gives a→2, b→1`, // 6: an arrow function, prose
 		`parseDuration("") throws`,                               // 7: prose
 		`wrapIndex(n, 5) === 4`,                                  // 8: a variable
