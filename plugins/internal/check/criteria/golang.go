@@ -130,20 +130,25 @@ func goSource(expr ast.Expr) string {
 }
 
 // GoTestFile is the test file for one package's examples: a test function
-// per example, TestMooseCriterion<N>.
+// per example, TestMooseCriterion<N>. An example's value is assigned to a
+// variable of the call's result type, so untyped constants take that type
+// (2.5 is a float64 where the function returns one) and maps and slices are
+// compared with reflect.DeepEqual.
 func GoTestFile(pkg string, examples []Example) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "package %s\n\n// Written by Moose from the work order's acceptance criteria, beside the\n// proposal's tests; never part of the change.\n\nimport \"testing\"\n", pkg)
+	fmt.Fprintf(&b, "package %s\n\n// Written by Moose from the work order's acceptance criteria, beside the\n// proposal's tests; never part of the change.\n\nimport (\n\t\"reflect\"\n\t\"testing\"\n)\n\nvar _ = reflect.DeepEqual\n", pkg)
 	for _, e := range examples {
 		desc, call := strconv.Quote(e.Describe()), strconv.Quote(e.Call)
 		fmt.Fprintf(&b, "\nfunc %s(t *testing.T) {\n", GoTestName(e.N))
 		switch e.Op {
 		case Equal, NotEqual:
-			cmp := "=="
+			// want takes got's type, so untyped constants convert as the
+			// criterion means them and maps and slices compare too.
+			not := "!"
 			if e.Op == NotEqual {
-				cmp = "!="
+				not = ""
 			}
-			fmt.Fprintf(&b, "\tgot := %s\n\tif !(got %s %s) {\n\t\tt.Errorf(\"%%s does not hold: %%s returned %%#v\", %s, %s, got)\n\t}\n", e.Call, cmp, e.Want, desc, call)
+			fmt.Fprintf(&b, "\tgot := %s\n\twant := got\n\twant = %s\n\tif %sreflect.DeepEqual(got, want) {\n\t\tt.Errorf(\"%%s does not hold: %%s returned %%#v\", %s, %s, got)\n\t}\n", e.Call, e.Want, not, desc, call)
 		case True, False:
 			not := "!"
 			if e.Op == False {

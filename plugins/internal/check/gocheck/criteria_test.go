@@ -113,3 +113,46 @@ func moosePassed(rep check.Report) int {
 	}
 	return n
 }
+
+// Values take the call's result type: slices and maps compare deeply and an
+// untyped constant means what it says for a float64 result.
+func TestCriteriaCompareSlicesMapsAndFloats(t *testing.T) {
+	t.Parallel()
+	dir := sample(t)
+	write(t, dir, "strutil/words.go", `package strutil
+
+import "strings"
+
+// Words splits s on spaces.
+func Words(s string) []string { return strings.Fields(s) }
+
+// Count counts each word.
+func Count(s string) map[string]int {
+	m := map[string]int{}
+	for _, w := range Words(s) {
+		m[w]++
+	}
+	return m
+}
+
+// Half halves n.
+func Half(n int) float64 { return float64(n) / 2 }
+`)
+	write(t, dir, "strutil/words_test.go", "package strutil\n\nimport \"testing\"\n\nfunc TestHalf(t *testing.T) {\n\tif Half(4) != 2 {\n\t\tt.Fatal(Half(4))\n\t}\n}\n")
+	rep, err := gocheck.Test(context.Background(), dir, gocheck.Options{Changed: []string{"strutil/words.go", "strutil/words_test.go"}, Criteria: []string{
+		`Words("a b  c") == []string{"a", "b", "c"}`,
+		`Count("a b a") == map[string]int{"a": 2, "b": 1}`,
+		`Half(5) == 2.5`,
+		`Half(5) == 2`,
+	}})
+	require.NoError(t, err)
+	var failed []string
+	for _, f := range rep.Findings {
+		if f.Category == check.CategoryCriterion && f.Severity == check.SeverityError {
+			failed = append(failed, f.Message)
+		}
+	}
+	require.Len(t, failed, 1, "%+v", rep.Findings)
+	require.Contains(t, failed[0], "acceptance criterion 4 (Half(5) == 2) does not hold: Half(5) returned 2.5")
+	require.Equal(t, 3, moosePassed(rep))
+}
