@@ -87,9 +87,9 @@ test-orphans: build
 # .fidelity/report.txt.
 fidelity: deps build
 	@mkdir -p .fidelity
-	@rm -f .fidelity/report.txt
+	@rm -f .fidelity/report.txt .fidelity/answers.tsv
 	@echo "running the fidelity corpus (log: .fidelity/test.log)"
-	@MOOSE_PLUGIN_DIR=$(BIN) MOOSE_FIDELITY=1 MOOSE_FIDELITY_REPORT=$(CURDIR)/.fidelity/report.txt \
+	@MOOSE_PLUGIN_DIR=$(BIN) MOOSE_FIDELITY=1 MOOSE_FIDELITY_REPORT=$(CURDIR)/.fidelity/report.txt MOOSE_FIDELITY_ANSWERS=$(CURDIR)/.fidelity/answers.tsv \
 		$(GO) test -count=1 -timeout 120m -run '^TestFidelity$$' -v ./server/ > .fidelity/test.log 2>&1; rc=$$?; \
 		if [ -s .fidelity/report.txt ]; then cat .fidelity/report.txt; else tail -50 .fidelity/test.log; fi; exit $$rc
 

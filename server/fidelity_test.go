@@ -124,6 +124,11 @@ type fidelityOutcome struct {
 	accepted bool
 	score    float64
 	reason   string
+	// strength is the test_coverage dimension's reasons (coverage, mutation
+	// score, survivors), kept for every answer so a rule change can be
+	// judged on the whole corpus (MOOSE_FIDELITY_ANSWERS).
+	strength string
+	cycles   int32
 }
 
 // fence wraps content in a fence longer than any run of backticks inside it.
@@ -339,13 +344,14 @@ func runFidelity(t *testing.T, lang string, full bool) []fidelityOutcome {
 			o.accepted = wo.GetStatus() == moosev1.WorkOrderStatus_WORK_ORDER_STATUS_COMPLETED
 			o.score = wo.GetResult().GetOverallScore()
 			o.reason = wo.GetResult().GetFailureReason()
-			if o.reason == "" {
-				o.reason = wo.GetStatus().String()
-				for _, d := range wo.GetResult().GetDimensions() {
-					if d.GetName() == "test_coverage" {
-						o.reason += "; test_coverage: " + strings.Join(d.GetReasons(), "; ")
-					}
+			o.cycles = wo.GetResult().GetCycles()
+			for _, d := range wo.GetResult().GetDimensions() {
+				if d.GetName() == "test_coverage" {
+					o.strength = strings.Join(d.GetReasons(), "; ")
 				}
+			}
+			if o.reason == "" {
+				o.reason = wo.GetStatus().String() + "; test_coverage: " + o.strength
 			}
 		}(&outcomes[i], r.GetWorkOrder().GetId())
 	}
@@ -447,6 +453,20 @@ func fidelityReport(byLang map[string][]fidelityOutcome) (string, confusion) {
 	return b.String(), total
 }
 
+// fidelityAnswers lists every answer: expected and actual verdict, score,
+// cycles, and its test strength.
+func fidelityAnswers(byLang map[string][]fidelityOutcome) string {
+	var b strings.Builder
+	for _, lang := range []string{"go", "ts"} {
+		for _, o := range byLang[lang] {
+			fmt.Fprintf(&b, "%s/%s\tshould=%s\tgot=%s\tscore=%.1f\tcycles=%d\t%s\n", lang, o.a.key(),
+				map[bool]string{true: "accept", false: "reject"}[o.a.accept], map[bool]string{true: "accept", false: "reject"}[o.accepted],
+				o.score, o.cycles, o.strength)
+		}
+	}
+	return b.String()
+}
+
 func firstLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
@@ -487,6 +507,9 @@ func TestFidelity(t *testing.T) {
 	t.Logf("fidelity (%s):\n%s", map[bool]string{true: "full corpus", false: "slice"}[full], report)
 	if p := os.Getenv("MOOSE_FIDELITY_REPORT"); p != "" {
 		require.NoError(t, os.WriteFile(p, []byte(report), 0o644))
+	}
+	if p := os.Getenv("MOOSE_FIDELITY_ANSWERS"); p != "" {
+		require.NoError(t, os.WriteFile(p, []byte(fidelityAnswers(byLang)), 0o644))
 	}
 	shouldAccept, shouldReject := total[1][1]+total[1][0], total[0][0]+total[0][1]
 	require.Positive(t, shouldAccept)

@@ -45,6 +45,9 @@ const (
 	// CategorySurvivingMutant: a mutant of the changed code that no test
 	// failed on (see package mutate).
 	CategorySurvivingMutant = "surviving_mutant"
+	// CategoryCriterion: an acceptance criterion of the work order that is an
+	// executable example (package criteria) does not hold for the proposal.
+	CategoryCriterion = "criterion_not_met"
 )
 
 // Severities.

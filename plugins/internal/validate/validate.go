@@ -271,10 +271,11 @@ func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.Val
 			if cerr != nil {
 				return Refuse(cerr)
 			}
-			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache, Mutation: mut, Repeats: int(req.GetRepeats())})
+			rep, err = step.Go(ctx, dir, gocheck.Options{Runner: runner, Changed: changed, GoCache: goCache, Mutation: mut, Repeats: int(req.GetRepeats()),
+				Criteria: criteriaOf(req, step)})
 			cleanup()
 		} else {
-			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed, Mutation: mut})
+			rep, err = step.Node(ctx, dir, jscheck.Options{Runner: runner, Changed: changed, Mutation: mut, Criteria: criteriaOf(req, step)})
 		}
 	}
 	if err != nil {
@@ -289,6 +290,15 @@ func Validate(ctx context.Context, req *sdk.ValidateRequest, step Step) *sdk.Val
 	}
 	rep.TestsChanged = rep.TestsChanged || check.TouchesTests(req.GetChangedFiles())
 	return Response(rep, int(req.GetMaxLogBytes()))
+}
+
+// criteriaOf is the work order's acceptance criteria for the test step
+// (which runs those that are executable examples), else none.
+func criteriaOf(req *sdk.ValidateRequest, step Step) []string {
+	if !step.Mutation {
+		return nil
+	}
+	return req.GetWorkOrder().GetAcceptanceCriteria()
 }
 
 // mutationOptions is the step's mutation budget with the change's lines, or

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/moosehq/moose/server/internal/pluginhost"
 )
 
 // errOverBudget marks an execution stopped because its time budget ran out.
@@ -27,14 +29,12 @@ const (
 // it may do. That is a baseline run and a hidden-test run of the base tree,
 // and per cycle (1 + MaxRefinements of them) a proposer call and one call of
 // each validator, each bounded as the plugin host bounds it (two commands
-// under the limit, compiling tests on top, the mutation budget, the sandbox's
+// under the limit, compiling tests on top, the mutation budget as far as it may
+// stretch, the sandbox's
 // set-up); plus budgetSlack. So the budget follows the configured limits: a
 // project with a 30 s test limit gets minutes, one with long builds hours.
 func (c *Config) budget(build, test time.Duration) time.Duration {
-	mutation := c.Mutation.Time
-	if mutation == 0 && !c.Mutation.Disabled {
-		mutation = time.Minute
-	}
+	mutation := pluginhost.MutationAllowance(c.Mutation.Time, c.Mutation.Disabled)
 	call := func(limit, compile time.Duration) time.Duration { return 2*limit + compile + mutation + setUp }
 	testRun := 2*test + build + setUp // baseline and hidden runs: no mutants
 	cycle := c.ProposeTimeout

@@ -85,19 +85,37 @@ func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1
 // ValidateDeadline is how long one Validate call may take: with a command
 // limit in the request, time for two commands under it (build and vet, or
 // the tests and their report), the build limit for compiling tests on top
-// when the request has one, the mutation budget and a minute for the
-// sandbox's set-up; without one, Config.ValidateTimeout. The pipeline's
+// when the request has one, the mutation budget as far as a validator may
+// stretch it (MutationAllowance) and a minute for the sandbox's set-up; without one, Config.ValidateTimeout. The pipeline's
 // execution budget counts validator calls the same way.
 func (h *Host) ValidateDeadline(req *pluginv1.ValidateRequest) time.Duration {
 	t := req.GetTimeout().AsDuration()
 	if t <= 0 {
 		return h.cfg.ValidateTimeout
 	}
-	mut := req.GetMutation().GetTimeBudget().AsDuration()
-	if mut <= 0 && !req.GetMutation().GetDisabled() {
-		mut = time.Minute
+	return 2*t + req.GetBuildTimeout().AsDuration() + MutationAllowance(req.GetMutation().GetTimeBudget().AsDuration(), req.GetMutation().GetDisabled()) + time.Minute
+}
+
+// Mutation budgets: a validator's default wall time for the mutants, and how
+// far it may stretch that time to the pace of the passing run (a slower or
+// busier machine runs the same mutants rather than fewer). The built-in
+// validators' package mutate has the same two numbers.
+const (
+	DefaultMutationTime = 30 * time.Second
+	MutationStretch     = 4
+)
+
+// MutationAllowance is the time a validate call allows for test strength with
+// the given mutation time budget (0: the default): the budget stretched as far
+// as a validator may stretch it; none when mutation is disabled.
+func MutationAllowance(budget time.Duration, disabled bool) time.Duration {
+	if disabled {
+		return 0
 	}
-	return 2*t + req.GetBuildTimeout().AsDuration() + mut + time.Minute
+	if budget <= 0 {
+		budget = DefaultMutationTime
+	}
+	return MutationStretch * budget
 }
 
 // Ping health-checks a plugin's current process.

@@ -48,6 +48,10 @@ type Options struct {
 	// Repeats > 1 runs every test that many times in one `go test -count`
 	// (a flakiness baseline): one build, one link per package.
 	Repeats int
+	// Criteria are the work order's acceptance criteria: after a run that
+	// built, Test runs those that are executable examples of the changed
+	// functions (package criteria) beside the proposal's tests.
+	Criteria []string
 }
 
 type goEnv struct{ root, modCache string }
@@ -278,7 +282,21 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	// strength with those tests skipped: a repository with a test that
 	// already fails at base would otherwise never have its change's tests
 	// judged (the pipeline excuses failures the base already had).
-	if o.Mutation != nil && tests.Total() > 0 && (rep.OK || onlyTests) {
+	ran := tests.Total() > 0 && (rep.OK || onlyTests)
+	if len(o.Criteria) > 0 && o.Repeats <= 1 && (rep.OK || onlyTests) {
+		cases, findings, err := o.criteria(ctx, dir, modulePath, outDir)
+		if err != nil {
+			return rep, fmt.Errorf("acceptance criteria: %w", err)
+		}
+		for _, c := range cases {
+			tests.Add(c)
+			if c.Status == check.TestFailed {
+				rep.OK = false
+			}
+		}
+		rep.Findings = append(rep.Findings, findings...)
+	}
+	if o.Mutation != nil && ran {
 		m, survivors, err := o.mutation(ctx, dir, modulePath, outDir, profile, res.Duration, skip)
 		if err != nil {
 			return rep, fmt.Errorf("mutation testing: %w", err)

@@ -77,7 +77,7 @@ func (o Options) mutation(ctx context.Context, dir, modulePath, outDir, profile 
 	perMutant := 3*baseline + 10*time.Second
 	// Mutants reach the compiler through -overlay and never touch the tree,
 	// so several run at once.
-	budget := mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time, Workers: min(runtime.NumCPU(), 4)}
+	budget := mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time, Workers: min(runtime.NumCPU(), 4), Pace: baseline}
 	res, err := mutate.Run(ctx, all, budget,
 		func(ctx context.Context, mu mutate.Mutant, deadline time.Time) (mutate.Outcome, error) {
 			n := seq.Add(1)

@@ -35,6 +35,10 @@ type Options struct {
 	// Mutation, when set, makes Test measure test strength after a passing
 	// run (see package mutate).
 	Mutation *check.MutationOptions
+	// Criteria are the work order's acceptance criteria: after a run that
+	// loaded, Test runs those that are executable examples of the changed
+	// modules' exported functions (package criteria) beside the tests.
+	Criteria []string
 }
 
 // ErrNoPackageJSON means the worktree is not an npm project.
@@ -260,7 +264,21 @@ func Test(ctx context.Context, dir string, o Options) (check.Report, error) {
 	// at base) still measures test strength, with those tests left out of
 	// the mutants' runs (vitest -t, jest --testNamePattern; npm test cannot).
 	skip, onlyTests := failedTests(res, rep.Findings, rep.Tests)
-	if o.Mutation != nil && rep.Tests.Total() > 0 && (rep.OK || onlyTests && runner != RunnerNpmTest) {
+	ran := rep.Tests.Total() > 0 && (rep.OK || onlyTests && runner != RunnerNpmTest)
+	if len(o.Criteria) > 0 && runner != RunnerNpmTest && (rep.OK || onlyTests) {
+		cases, findings, err := o.criteria(ctx, dir, runner, s, outDir, rep.Tests)
+		if err != nil {
+			return rep, fmt.Errorf("acceptance criteria: %w", err)
+		}
+		for _, c := range cases {
+			rep.Tests.Add(c)
+			if c.Status == check.TestFailed {
+				rep.OK = false
+			}
+		}
+		rep.Findings = append(rep.Findings, findings...)
+	}
+	if o.Mutation != nil && ran {
 		m, survivors, err := o.mutation(ctx, dir, runner, s, rep.Coverage, res.Duration, skip)
 		if err != nil {
 			return rep, fmt.Errorf("mutation testing: %w", err)

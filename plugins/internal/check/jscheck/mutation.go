@@ -101,7 +101,7 @@ func (o Options) mutation(ctx context.Context, dir, runner string, base sandbox.
 			return m, nil, nil
 		}
 	}
-	res, err := mutate.Run(ctx, all, mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time},
+	res, err := mutate.Run(ctx, all, mutate.Budget{MaxMutants: o.Mutation.MaxMutants, Time: o.Mutation.Time, Pace: baseline},
 		func(ctx context.Context, mu mutate.Mutant, deadline time.Time) (mutate.Outcome, error) {
 			full := filepath.Join(dir, filepath.FromSlash(mu.File))
 			orig, err := os.ReadFile(full)

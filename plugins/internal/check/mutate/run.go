@@ -29,12 +29,23 @@ type Budget struct {
 	// Workers is how many mutants run at once (default 1). Only a try that
 	// leaves the tree alone (Go's -overlay) may run several.
 	Workers int
+	// Pace is how long one mutant's tests are expected to take on this
+	// machine now: the passing run's duration. When the selected mutants
+	// need longer than Time at that pace, the run's time stretches to fit
+	// them, up to MaxStretch × Time. A slower or busier machine then runs
+	// the same mutants rather than fewer, so the verdict does not depend on
+	// the load (a time-cut run scored only the few mutants it reached).
+	Pace time.Duration
 }
 
 // Defaults keep a typical work order's extra cost near 30 s on 2 cores.
 const (
 	DefaultMaxMutants = 20
 	DefaultTime       = 30 * time.Second
+	// MaxStretch bounds how far Pace stretches Time. Callers bounding a
+	// whole validation allow for MaxStretch × Time (the plugin host's
+	// validate deadline and the pipeline's execution budget do).
+	MaxStretch = 4
 )
 
 func (b Budget) withDefaults() Budget {
@@ -48,6 +59,15 @@ func (b Budget) withDefaults() Budget {
 		b.Workers = 1
 	}
 	return b
+}
+
+// window is the wall time for n selected mutants: Time, stretched to what n
+// mutants need at b.Pace with b.Workers at a time, at most MaxStretch × Time.
+func (b Budget) window(n int) time.Duration {
+	b = b.withDefaults()
+	rounds := (n + b.Workers - 1) / b.Workers
+	need := time.Duration(rounds) * b.Pace
+	return min(max(b.Time, need), MaxStretch*b.Time)
 }
 
 // Tried is one mutant and its outcome.
@@ -64,14 +84,14 @@ type Result struct {
 }
 
 // Run tries mutants in order (see Select) within the budget, b.Workers at a
-// time. try runs the tests against one mutant; deadline is when the whole
+// time, for Time stretched to the pace of the passing run (see Budget.Pace). try runs the tests against one mutant; deadline is when the whole
 // budget ends, so try can bound its command by it. An error from try stops
 // the run and is returned with what was tried so far. Result.Tried keeps
 // Select's order whatever order the mutants finished in.
 func Run(ctx context.Context, ms []Mutant, b Budget, try func(ctx context.Context, m Mutant, deadline time.Time) (Outcome, error)) (Result, error) {
 	b = b.withDefaults()
 	sel := Select(ms, b.MaxMutants)
-	deadline := time.Now().Add(b.Time)
+	deadline := time.Now().Add(b.window(len(sel)))
 	outcomes := make([]Outcome, len(sel))
 	done := make([]bool, len(sel))
 	var (

@@ -70,3 +70,33 @@ func TestRunStopsAtTheBudgetAndOnError(t *testing.T) {
 	require.ErrorIs(t, err, boom)
 	require.Len(t, res.Tried, 2)
 }
+
+// TestRunStretchesTheTimeToThePace: a slower machine (a slower passing run)
+// gets the time the same mutants need, so the verdict does not depend on the
+// load; the stretch stops at MaxStretch × Time.
+func TestRunStretchesTheTimeToThePace(t *testing.T) {
+	b := Budget{Time: 100 * time.Millisecond, Workers: 2}
+	require.Equal(t, 100*time.Millisecond, b.window(6), "no pace: Time")
+	b.Pace = 10 * time.Millisecond
+	require.Equal(t, 100*time.Millisecond, b.window(6), "fast runs fit in Time")
+	b.Pace = 50 * time.Millisecond
+	require.Equal(t, 150*time.Millisecond, b.window(6), "3 rounds of 2 at 50 ms")
+	require.Equal(t, 150*time.Millisecond, b.window(5), "a half round counts whole")
+	b.Pace = time.Second
+	require.Equal(t, 400*time.Millisecond, b.window(6), "at most 4 × Time")
+
+	// The same 4 mutants at a 40 ms pace: without the pace the 50 ms budget
+	// cuts the run after 2; with it, all 4 run.
+	slow := func(ctx context.Context, m Mutant, _ time.Time) (Outcome, error) {
+		time.Sleep(40 * time.Millisecond)
+		return Killed, nil
+	}
+	res, err := Run(context.Background(), mutants(4), Budget{Workers: 1, Time: 50 * time.Millisecond}, slow)
+	require.NoError(t, err)
+	require.True(t, res.Exhausted)
+	require.Len(t, res.Tried, 2)
+	res, err = Run(context.Background(), mutants(4), Budget{Workers: 1, Time: 50 * time.Millisecond, Pace: 45 * time.Millisecond}, slow)
+	require.NoError(t, err)
+	require.False(t, res.Exhausted)
+	require.Len(t, res.Tried, 4)
+}

@@ -522,7 +522,11 @@ type MutationBudget struct {
 	Disabled bool `protobuf:"varint,1,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	// Most mutants run (0: the validator's default, 20 for the built-ins).
 	MaxMutants int32 `protobuf:"varint,2,opt,name=max_mutants,json=maxMutants,proto3" json:"max_mutants,omitempty"`
-	// Wall time for all mutants (absent: the validator's default, 30 s).
+	// Wall time for all mutants (absent: the validator's default, 30 s). The
+	// built-in validators stretch it, at most 4×, to what the selected mutants
+	// need at the pace of the passing test run, so a slower or busier machine
+	// runs the same mutants rather than fewer; the host's deadline for the call
+	// allows for 4×.
 	TimeBudget    *durationpb.Duration `protobuf:"bytes,3,opt,name=time_budget,json=timeBudget,proto3" json:"time_budget,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
