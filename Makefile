@@ -7,7 +7,11 @@ BUF := $(TOOLS)/node_modules/.bin/buf
 GOOGLEAPIS := $(TOOLS)/googleapis/google/api
 BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
-OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
+# protoc-gen-openapiv2 writes Swagger 2.0 to $(OPENAPIV2) (not committed);
+# server/internal/cmd/openapi3 turns it into the committed OpenAPI 3 document.
+OPENAPIV2 := $(TOOLS)/openapiv2
+OPENAPI := proto/gen/openapi/moose.openapi.json
+OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"$(OPENAPIV2)","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
 .PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz refinement bench demo clean check-generated breaking release-plugin-contract
 
@@ -28,10 +32,12 @@ $(GOOGLEAPIS)/annotations.proto:
 	  install -m 0644 $$dir/third_party/googleapis/google/api/annotations.proto $$dir/third_party/googleapis/google/api/http.proto $(GOOGLEAPIS)/
 
 generate: $(BUF) $(GOOGLEAPIS)/annotations.proto
-	@rm -rf proto/gen
+	@rm -rf proto/gen $(OPENAPIV2)
 	$(BUF) lint proto
 	$(BUF) generate
 	$(BUF) generate --path proto/moose/v1 --template '$(OPENAPI_TEMPLATE)'
+	@mkdir -p $(dir $(OPENAPI))
+	$(GO) run ./server/internal/cmd/openapi3 $(OPENAPIV2)/moose.swagger.json $(OPENAPI)
 
 lint: $(BUF) $(GOOGLEAPIS)/annotations.proto
 	$(BUF) lint proto
