@@ -9,9 +9,11 @@ BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
 # protoc-gen-openapiv2 writes Swagger 2.0 to $(OPENAPIV2) (not committed);
 # server/internal/cmd/openapi3 turns it into the committed OpenAPI 3 document.
+# json_names_for_fields=false: the document names fields and query parameters
+# as the gateway's marshaller writes them (proto names, snake_case).
 OPENAPIV2 := $(TOOLS)/openapiv2
 OPENAPI := proto/gen/openapi/moose.openapi.json
-OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"$(OPENAPIV2)","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
+OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"$(OPENAPIV2)","opt":["allow_merge=true","merge_file_name=moose","output_format=json","json_names_for_fields=false","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
 .PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz refinement bench demo clean check-generated breaking release-plugin-contract
 

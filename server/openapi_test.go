@@ -2,13 +2,20 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // servedOpenAPI fetches /openapi.json (no token: it is public) and loads it
@@ -39,4 +46,150 @@ func TestOpenAPIIsVersion3(t *testing.T) {
 		require.NotNil(t, doc.Paths.Value(path), "path %s", path)
 	}
 	require.NotNil(t, doc.Components.Schemas["v1WorkOrder"], "the work order schema")
+}
+
+// restCall sends a REST request with the admin token and decodes the JSON
+// answer.
+func restCall(t *testing.T, c *clients, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out), "%s %s", method, path)
+	return resp.StatusCode, out
+}
+
+// okSchema is the schema of an operation's 200 response.
+func okSchema(t *testing.T, doc *openapi3.T, method, path string) *openapi3.SchemaRef {
+	t.Helper()
+	item := doc.Paths.Value(path)
+	require.NotNil(t, item, "path %s is not documented", path)
+	op := item.GetOperation(method)
+	require.NotNil(t, op, "%s %s is not documented", method, path)
+	ok := op.Responses.Status(http.StatusOK)
+	require.NotNil(t, ok, "%s %s documents no 200", method, path)
+	mt := ok.Value.Content.Get("application/json")
+	require.NotNil(t, mt, "%s %s documents no JSON 200", method, path)
+	return mt.Schema
+}
+
+// requireDocumented fails for every key of the JSON value v that its schema
+// does not declare, at any depth: a client generated from the document
+// would read those fields under other names (or not at all).
+func requireDocumented(t *testing.T, where string, v any, s *openapi3.SchemaRef) {
+	t.Helper()
+	require.NotNil(t, s, "%s: no schema", where)
+	switch v := v.(type) {
+	case map[string]any:
+		if len(s.Value.Properties) == 0 && s.Value.AdditionalProperties.Schema != nil {
+			for k, e := range v { // a map field
+				requireDocumented(t, where+"."+k, e, s.Value.AdditionalProperties.Schema)
+			}
+			return
+		}
+		if s.Value.Type.Is(openapi3.TypeObject) && len(s.Value.Properties) == 0 {
+			return // google.protobuf.Struct and the like: any object
+		}
+		for k, e := range v {
+			ps, ok := s.Value.Properties[k]
+			require.True(t, ok, "%s: the server sends %q, the document declares only %v", where, k, slices.Sorted(maps.Keys(s.Value.Properties)))
+			requireDocumented(t, where+"."+k, e, ps)
+		}
+	case []any:
+		require.NotNil(t, s.Value.Items, "%s: an array the document does not declare as one", where)
+		for i, e := range v {
+			requireDocumented(t, fmt.Sprintf("%s[%d]", where, i), e, s.Value.Items)
+		}
+	}
+}
+
+// TestOpenAPIFieldNamesAreTheServers checks the document against what the
+// server really sends and accepts: every field of real REST responses is a
+// declared property (snake_case proto names, as the gateway's marshaller
+// writes them), the list's query parameters are documented under the names
+// the gateway honours, and every schema of a moose.v1 message declares
+// exactly the message's proto field names.
+func TestOpenAPIFieldNamesAreTheServers(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	doc := servedOpenAPI(t, c)
+
+	code, created := restCall(t, c, "POST", "/v1/projects", `{"name":"calc","repo_url":"https://git.example.com/repos/calc","default_branch":"main","language":"go"}`)
+	require.Equal(t, http.StatusOK, code, created)
+	requireDocumented(t, "POST /v1/projects", created, okSchema(t, doc, "POST", "/v1/projects"))
+	projectID := created["project"].(map[string]any)["id"].(string)
+	other := c.project(t, "other")
+
+	var ids []string
+	for i, p := range []string{projectID, projectID, other.GetId()} {
+		code, wo := restCall(t, c, "POST", "/v1/workorders", fmt.Sprintf(`{"project_id":%q,"title":"Add Mod %d","complexity":3,"acceptance_criteria":["Mod(7,3)==1"],"metadata":{"k":"v"}}`, p, i))
+		require.Equal(t, http.StatusOK, code, wo)
+		requireDocumented(t, "POST /v1/workorders", wo, okSchema(t, doc, "POST", "/v1/workorders"))
+		ids = append(ids, wo["work_order"].(map[string]any)["id"].(string))
+	}
+	code, got := restCall(t, c, "GET", "/v1/workorders/"+ids[0], "")
+	require.Equal(t, http.StatusOK, code, got)
+	requireDocumented(t, "GET /v1/workorders/{id}", got, okSchema(t, doc, "GET", "/v1/workorders/{id}"))
+	require.Contains(t, got["work_order"], "acceptance_criteria", "the gateway writes proto names")
+	code, evs := restCall(t, c, "GET", "/v1/workorders/"+ids[0]+"/events", "")
+	require.Equal(t, http.StatusOK, code, evs)
+	requireDocumented(t, "GET /v1/workorders/{id}/events", evs, okSchema(t, doc, "GET", "/v1/workorders/{id}/events"))
+
+	// The list's query parameters, as documented, and honoured under those
+	// names: a page of one of the project's two work orders, then the next.
+	var query []string
+	for _, p := range doc.Paths.Value("/v1/workorders").Get.Parameters {
+		if p.Value.In == openapi3.ParameterInQuery {
+			query = append(query, p.Value.Name)
+		}
+	}
+	require.ElementsMatch(t, []string{"project_id", "status", "page_size", "page_token"}, query)
+	listSchema := okSchema(t, doc, "GET", "/v1/workorders")
+	var listed []string
+	for token, page := "", 0; page == 0 || token != ""; page++ {
+		require.Less(t, page, 3, "more pages than work orders")
+		code, list := restCall(t, c, "GET", "/v1/workorders?project_id="+projectID+"&status=pending&page_size=1&page_token="+url.QueryEscape(token), "")
+		require.Equal(t, http.StatusOK, code, list)
+		requireDocumented(t, "GET /v1/workorders", list, listSchema)
+		wos := list["work_orders"].([]any)
+		require.Len(t, wos, 1, "page_size=1")
+		listed = append(listed, wos[0].(map[string]any)["id"].(string))
+		token, _ = list["next_page_token"].(string)
+	}
+	require.Equal(t, ids[:2], listed, "project_id filters, page_size and page_token page")
+
+	// Every moose.v1 message's schema has exactly its proto field names.
+	checked := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage("moose.v1", func(fd protoreflect.FileDescriptor) bool {
+		var walk func(protoreflect.MessageDescriptors)
+		walk = func(msgs protoreflect.MessageDescriptors) {
+			for i := range msgs.Len() {
+				md := msgs.Get(i)
+				walk(md.Messages())
+				if md.IsMapEntry() {
+					continue
+				}
+				name := "v1" + strings.ReplaceAll(strings.TrimPrefix(string(md.FullName()), "moose.v1."), ".", "")
+				s := doc.Components.Schemas[name]
+				if s == nil {
+					continue // a request message sent as query or path parameters
+				}
+				var want []string
+				for j := range md.Fields().Len() {
+					want = append(want, string(md.Fields().Get(j).Name()))
+				}
+				require.ElementsMatch(t, want, slices.Collect(maps.Keys(s.Value.Properties)), "schema %s", name)
+				checked++
+			}
+		}
+		walk(fd.Messages())
+		return true
+	})
+	require.Greater(t, checked, 50, "schemas compared with their messages")
 }
