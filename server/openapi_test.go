@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -192,4 +193,54 @@ func TestOpenAPIFieldNamesAreTheServers(t *testing.T) {
 		return true
 	})
 	require.Greater(t, checked, 50, "schemas compared with their messages")
+}
+
+// expressParam is what generators that turn OpenAPI paths into
+// Express-style routes (or parse ":name" as a parameter themselves) read as
+// a path parameter: a colon followed by a name.
+var expressParam = regexp.MustCompile(`:[A-Za-z_][A-Za-z0-9_]*`)
+
+// TestOpenAPICustomMethodPathsDeclareNoPhantomParameters checks that
+// custom-method paths (AIP-136 verbs: /v1/workorders/{id}:approve) are
+// written so no generator reads the verb as a path parameter, and that the
+// path exactly as documented still reaches its method on the server.
+func TestOpenAPICustomMethodPathsDeclareNoPhantomParameters(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	doc := servedOpenAPI(t, c)
+
+	verbs := 0
+	for _, path := range doc.Paths.InMatchingOrder() {
+		require.Empty(t, expressParam.FindAllString(path, -1), "path %s: generators read these as path parameters the document does not declare", path)
+		if strings.Contains(path, "%3A") {
+			verbs++
+		}
+		// Every operation, its path filled in as a generated client does,
+		// is routed: without a token that is 401 from the auth interceptor,
+		// where an unrouted path would be the gateway's 404.
+		for method := range doc.Paths.Value(path).Operations() {
+			filled := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(path, "x")
+			req, err := http.NewRequest(method, c.base+filled, strings.NewReader("{}"))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s %s (as %s) is not routed", method, path, filled)
+		}
+	}
+	require.GreaterOrEqual(t, verbs, 13, "custom methods with an escaped verb colon")
+
+	// The documented approve path approves.
+	p := c.project(t, "calc")
+	code, wo := restCall(t, c, "POST", "/v1/workorders", fmt.Sprintf(`{"project_id":%q,"title":"Add Mod","complexity":3,"acceptance_criteria":["Mod(7,3)==1"]}`, p.GetId()))
+	require.Equal(t, http.StatusOK, code, wo)
+	id := wo["work_order"].(map[string]any)["id"].(string)
+	require.NotNil(t, doc.Paths.Value("/v1/workorders/{id}%3Aapprove"), "the approve path as documented")
+	code, approved := restCall(t, c, "POST", "/v1/workorders/"+id+"%3Aapprove", "{}")
+	require.Equal(t, http.StatusOK, code, approved)
+	require.Equal(t, "WORK_ORDER_STATUS_APPROVED", approved["work_order"].(map[string]any)["status"])
+	// The colon itself keeps working (README, curl, moosectl users).
+	code, cancelled := restCall(t, c, "POST", "/v1/workorders/"+id+":cancel", "{}")
+	require.Equal(t, http.StatusOK, code, cancelled)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi2"
 	"github.com/getkin/kin-openapi/openapi2conv"
@@ -23,7 +24,9 @@ func convert(swagger []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert to openapi 3: %w", err)
 	}
-	for _, item := range doc.Paths.Map() {
+	paths := openapi3.NewPaths()
+	for path, item := range doc.Paths.Map() {
+		paths.Set(escapeVerb(path), item)
 		for _, op := range item.Operations() {
 			// openapi2conv keeps the Swagger body parameter's name ("body")
 			// for converting back; nothing reads it in a 3.x document.
@@ -32,6 +35,7 @@ func convert(swagger []byte) ([]byte, error) {
 			}
 		}
 	}
+	doc.Paths = paths
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("converted document is invalid: %w", err)
 	}
@@ -50,4 +54,28 @@ func marshal(doc *openapi3.T) ([]byte, error) {
 	}
 	out.WriteByte('\n')
 	return out.Bytes(), nil
+}
+
+// escapeVerb writes the colon of a custom method's verb (AIP-136:
+// /v1/workorders/{id}:approve) as %3A. Generators that map OpenAPI paths to
+// Express-style routes, or parse ":name" themselves, read ":approve" as a
+// path parameter the document never declares; an escaped colon they leave
+// alone. moosed routes both spellings alike: the gateway matches the
+// percent-decoded path.
+func escapeVerb(path string) string {
+	seg := strings.LastIndexByte(path, '/') + 1
+	depth := 0
+	for i := seg; i < len(path); i++ {
+		switch path[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		case ':':
+			if depth == 0 {
+				return path[:i] + "%3A" + path[i+1:]
+			}
+		}
+	}
+	return path
 }
