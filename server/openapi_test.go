@@ -14,9 +14,12 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/moosehq/moose/server/servertest"
 )
 
 // servedOpenAPI fetches /openapi.json (no token: it is public) and loads it
@@ -99,6 +102,9 @@ func requireDocumented(t *testing.T, where string, v any, s *openapi3.SchemaRef)
 		}
 		for k, e := range v {
 			ps, ok := s.Value.Properties[k]
+			if !ok && s.Value.AdditionalProperties.Has != nil && *s.Value.AdditionalProperties.Has {
+				continue // google.protobuf.Any: the packed message's fields
+			}
 			require.True(t, ok, "%s: the server sends %q, the document declares only %v", where, k, slices.Sorted(maps.Keys(s.Value.Properties)))
 			requireDocumented(t, where+"."+k, e, ps)
 		}
@@ -243,4 +249,84 @@ func TestOpenAPICustomMethodPathsDeclareNoPhantomParameters(t *testing.T) {
 	// The colon itself keeps working (README, curl, moosectl users).
 	code, cancelled := restCall(t, c, "POST", "/v1/workorders/"+id+":cancel", "{}")
 	require.Equal(t, http.StatusOK, code, cancelled)
+}
+
+// TestOpenAPIDocumentsAuthAndErrors checks that the document declares the
+// bearer token every operation needs and the error responses moosed sends,
+// and that real errors (401, 403, 404, 400 for invalid input and for an
+// illegal transition, 409, 415) come with a status the operation documents
+// and a body its schema declares.
+func TestOpenAPIDocumentsAuthAndErrors(t *testing.T) {
+	t.Parallel()
+	srv := servertest.Start(t, servertest.APIOnly())
+	c := dial(t, srv)
+	doc := servedOpenAPI(t, c)
+
+	var bearer string
+	for name, s := range doc.Components.SecuritySchemes {
+		if s.Value.Type == "http" && strings.EqualFold(s.Value.Scheme, "bearer") {
+			bearer = name
+		}
+	}
+	require.NotEmpty(t, bearer, "no http bearer security scheme")
+	require.Len(t, doc.Security, 1)
+	require.Contains(t, doc.Security[0], bearer, "the bearer token is not required by default")
+
+	errorSchema := func(op *openapi3.Operation, status int) *openapi3.SchemaRef {
+		r := op.Responses.Status(status)
+		if r == nil {
+			return nil
+		}
+		return r.Value.Content.Get("application/json").Schema
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			require.True(t, op.Security == nil || len(*op.Security) > 0, "%s %s opts out of the bearer token", method, path)
+			statuses := []int{400, 401, 403, 404, 409, 429, 503}
+			if op.RequestBody != nil {
+				statuses = append(statuses, 413, 415)
+			}
+			for _, st := range statuses {
+				s := errorSchema(op, st)
+				require.NotNil(t, s, "%s %s does not document %d", method, path, st)
+				require.Equal(t, "#/components/schemas/rpcStatus", s.Ref, "%s %s %d", method, path, st)
+			}
+		}
+	}
+
+	p := c.project(t, "calc")
+	code, wo := restCall(t, c, "POST", "/v1/workorders", fmt.Sprintf(`{"project_id":%q,"title":"Add Mod","complexity":3,"acceptance_criteria":["Mod(7,3)==1"]}`, p.GetId()))
+	require.Equal(t, http.StatusOK, code, wo)
+	pending := wo["work_order"].(map[string]any)["id"].(string)
+	reader := servertest.HTTPClientWithToken(srv.Token(t, "read"))
+	for _, tc := range []struct {
+		name, method, docPath, path, contentType, body string
+		client                                         *http.Client
+		want                                           int
+	}{
+		{"no token", "GET", "/v1/workorders", "/v1/workorders", "", "", http.DefaultClient, 401},
+		{"read token writes", "POST", "/v1/projects", "/v1/projects", "application/json", `{"name":"x","repo_url":"https://git.example.com/x","default_branch":"main","language":"go"}`, reader, 403},
+		{"unknown work order", "GET", "/v1/workorders/{id}", "/v1/workorders/" + uuid.NewString(), "", "", c.http, 404},
+		{"invalid work order", "POST", "/v1/workorders", "/v1/workorders", "application/json", fmt.Sprintf(`{"project_id":%q,"complexity":11}`, p.GetId()), c.http, 400},
+		{"retry a pending work order", "POST", "/v1/workorders/{id}%3Aretry", "/v1/workorders/" + pending + "%3Aretry", "application/json", "{}", c.http, 400},
+		{"project name taken", "POST", "/v1/projects", "/v1/projects", "application/json", `{"name":"calc","repo_url":"https://git.example.com/calc2","default_branch":"main","language":"go"}`, c.http, 409},
+		{"not JSON", "POST", "/v1/projects", "/v1/projects", "text/plain", "name=calc", c.http, 415},
+	} {
+		req, err := http.NewRequest(tc.method, c.base+tc.path, strings.NewReader(tc.body))
+		require.NoError(t, err)
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		resp, err := tc.client.Do(req)
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body), tc.name)
+		resp.Body.Close()
+		require.Equal(t, tc.want, resp.StatusCode, "%s: %v", tc.name, body)
+		s := errorSchema(doc.Paths.Value(tc.docPath).GetOperation(tc.method), tc.want)
+		require.NotNil(t, s, "%s: %s %s does not document the %d it answers", tc.name, tc.method, tc.docPath, tc.want)
+		requireDocumented(t, tc.name, body, s)
+		require.NotEmpty(t, body["message"], tc.name)
+		require.NotZero(t, body["code"], tc.name)
+	}
 }
