@@ -40,6 +40,9 @@ func convert(swagger []byte) ([]byte, error) {
 	}
 	doc.Paths = paths
 	addSecurity(doc)
+	// The Swagger document names no host: moosed's address is the
+	// operator's choice. Its default is the one server a client can assume.
+	doc.Servers = openapi3.Servers{{URL: "http://127.0.0.1:7401", Description: "moosed's default --http-addr (https with --tls-cert and --tls-key)"}}
 	if err := addErrorResponses(doc); err != nil {
 		return nil, err
 	}
