@@ -4,12 +4,21 @@ GO ?= go
 BUF_VERSION := 1.75.0
 TOOLS := $(CURDIR)/.tools
 BUF := $(TOOLS)/node_modules/.bin/buf
+REDOCLY_VERSION := 2.77.0
+# A prefix of its own: npm install --no-save into buf's would prune buf.
+REDOCLY := $(TOOLS)/redocly/node_modules/.bin/redocly
 GOOGLEAPIS := $(TOOLS)/googleapis/google/api
 BIN := $(CURDIR)/bin
 # The OpenAPI document covers the public API only, not the plugin contract.
-OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"proto/gen/openapi","opt":["allow_merge=true","merge_file_name=moose","output_format=json","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
+# protoc-gen-openapiv2 writes Swagger 2.0 to $(OPENAPIV2) (not committed);
+# server/internal/cmd/openapi3 turns it into the committed OpenAPI 3 document.
+# json_names_for_fields=false: the document names fields and query parameters
+# as the gateway's marshaller writes them (proto names, snake_case).
+OPENAPIV2 := $(TOOLS)/openapiv2
+OPENAPI := proto/gen/openapi/moose.openapi.json
+OPENAPI_TEMPLATE := {"version":"v2","managed":{"enabled":true,"disable":[{"file_option":"go_package","path":"google"}],"override":[{"file_option":"go_package_prefix","value":"github.com/moosehq/moose/proto/gen"}]},"inputs":[{"directory":"proto"}],"plugins":[{"local":["go","tool","protoc-gen-openapiv2"],"out":"$(OPENAPIV2)","opt":["allow_merge=true","merge_file_name=moose","output_format=json","json_names_for_fields=false","openapi_configuration=proto/openapi.yaml"],"strategy":"all"}]}
 
-.PHONY: all build generate lint deps tidy-check test test-short test-orphans fidelity fuzz refinement bench demo clean check-generated breaking release-plugin-contract
+.PHONY: all build generate lint lint-openapi deps tidy-check test test-short test-orphans fidelity fuzz refinement bench demo clean check-generated breaking release-plugin-contract
 
 all: build
 
@@ -20,6 +29,10 @@ $(BUF):
 	@mkdir -p $(TOOLS)
 	@npm install --silent --no-save --no-package-lock --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION) >/dev/null
 
+$(REDOCLY):
+	@mkdir -p $(TOOLS)/redocly
+	@npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix $(TOOLS)/redocly @redocly/cli@$(REDOCLY_VERSION) >/dev/null
+
 # google/api/annotations.proto is taken from the module cache at generate time;
 # third-party protos are never committed.
 $(GOOGLEAPIS)/annotations.proto:
@@ -28,14 +41,21 @@ $(GOOGLEAPIS)/annotations.proto:
 	  install -m 0644 $$dir/third_party/googleapis/google/api/annotations.proto $$dir/third_party/googleapis/google/api/http.proto $(GOOGLEAPIS)/
 
 generate: $(BUF) $(GOOGLEAPIS)/annotations.proto
-	@rm -rf proto/gen
+	@rm -rf proto/gen $(OPENAPIV2)
 	$(BUF) lint proto
 	$(BUF) generate
 	$(BUF) generate --path proto/moose/v1 --template '$(OPENAPI_TEMPLATE)'
+	@mkdir -p $(dir $(OPENAPI))
+	$(GO) run ./server/internal/cmd/openapi3 $(OPENAPIV2)/moose.swagger.json $(OPENAPI)
 
 lint: $(BUF) $(GOOGLEAPIS)/annotations.proto
 	$(BUF) lint proto
 	$(GO) vet ./...
+
+# lint-openapi lints the served OpenAPI document with redocly's recommended
+# rules, every one an error (proto/redocly.yaml).
+lint-openapi: $(REDOCLY)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config proto/redocly.yaml $(OPENAPI)
 
 # breaking fails when the plugin contract stops being wire- and JSON-compatible
 # with its released snapshot (proto/released/plugin-v1.binpb).
@@ -71,7 +91,7 @@ build:
 	@for p in $(PLUGIN_MAINS); do echo "$(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p"; $(GO) build -o $(BIN)/moose-plugin-$${p##*/} $$p || exit 1; done
 	$(GO) run ./server/internal/cmd/pluginmanifest $(BIN) $(foreach p,$(PLUGIN_MAINS),moose-plugin-$(notdir $(p)))
 
-test: deps build check-generated breaking tidy-check
+test: deps build check-generated lint-openapi breaking tidy-check
 	$(GO) vet ./...
 	MOOSE_PLUGIN_DIR=$(BIN) $(GO) test -race -count=1 -timeout 20m ./...
 

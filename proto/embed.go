@@ -5,7 +5,7 @@ package proto
 
 import _ "embed"
 
-// OpenAPI is the merged OpenAPI v2 document for the public API.
+// OpenAPI is the merged OpenAPI 3 document for the public API.
 //
-//go:embed gen/openapi/moose.swagger.json
+//go:embed gen/openapi/moose.openapi.json
 var OpenAPI []byte
