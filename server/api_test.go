@@ -373,6 +373,58 @@ func TestHealthAndReflection(t *testing.T) {
 	require.Equal(t, healthpb.HealthCheckResponse_SERVING, resp.GetStatus())
 }
 
+// Health answers per service, and /readyz reports the sandbox and the
+// plugins beside the database.
+func TestHealthPerServiceAndReadiness(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ctx := context.Background()
+	h := healthpb.NewHealthClient(c.conn)
+	for _, svc := range []string{"", "moose.v1.WorkOrderService", "moose.v1.ProjectService"} {
+		var resp *healthpb.HealthCheckResponse
+		require.Eventually(t, func() bool {
+			var err error
+			resp, err = h.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+			return err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING
+		}, 10*time.Second, 50*time.Millisecond, "service %q: %v", svc, resp)
+	}
+	_, err := h.Check(ctx, &healthpb.HealthCheckRequest{Service: "moose.v1.NoSuchService"})
+	require.Equal(t, codes.NotFound, status.Code(err), err)
+
+	type readiness struct {
+		Status      string         `json:"status"`
+		Database    string         `json:"database"`
+		Sandbox     string         `json:"sandbox"`
+		Plugins     map[string]int `json:"plugins"`
+		Unavailable []string       `json:"unavailable_validators"`
+	}
+	readyz := func(base string) readiness {
+		resp, err := http.Get(base + "/readyz")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var body readiness
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%+v", body)
+		return body
+	}
+	// An API-only node runs no plugins.
+	body := readyz(c.base)
+	require.Equal(t, "ready", body.Status)
+	require.Equal(t, "up", body.Database)
+	require.Equal(t, "bubblewrap", body.Sandbox, "make test installs bubblewrap")
+	require.Empty(t, body.Plugins)
+
+	// An executing node reports its plugins; every validator a cycle runs
+	// is registered.
+	body = readyz(servertest.Start(t, servertest.WithBuiltinPlugins(t)).HTTPURL())
+	n := 0
+	for _, c := range body.Plugins {
+		n += c
+	}
+	require.Positive(t, n, "plugins by state: %v", body.Plugins)
+	require.Empty(t, body.Unavailable)
+}
+
 func TestProjectMutationThresholdIsValidatedAndKept(t *testing.T) {
 	t.Parallel()
 	c := start(t)

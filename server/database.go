@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"time"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/moosehq/moose/server/internal/pgembed"
+	"github.com/moosehq/moose/server/internal/pluginhost"
 )
 
 // startEmbedded starts the private cluster under the data directory and
@@ -113,15 +117,26 @@ type readiness struct {
 	// node); Lease is "held" or "lapsed".
 	Node  string `json:"node,omitempty"`
 	Lease string `json:"lease,omitempty"`
+	// Sandbox is "bubblewrap" (found on PATH), "missing" or "disabled"
+	// (--unsandboxed).
+	Sandbox string `json:"sandbox"`
+	// Plugins counts the registered plugins by state; Unavailable names the
+	// validators every cycle runs that are missing, quarantined or stopped.
+	// They are reported, not gating: the API and the rest of the node keep
+	// serving while an operator releases or re-registers a plugin.
+	Plugins     map[string]int `json:"plugins"`
+	Unavailable []string       `json:"unavailable_validators,omitempty"`
 }
 
-// readyz answers 200 when the database answers a ping within 2s, else 503.
-// Its body says why, without error text (it is unauthenticated).
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+// ready checks what serving work orders needs: the database answers a ping
+// within 2s and the sandbox's bubblewrap is there (unless --unsandboxed);
+// it also reports the plugins' states.
+func (s *Server) ready(ctx context.Context) (readiness, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	body := readiness{Status: "ready", Database: "up", Embedded: s.cfg.DatabaseURL == "", Restarts: s.restarts.Load()}
-	code := http.StatusOK
+	body := readiness{Status: "ready", Database: "up", Embedded: s.cfg.DatabaseURL == "", Restarts: s.restarts.Load(),
+		Sandbox: "bubblewrap", Plugins: map[string]int{}}
+	ok := true
 	if s.node != nil {
 		body.Node, body.Lease = s.node.ID(), "held"
 		if s.node.Valid() != nil {
@@ -129,8 +144,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.pool.Ping(ctx); err != nil {
-		code = http.StatusServiceUnavailable
-		body.Status, body.Database = "unavailable", "down"
+		ok = false
+		body.Database = "down"
 		if s.restarting.Load() {
 			body.Database = "restarting"
 		}
@@ -138,8 +153,85 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			s.log.Debug("readiness check failed", "err", err)
 		}
 	}
+	switch {
+	case s.cfg.Unsandboxed:
+		body.Sandbox = "disabled"
+	case !s.sandboxFound():
+		body.Sandbox, ok = "missing", false
+	}
+	if s.plugins != nil {
+		states := map[string]pluginhost.State{}
+		for _, p := range s.plugins.List(pluginhost.KindValidator) {
+			states[p.Name] = p.State
+		}
+		for _, p := range s.plugins.List("") {
+			body.Plugins[string(p.State)]++
+		}
+		for _, v := range s.cfg.Validators {
+			if st, found := states[v]; !found || st == pluginhost.StateQuarantined || st == pluginhost.StateStopped {
+				body.Unavailable = append(body.Unavailable, v)
+			}
+		}
+	}
+	if !ok {
+		body.Status = "unavailable"
+	}
+	return body, ok
+}
+
+// sandboxFound: bubblewrap, which every validator runs generated code in,
+// is on PATH.
+func (s *Server) sandboxFound() bool {
+	_, err := exec.LookPath("bwrap")
+	return err == nil
+}
+
+// readyz answers 200 when the server is ready (see ready), else 503. Its
+// body says why, without error text (it is unauthenticated).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.ready(r.Context())
+	code := http.StatusOK
+	if !ok {
+		code = http.StatusServiceUnavailable
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// watchHealth keeps the gRPC health service in step with readiness: every
+// service moosed serves (and "", the server as a whole) is SERVING while it
+// is ready and NOT_SERVING while it is not, checked every interval.
+func (s *Server) watchHealth(ctx context.Context, interval time.Duration) {
+	var names []string
+	for name := range s.grpcSrv.GetServiceInfo() {
+		if name != healthpb.Health_ServiceDesc.ServiceName {
+			names = append(names, name)
+		}
+	}
+	set := func() {
+		status := healthpb.HealthCheckResponse_SERVING
+		if _, ok := s.ready(ctx); !ok {
+			status = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		s.health.SetServingStatus("", status)
+		for _, n := range names {
+			s.health.SetServingStatus(n, status)
+		}
+	}
+	set()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			set()
+		}
+	}
 }

@@ -336,7 +336,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.node != nil {
 		go s.watchLease(ctx)
 	}
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	go s.watchHealth(ctx, 2*time.Second)
 	s.log.Info("moosed serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 
 	var runErr error
