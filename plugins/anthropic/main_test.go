@@ -281,3 +281,28 @@ func TestProposeHandlesProviderAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardsSamplingParams: reasoning_effort becomes output_config.effort,
+// stop stop_sequences, top_p and top_k go as is and extra is merged into the
+// body; the plugin does not declare seed, which the messages API lacks.
+func TestForwardsSamplingParams(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, message("x", "end_turn", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{
+		"reasoning_effort": "high", "top_p": "0.95", "top_k": "40", "stop": "</answer>",
+		"extra": `{"metadata": {"user_id": "moose"}, "service_tier": "standard_only"}`,
+	}))
+	require.NoError(t, err)
+	body := f.requests()[0].body
+	require.Equal(t, map[string]any{"effort": "high"}, body["output_config"])
+	require.InDelta(t, 0.95, body["top_p"], 1e-9)
+	require.EqualValues(t, 40, body["top_k"])
+	require.Equal(t, []any{"</answer>"}, body["stop_sequences"])
+	require.Equal(t, map[string]any{"user_id": "moose"}, body["metadata"])
+	require.Equal(t, "standard_only", body["service_tier"])
+
+	info := p.Info()
+	require.Contains(t, info.Params, "top_k")
+	require.NotContains(t, info.Params, "seed")
+}

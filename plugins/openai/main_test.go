@@ -329,3 +329,56 @@ func TestAPIKeyFromNamedVariable(t *testing.T) {
 	require.Equal(t, "Bearer vllm-secret", f.requests()[0].auth)
 	require.True(t, strings.HasPrefix(p.Info().Name, "openai"))
 }
+
+// TestForwardsSamplingParams: the documented params reach the request body as
+// OpenAI's own fields, and extra is merged in as is (a field the SDK does not
+// know, as vLLM takes top_k); before, every param but temperature and
+// max_tokens was dropped.
+func TestForwardsSamplingParams(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{
+		"reasoning_effort": "low", "seed": "42", "top_p": "0.9", "stop": `["\n\nEND", "STOP"]`,
+		"extra": `{"top_k": 20, "prompt_cache_key": "go-calc", "chat_template_kwargs": {"enable_thinking": false}}`,
+	}))
+	require.NoError(t, err)
+	body := f.requests()[0].body
+	require.Equal(t, "low", body["reasoning_effort"])
+	require.EqualValues(t, 42, body["seed"])
+	require.InDelta(t, 0.9, body["top_p"], 1e-9)
+	require.Equal(t, []any{"\n\nEND", "STOP"}, body["stop"])
+	require.EqualValues(t, 20, body["top_k"])
+	require.Equal(t, "go-calc", body["prompt_cache_key"])
+	require.Equal(t, map[string]any{"enable_thinking": false}, body["chat_template_kwargs"])
+	require.Equal(t, "gpt-4o-mini", body["model"], "extra leaves the plugin's fields alone")
+
+	f = newFake(t, completion("x", "stop", 1, 1))
+	p, _ = plugin(f, testKey)
+	_, err = p.Propose(context.Background(), request(f, map[string]string{"stop": "END"}))
+	require.NoError(t, err)
+	require.Equal(t, "END", f.requests()[0].body["stop"], "a single stop sequence is sent as a string")
+	require.NotContains(t, f.requests()[0].body, "seed")
+}
+
+// TestRefusesMalformedParam: a stored variant whose param does not parse fails
+// the call as a bad request instead of running without it.
+func TestRefusesMalformedParam(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{"seed": "forty-two"}))
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.ErrorContains(t, err, "param seed")
+	require.Empty(t, f.requests())
+}
+
+// TestDeclaresItsParams: the plugin tells moosed which params it reads, so
+// moosed can refuse the others when a variant is created.
+func TestDeclaresItsParams(t *testing.T) {
+	t.Parallel()
+	info := newProposer(nil, nil).Info()
+	for _, name := range []string{"reasoning_effort", "seed", "top_p", "stop", "extra", "api_key_env", "timeout", "max_tokens_field"} {
+		require.Contains(t, info.Params, name)
+	}
+}

@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/moosehq/moose/plugins/sdk/param"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
@@ -112,8 +115,9 @@ func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	} else if !inCatalog && !hasProposer(plugins, v.PluginName, v.PluginVersion) {
 		ve.Add("plugin_name", "no proposer plugin %q is registered", strings.TrimSuffix(v.PluginName+"@"+v.PluginVersion, "@"))
 	}
-	if reg, ok := newestProposer(plugins, v.PluginName, v.PluginVersion); ok {
-		checkKeyPolicy(ve, reg, v)
+	if pl, ok := newestProposer(plugins, v.PluginName, v.PluginVersion); ok {
+		checkKeyPolicy(ve, pl.Registration, v)
+		checkParams(ve, pl, v.Params)
 	}
 	if v.EditFormat == "" {
 		v.EditFormat = "whole"
@@ -152,15 +156,15 @@ func hasProposer(p Proposers, name, version string) bool {
 	return false
 }
 
-// newestProposer is the registration a variant of name (and version, when
-// given) is served by: the most recently registered version.
-func newestProposer(p Proposers, name, version string) (pluginhost.Registration, bool) {
+// newestProposer is the plugin a variant of name (and version, when given) is
+// served by: the most recently registered version.
+func newestProposer(p Proposers, name, version string) (pluginhost.Plugin, bool) {
 	if name == "" {
-		return pluginhost.Registration{}, false
+		return pluginhost.Plugin{}, false
 	}
 	if version != "" {
 		pl, err := p.Get(pluginhost.KindProposer, name, version)
-		return pl.Registration, err == nil
+		return pl, err == nil
 	}
 	var best pluginhost.Plugin
 	found := false
@@ -169,7 +173,29 @@ func newestProposer(p Proposers, name, version string) (pluginhost.Registration,
 			best, found = pl, true
 		}
 	}
-	return best.Registration, found
+	return best, found
+}
+
+// checkParams refuses params the plugin does not read, and documented params
+// (plugins/sdk/param) whose value does not parse: before this check a param
+// the plugin ignored (reasoning_effort, say, before it was forwarded) was
+// silently dropped, and the variant ran without it. A plugin that declares no
+// params (a third-party plugin written before they could be declared, or one
+// not running on this node) is not checked.
+func checkParams(ve *fault.ValidationError, pl pluginhost.Plugin, params map[string]string) {
+	known := pl.Info.Params
+	if len(known) == 0 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		if !slices.Contains(known, name) {
+			ve.Add("params."+name, "plugin %s does not read it; it reads %s", pl.Name, strings.Join(known, ", "))
+			continue
+		}
+		if err := param.Check(name, params[name]); err != nil {
+			ve.Add("params."+name, "%v", err)
+		}
+	}
 }
 
 // checkKeyPolicy refuses a variant that asks for a key (params.api_key_env)

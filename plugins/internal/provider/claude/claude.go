@@ -7,12 +7,14 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
 
 	"github.com/moosehq/moose/plugins/internal/provider"
+	"github.com/moosehq/moose/plugins/sdk/param"
 )
 
 // Name is the provider name in errors and logs.
@@ -20,6 +22,12 @@ const Name = "anthropic"
 
 // DefaultKeyEnv holds the API key unless params api_key_env names another variable.
 const DefaultKeyEnv = "ANTHROPIC_API_KEY"
+
+// Params are the variant params this client reads (plugins/sdk/param): the
+// plugins built on it declare them, so moosed refuses any other (seed, which
+// the messages API does not take, included).
+var Params = slices.Concat(param.Retry, []string{param.Temperature, param.PromptCache,
+	param.ReasoningEffort, param.TopP, param.TopK, param.Stop, param.Extra})
 
 // DefaultMaxTokens is sent when the variant sets no max_tokens: the messages
 // API requires a limit.
@@ -52,6 +60,10 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 	if err != nil {
 		return provider.Completion{}, &provider.Error{Provider: Name, Kind: provider.ErrBadRequest, Message: err.Error()}
 	}
+	sampling, err := provider.SamplingFromParams(Name, req.Params)
+	if err != nil {
+		return provider.Completion{}, err
+	}
 	// Environment defaults off: the key, and nothing else, comes from us.
 	opts := []option.RequestOption{option.WithoutEnvironmentDefaults(), option.WithAPIKey(key), option.WithMaxRetries(0)}
 	if base := strings.TrimRight(req.BaseURL, "/"); base != "" {
@@ -74,6 +86,7 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 	if req.Params["temperature"] != "omit" {
 		params.Temperature = anthropic.Float(req.Temperature)
 	}
+	applySampling(&params, sampling)
 	msg, err := provider.Do(ctx, pol, Name, func(err error, timedOut bool) *provider.Error { return classify(err, timedOut, key) },
 		func(ctx context.Context) (*anthropic.Message, error) {
 			return client.Messages.New(ctx, params)
@@ -94,6 +107,27 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 		OutputTokens: msg.Usage.OutputTokens,
 		FinishReason: finishReason(msg.StopReason),
 	}, nil
+}
+
+// applySampling sets the forwarded params on the request: reasoning_effort
+// is the messages API's output_config.effort, stop its stop_sequences; extra
+// goes into the body as is.
+func applySampling(p *anthropic.MessageNewParams, s provider.Sampling) {
+	if s.ReasoningEffort != "" {
+		p.OutputConfig.Effort = anthropic.OutputConfigEffort(s.ReasoningEffort)
+	}
+	if s.TopP != nil {
+		p.TopP = anthropic.Float(*s.TopP)
+	}
+	if s.TopK != nil {
+		p.TopK = anthropic.Int(*s.TopK)
+	}
+	if len(s.Stop) > 0 {
+		p.StopSequences = s.Stop
+	}
+	if len(s.Extra) > 0 {
+		p.SetExtraFields(s.Extra)
+	}
 }
 
 // finishReason maps stop_reason to the contract's finish_reason vocabulary.

@@ -53,8 +53,11 @@ type Plugin struct {
 	// names api_key_env). Empty: the provider's official API for the built-in
 	// openai and anthropic plugins, nowhere for others.
 	AllowedBaseUrls []string `protobuf:"bytes,17,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Variant params the running proposer reads; a variant naming another is
+	// refused. Empty: the plugin does not say, and its params are not checked.
+	Params        []string `protobuf:"bytes,18,rep,name=params,proto3" json:"params,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Plugin) Reset() {
@@ -202,6 +205,13 @@ func (x *Plugin) GetCreateTime() *timestamppb.Timestamp {
 func (x *Plugin) GetAllowedBaseUrls() []string {
 	if x != nil {
 		return x.AllowedBaseUrls
+	}
+	return nil
+}
+
+func (x *Plugin) GetParams() []string {
+	if x != nil {
+		return x.Params
 	}
 	return nil
 }
@@ -749,7 +759,7 @@ var File_moose_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x04\n" +
+	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n" +
 	"\x06Plugin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -770,7 +780,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\fcapabilities\x18\x0f \x03(\tR\fcapabilities\x12;\n" +
 	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12*\n" +
-	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\"\xf0\x01\n" +
+	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\x12\x16\n" +
+	"\x06params\x18\x12 \x03(\tR\x06params\"\xf0\x01\n" +
 	"\x15RegisterPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
