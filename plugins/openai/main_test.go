@@ -382,3 +382,37 @@ func TestDeclaresItsParams(t *testing.T) {
 		require.Contains(t, info.Params, name)
 	}
 }
+
+// TestStablePrefixComesFirst: OpenAI caches the longest prefix a request
+// repeats (from 1,024 tokens), so two work orders of one project must share
+// the system message and the whole project part of the user message. Before,
+// the user message opened with the work order's title and no two work orders
+// shared more than the system prompt.
+func TestStablePrefixComesFirst(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	a := request(f, nil)
+	a.Project.Manifests = []*sdk.File{{Path: "go.mod", Content: "module example.com/calc\n"}}
+	b := request(f, nil)
+	b.Project.Manifests = a.Project.Manifests
+	b.WorkOrder = &sdk.WorkOrder{Title: "Add a power operator ^", AcceptanceCriteria: []string{"Eval(\"2 ^ 10\") returns 1024"}}
+	for _, r := range []*sdk.ProposeRequest{a, b} {
+		_, err := p.Propose(context.Background(), r)
+		require.NoError(t, err)
+	}
+	reqs := f.requests()
+	require.Len(t, reqs, 2)
+	user := func(i int) string { return reqs[i].body["messages"].([]any)[1].(map[string]any)["content"].(string) }
+	system := func(i int) string { return reqs[i].body["messages"].([]any)[0].(map[string]any)["content"].(string) }
+	require.Equal(t, system(0), system(1))
+	want, err := prompt.Render(a)
+	require.NoError(t, err)
+	project := want.UserParts[0]
+	require.Contains(t, project, "module example.com/calc")
+	require.Contains(t, project, "calc/calc.go")
+	require.True(t, strings.HasPrefix(user(0), project), "the project opens the message")
+	require.True(t, strings.HasPrefix(user(1), project), "and is the same for another work order")
+	require.Less(t, strings.Index(user(0), "Support the modulo operator"), strings.Index(user(0), "## Relevant files"),
+		"the work order precedes what changes per cycle")
+}

@@ -9,10 +9,14 @@ import (
 
 // Request is one model call: a system and a user message and the limits.
 type Request struct {
-	Model       string
-	BaseURL     string
-	System      string
-	User        string
+	Model   string
+	BaseURL string
+	System  string
+	User    string
+	// UserParts is User cut at the prompt's cache breakpoints (see package
+	// prompt); empty means User is one part. Every part but the last ends a
+	// stable prefix.
+	UserParts   []string
 	Temperature float64
 	// MaxTokens bounds the answer (0: the plugin's default).
 	MaxTokens int
