@@ -358,3 +358,21 @@ func TestCachesTheStablePrefix(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, fmt.Sprint(off.requests()[0].body), "cache_control", "prompt_cache=off sends no breakpoint")
 }
+
+// TestReportsCacheReadsAndWrites: the usage block's cache_read_input_tokens
+// and cache_creation_input_tokens are reported apart (and counted in
+// input_tokens), so moosed prices them at their own rates.
+func TestReportsCacheReadsAndWrites(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer{status: 200, body: `{"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+"content":[{"type":"text","text":"x"}],"stop_reason":"end_turn","stop_sequence":null,
+"usage":{"input_tokens":120,"cache_creation_input_tokens":1800,"cache_read_input_tokens":6000,"output_tokens":400,
+"cache_creation":{"ephemeral_5m_input_tokens":1800,"ephemeral_1h_input_tokens":0},"service_tier":"standard"}}`})
+	p, _ := plugin(f, testKey)
+	resp, err := p.Propose(context.Background(), request(f, nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 120+1800+6000, resp.GetInputTokens())
+	require.EqualValues(t, 6000, resp.GetCacheReadInputTokens())
+	require.EqualValues(t, 1800, resp.GetCacheWriteInputTokens())
+	require.EqualValues(t, 400, resp.GetOutputTokens())
+}

@@ -416,3 +416,21 @@ func TestStablePrefixComesFirst(t *testing.T) {
 	require.Less(t, strings.Index(user(0), "Support the modulo operator"), strings.Index(user(0), "## Relevant files"),
 		"the work order precedes what changes per cycle")
 }
+
+// TestReportsCachedTokens: usage.prompt_tokens_details.cached_tokens (2,048
+// of 3,000 prompt tokens here) is reported apart, so moosed prices it at the
+// cached rate; before, it was ignored and all 3,000 billed at the full price.
+func TestReportsCachedTokens(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer{status: 200, body: `{"id":"chatcmpl-2","object":"chat.completion","created":1730000000,"model":"gpt-4o-mini-2024-07-18",
+"choices":[{"index":0,"message":{"role":"assistant","content":"x","refusal":null},"logprobs":null,"finish_reason":"stop"}],
+"usage":{"prompt_tokens":3000,"completion_tokens":200,"total_tokens":3200,
+"prompt_tokens_details":{"cached_tokens":2048,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}`})
+	p, _ := plugin(f, testKey)
+	resp, err := p.Propose(context.Background(), request(f, nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 3000, resp.GetInputTokens(), "input_tokens counts the cached ones too")
+	require.EqualValues(t, 2048, resp.GetCacheReadInputTokens())
+	require.Zero(t, resp.GetCacheWriteInputTokens())
+	require.EqualValues(t, 200, resp.GetOutputTokens())
+}

@@ -42,10 +42,16 @@ func (r Request) Lookup(fallback func(string) (string, bool)) func(string) (stri
 
 // Completion is a model's answer.
 type Completion struct {
-	Text         string
-	Model        string
-	InputTokens  int64
-	OutputTokens int64
+	Text  string
+	Model string
+	// InputTokens counts every prompt token, cache reads and writes included.
+	InputTokens int64
+	// CacheReadTokens and CacheWriteTokens are the parts of InputTokens read
+	// from and written to the provider's prompt cache: they are priced at
+	// their own rates, not the input price.
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	OutputTokens     int64
 	// FinishReason is normalised: "stop", FinishLength, "content_filter", or
 	// the provider's own value.
 	FinishReason string

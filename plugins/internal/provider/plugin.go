@@ -45,6 +45,7 @@ func (p *Proposer) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.P
 	}
 	return &sdk.ProposeResponse{
 		Text: c.Text, Model: c.Model, InputTokens: c.InputTokens, OutputTokens: c.OutputTokens,
+		CacheReadInputTokens: c.CacheReadTokens, CacheWriteInputTokens: c.CacheWriteTokens,
 		FinishReason: c.FinishReason, PromptHash: pr.Hash,
 	}, nil
 }

@@ -2,9 +2,14 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,4 +76,85 @@ func TestCreateVariantRefusesUnknownParams(t *testing.T) {
 			"extra": `{"top_k": 20}`, "timeout": "90s", "temperature": "omit"}})
 	require.NoError(t, err)
 	require.Equal(t, "42", ok.GetVariant().GetParams()["seed"])
+}
+
+// fakeProvider answers one API path with body and records request bodies:
+// POST /v1/chat/completions for OpenAI, POST /v1/messages for Anthropic.
+type fakeProvider struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []map[string]any
+}
+
+func newFakeProvider(t *testing.T, path, body string) *fakeProvider {
+	f := &fakeProvider{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		raw, _ := io.ReadAll(r.Body)
+		var req map[string]any
+		_ = json.Unmarshal(raw, &req)
+		f.mu.Lock()
+		f.reqs = append(f.reqs, req)
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeProvider) requests() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.reqs...)
+}
+
+// TestTryVariantCostsCachedTokens drives the real openai and anthropic
+// plugins against servers speaking their APIs, whose usage reports prompt
+// cache hits: the try answer carries the cache counts, and the cost prices
+// them at the cache rates (OpenAI reads 0.5x the input price, Anthropic reads
+// 0.1x and writes 1.25x), where before every cached token cost the full
+// input price.
+func TestTryVariantCostsCachedTokens(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	openai := newFakeProvider(t, "/v1/chat/completions", `{"id":"chatcmpl-1","object":"chat.completion","created":1730000000,
+"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],
+"usage":{"prompt_tokens":3000,"completion_tokens":200,"total_tokens":3200,"prompt_tokens_details":{"cached_tokens":2048}}}`)
+	anthropic := newFakeProvider(t, "/v1/messages", `{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+"content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,
+"usage":{"input_tokens":120,"cache_creation_input_tokens":1800,"cache_read_input_tokens":6000,"output_tokens":400}}`)
+	h := providerHost(t, func(c *pluginhost.Config) {
+		c.LookupEnv = func(name string) (string, bool) { return "sk-ant-test-key", name == "ANTHROPIC_API_KEY" }
+		c.BuiltinBaseURLs = map[string][]string{"anthropic": {anthropic.srv.URL}}
+	})
+
+	mini, err := h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini", PluginName: "openai", Model: "gpt-4o-mini",
+		BaseUrl: openai.srv.URL + "/v1", InputPricePerMtok: 0.15, OutputPricePerMtok: 0.60})
+	require.NoError(t, err)
+	ep := mini.GetVariant().GetEffectivePrices()
+	require.Equal(t, "variant", ep.GetSource())
+	require.InDelta(t, 0.075, ep.GetCacheReadPerMtok(), 1e-12, "derived: half the input price")
+	res, err := h.TryVariant(ctx, &moosev1.TryVariantRequest{Id: "mini", WorkOrder: &moosev1.TryWorkOrder{Title: "Add Shout"}})
+	require.NoError(t, err)
+	require.EqualValues(t, 3000, res.GetInputTokens())
+	require.EqualValues(t, 2048, res.GetCacheReadInputTokens())
+	require.InDelta(t, (952*0.15+2048*0.075+200*0.60)/1e6, res.GetCostUsd(), 1e-15)
+	require.Len(t, openai.requests(), 1)
+
+	_, err = h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "sonnet", PluginName: "anthropic", Model: "claude-sonnet-4-5",
+		BaseUrl: anthropic.srv.URL, InputPricePerMtok: 3, OutputPricePerMtok: 15})
+	require.NoError(t, err)
+	res, err = h.TryVariant(ctx, &moosev1.TryVariantRequest{Id: "sonnet", WorkOrder: &moosev1.TryWorkOrder{Title: "Add Shout"}})
+	require.NoError(t, err)
+	require.EqualValues(t, 120+1800+6000, res.GetInputTokens())
+	require.EqualValues(t, 6000, res.GetCacheReadInputTokens())
+	require.EqualValues(t, 1800, res.GetCacheWriteInputTokens())
+	require.InDelta(t, (120*3+6000*0.30+1800*3.75+400*15)/1e6, res.GetCostUsd(), 1e-15)
+	sent := anthropic.requests()
+	require.Len(t, sent, 1)
+	require.Equal(t, map[string]any{"type": "ephemeral"}, sent[0]["system"].([]any)[0].(map[string]any)["cache_control"])
 }

@@ -27,6 +27,7 @@ import (
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/price"
 )
 
 // Status is a variant's lifecycle state.
@@ -47,21 +48,25 @@ type Variant struct {
 	Name       string
 	PluginName string
 	// PluginVersion empty: the newest registered version of the plugin.
-	PluginVersion      string
-	Model              string
-	BaseURL            string
-	SystemPrompt       string
-	PromptTemplate     string
-	Temperature        float64
-	MaxTokens          int
-	EditFormat         string
-	FewShotCount       int
-	InputPricePerMTok  float64
-	OutputPricePerMTok float64
-	Params             map[string]string
-	Status             Status
-	CreatedAt          time.Time
-	RetiredAt          *time.Time
+	PluginVersion  string
+	Model          string
+	BaseURL        string
+	SystemPrompt   string
+	PromptTemplate string
+	Temperature    float64
+	MaxTokens      int
+	EditFormat     string
+	FewShotCount   int
+	// Prices in US dollars per million tokens; all four 0 means the variant
+	// gives none (see Prices). A cache price of 0 derives from the input price.
+	InputPricePerMTok      float64
+	OutputPricePerMTok     float64
+	CacheReadPricePerMTok  float64
+	CacheWritePricePerMTok float64
+	Params                 map[string]string
+	Status                 Status
+	CreatedAt              time.Time
+	RetiredAt              *time.Time
 }
 
 // Config is the variant's configuration as the plugin contract carries it.
@@ -80,9 +85,29 @@ func (v Variant) Config() *pluginv1.VariantConfig {
 	}
 }
 
-// Cost is the price in US dollars of one call with the given token counts.
-func (v Variant) Cost(inputTokens, outputTokens int64) float64 {
-	return (float64(inputTokens)*v.InputPricePerMTok + float64(outputTokens)*v.OutputPricePerMTok) / 1e6
+// Where a variant's prices come from.
+const (
+	PriceSourceVariant = "variant"
+	PriceSourceNone    = "none"
+)
+
+// Prices are the prices the variant's calls are costed with, and where they
+// come from: the variant's own when it gives any, with cache prices it does
+// not give derived from its input price (price.CacheRatesFor its model).
+func (v Variant) Prices() (price.Prices, string) {
+	own := price.Prices{Input: v.InputPricePerMTok, CacheRead: v.CacheReadPricePerMTok,
+		CacheWrite: v.CacheWritePricePerMTok, Output: v.OutputPricePerMTok}
+	if own == (price.Prices{}) {
+		return own, PriceSourceNone
+	}
+	return own.WithCacheDefaults(price.CacheRatesFor(v.Model)), PriceSourceVariant
+}
+
+// Cost is the price in US dollars of one call that used u: cache reads and
+// writes at their own prices, the rest of the input at the input price.
+func (v Variant) Cost(u price.Usage) float64 {
+	p, _ := v.Prices()
+	return p.Cost(u)
 }
 
 // Proposers is the part of the plugin host variants need.
@@ -139,6 +164,12 @@ func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	}
 	if v.OutputPricePerMTok < 0 || math.IsNaN(v.OutputPricePerMTok) {
 		ve.Add("output_price_per_mtok", "must not be negative")
+	}
+	if v.CacheReadPricePerMTok < 0 || math.IsNaN(v.CacheReadPricePerMTok) {
+		ve.Add("cache_read_price_per_mtok", "must not be negative")
+	}
+	if v.CacheWritePricePerMTok < 0 || math.IsNaN(v.CacheWritePricePerMTok) {
+		ve.Add("cache_write_price_per_mtok", "must not be negative")
 	}
 	return ve.Err()
 }
@@ -253,11 +284,13 @@ func (s *Service) Create(ctx context.Context, v Variant) (Variant, error) {
 	params, _ := json.Marshal(v.Params)
 	row, err := s.pool.Query(ctx, `
 		INSERT INTO variants (id, name, plugin_name, plugin_version, model, base_url, system_prompt, prompt_template,
-			temperature, max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			temperature, max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params,
+			cache_read_price_per_mtok, cache_write_price_per_mtok)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING `+columns,
 		v.ID, v.Name, v.PluginName, v.PluginVersion, v.Model, v.BaseURL, v.SystemPrompt, v.PromptTemplate,
-		v.Temperature, v.MaxTokens, v.EditFormat, v.FewShotCount, v.InputPricePerMTok, v.OutputPricePerMTok, params)
+		v.Temperature, v.MaxTokens, v.EditFormat, v.FewShotCount, v.InputPricePerMTok, v.OutputPricePerMTok, params,
+		v.CacheReadPricePerMTok, v.CacheWritePricePerMTok)
 	if err != nil {
 		return Variant{}, fmt.Errorf("create variant %s: %w", v.Name, err)
 	}
@@ -356,14 +389,18 @@ type TryRequest struct {
 
 // TryResult is the variant's raw answer.
 type TryResult struct {
-	Text         string
-	Edits        []*pluginv1.Edit
-	Model        string
-	InputTokens  int64
-	OutputTokens int64
-	FinishReason string
-	Latency      time.Duration
-	CostUSD      float64
+	Text        string
+	Edits       []*pluginv1.Edit
+	Model       string
+	InputTokens int64
+	// CacheReadInputTokens and CacheWriteInputTokens are the parts of
+	// InputTokens read from and written to the provider's prompt cache.
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	OutputTokens          int64
+	FinishReason          string
+	Latency               time.Duration
+	CostUSD               float64
 }
 
 // Try sends one work order to the variant's proposer and returns its answer.
@@ -418,19 +455,28 @@ func (s *Service) Try(ctx context.Context, idOrName string, req TryRequest) (Try
 		return TryResult{}, fmt.Errorf("try variant %s: %w", v.Name, err)
 	}
 	return TryResult{
-		Text:         resp.GetText(),
-		Edits:        resp.GetEdits(),
-		Model:        resp.GetModel(),
-		InputTokens:  resp.GetInputTokens(),
-		OutputTokens: resp.GetOutputTokens(),
-		FinishReason: resp.GetFinishReason(),
-		Latency:      latency,
-		CostUSD:      v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()),
+		Text:                  resp.GetText(),
+		Edits:                 resp.GetEdits(),
+		Model:                 resp.GetModel(),
+		InputTokens:           resp.GetInputTokens(),
+		CacheReadInputTokens:  resp.GetCacheReadInputTokens(),
+		CacheWriteInputTokens: resp.GetCacheWriteInputTokens(),
+		OutputTokens:          resp.GetOutputTokens(),
+		FinishReason:          resp.GetFinishReason(),
+		Latency:               latency,
+		CostUSD:               v.Cost(UsageOf(resp)),
 	}, nil
 }
 
+// UsageOf is the token usage a proposer reported.
+func UsageOf(resp *pluginv1.ProposeResponse) price.Usage {
+	return price.Usage{Input: resp.GetInputTokens(), CacheRead: resp.GetCacheReadInputTokens(),
+		CacheWrite: resp.GetCacheWriteInputTokens(), Output: resp.GetOutputTokens()}
+}
+
 const columns = `id, name, plugin_name, plugin_version, model, base_url, system_prompt, prompt_template, temperature,
-	max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params, status, created_at, retired_at`
+	max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params, status, created_at, retired_at,
+	cache_read_price_per_mtok, cache_write_price_per_mtok`
 
 func byIDOrName(s string) (string, any) {
 	if id, err := uuid.Parse(s); err == nil {
@@ -446,7 +492,7 @@ func scan(row pgx.CollectableRow) (Variant, error) {
 	var status string
 	err := row.Scan(&id, &v.Name, &v.PluginName, &v.PluginVersion, &v.Model, &v.BaseURL, &v.SystemPrompt, &v.PromptTemplate,
 		&v.Temperature, &v.MaxTokens, &v.EditFormat, &v.FewShotCount, &v.InputPricePerMTok, &v.OutputPricePerMTok,
-		&params, &status, &v.CreatedAt, &v.RetiredAt)
+		&params, &status, &v.CreatedAt, &v.RetiredAt, &v.CacheReadPricePerMTok, &v.CacheWritePricePerMTok)
 	if err != nil {
 		return v, err
 	}

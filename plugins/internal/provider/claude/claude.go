@@ -100,11 +100,15 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 		}
 	}
 	return provider.Completion{
-		Text:         text.String(),
-		Model:        firstNonEmpty(string(msg.Model), req.Model),
-		InputTokens:  msg.Usage.InputTokens + msg.Usage.CacheCreationInputTokens + msg.Usage.CacheReadInputTokens,
-		OutputTokens: msg.Usage.OutputTokens,
-		FinishReason: finishReason(msg.StopReason),
+		Text:  text.String(),
+		Model: firstNonEmpty(string(msg.Model), req.Model),
+		// The messages API counts cache reads and writes apart from
+		// input_tokens; the contract's input_tokens includes them.
+		InputTokens:      msg.Usage.InputTokens + msg.Usage.CacheCreationInputTokens + msg.Usage.CacheReadInputTokens,
+		CacheReadTokens:  msg.Usage.CacheReadInputTokens,
+		CacheWriteTokens: msg.Usage.CacheCreationInputTokens,
+		OutputTokens:     msg.Usage.OutputTokens,
+		FinishReason:     finishReason(msg.StopReason),
 	}, nil
 }
 

@@ -126,11 +126,16 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 		finish = "stop"
 	}
 	return provider.Completion{
-		Text:         ch.Message.Content,
-		Model:        firstNonEmpty(resp.Model, req.Model),
-		InputTokens:  resp.Usage.PromptTokens,
-		OutputTokens: resp.Usage.CompletionTokens,
-		FinishReason: finish,
+		Text:  ch.Message.Content,
+		Model: firstNonEmpty(resp.Model, req.Model),
+		// prompt_tokens counts cached tokens too; cached_tokens (and, where a
+		// server reports them, cache_write_tokens) say how many, so they are
+		// priced at the cached rate instead of the full input price.
+		InputTokens:      resp.Usage.PromptTokens,
+		CacheReadTokens:  resp.Usage.PromptTokensDetails.CachedTokens,
+		CacheWriteTokens: resp.Usage.PromptTokensDetails.CacheWriteTokens,
+		OutputTokens:     resp.Usage.CompletionTokens,
+		FinishReason:     finish,
 	}, nil
 }
 
