@@ -115,9 +115,10 @@ func (f *fakeProvider) requests() []map[string]any {
 // TestTryVariantCostsCachedTokens drives the real openai and anthropic
 // plugins against servers speaking their APIs, whose usage reports prompt
 // cache hits: the try answer carries the cache counts, and the cost prices
-// them at the cache rates (OpenAI reads 0.5x the input price, Anthropic reads
-// 0.1x and writes 1.25x), where before every cached token cost the full
-// input price.
+// them at the cache rates (gpt-4o-mini reads at 0.5x the input price, Claude
+// reads at 0.1x and writes at 1.25x), where before every cached token cost
+// the full input price. A variant without prices is priced by the built-in
+// catalog (before: $0); prices on the variant override it.
 func TestTryVariantCostsCachedTokens(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -132,18 +133,38 @@ func TestTryVariantCostsCachedTokens(t *testing.T) {
 		c.BuiltinBaseURLs = map[string][]string{"anthropic": {anthropic.srv.URL}}
 	})
 
+	// No prices given: the catalog's for gpt-4o-mini.
 	mini, err := h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini", PluginName: "openai", Model: "gpt-4o-mini",
-		BaseUrl: openai.srv.URL + "/v1", InputPricePerMtok: 0.15, OutputPricePerMtok: 0.60})
+		BaseUrl: openai.srv.URL + "/v1"})
 	require.NoError(t, err)
-	ep := mini.GetVariant().GetEffectivePrices()
-	require.Equal(t, "variant", ep.GetSource())
-	require.InDelta(t, 0.075, ep.GetCacheReadPerMtok(), 1e-12, "derived: half the input price")
+	require.Equal(t, &moosev1.Prices{InputPerMtok: 0.15, CacheReadPerMtok: 0.075, CacheWritePerMtok: 0.15, OutputPerMtok: 0.60, Source: "catalog"},
+		mini.GetVariant().GetEffectivePrices())
 	res, err := h.TryVariant(ctx, &moosev1.TryVariantRequest{Id: "mini", WorkOrder: &moosev1.TryWorkOrder{Title: "Add Shout"}})
 	require.NoError(t, err)
 	require.EqualValues(t, 3000, res.GetInputTokens())
 	require.EqualValues(t, 2048, res.GetCacheReadInputTokens())
 	require.InDelta(t, (952*0.15+2048*0.075+200*0.60)/1e6, res.GetCostUsd(), 1e-15)
 	require.Len(t, openai.requests(), 1)
+
+	// Prices on the variant override the catalog; the cache price follows its
+	// input price at the catalog's ratio (half, for gpt-4o-mini).
+	gateway, err := h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "mini-gateway", PluginName: "openai", Model: "gpt-4o-mini",
+		BaseUrl: openai.srv.URL + "/v1", InputPricePerMtok: 1, OutputPricePerMtok: 2})
+	require.NoError(t, err)
+	require.Equal(t, &moosev1.Prices{InputPerMtok: 1, CacheReadPerMtok: 0.5, CacheWritePerMtok: 1, OutputPerMtok: 2, Source: "variant"},
+		gateway.GetVariant().GetEffectivePrices())
+	res, err = h.TryVariant(ctx, &moosev1.TryVariantRequest{Id: "mini-gateway", WorkOrder: &moosev1.TryWorkOrder{Title: "Add Shout"}})
+	require.NoError(t, err)
+	require.InDelta(t, (952*1+2048*0.5+200*2)/1e6, res.GetCostUsd(), 1e-15)
+
+	// A model the catalog does not know costs nothing, and says so.
+	own, err := h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "finetune", PluginName: "openai", Model: "my-finetune",
+		BaseUrl: openai.srv.URL + "/v1"})
+	require.NoError(t, err)
+	require.Equal(t, "none", own.GetVariant().GetEffectivePrices().GetSource())
+	res, err = h.TryVariant(ctx, &moosev1.TryVariantRequest{Id: "finetune", WorkOrder: &moosev1.TryWorkOrder{Title: "Add Shout"}})
+	require.NoError(t, err)
+	require.Zero(t, res.GetCostUsd())
 
 	_, err = h.CreateVariant(ctx, &moosev1.CreateVariantRequest{Name: "sonnet", PluginName: "anthropic", Model: "claude-sonnet-4-5",
 		BaseUrl: anthropic.srv.URL, InputPricePerMtok: 3, OutputPricePerMtok: 15})

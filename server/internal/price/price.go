@@ -11,10 +11,20 @@
 // 0.1x.
 //
 // Where a price list gives no cache prices they derive from the input price
-// by the provider's published ratios ([CacheRatesFor]): Claude models read at
-// 0.1x and write (five-minute cache) at 1.25x; other models read at 0.5x
-// (OpenAI's rate for gpt-4o and gpt-4o-mini) and write at 1x (OpenAI bills
-// no cache writes).
+// ([CacheRatesFor]): by the catalog's ratio for a model it prices (gpt-4.1
+// reads at 0.25x, gpt-5 at 0.1x), else by the provider's published default:
+// Claude models read at 0.1x and write (five-minute cache) at 1.25x; other
+// models read at 0.5x (OpenAI's rate for gpt-4o and gpt-4o-mini) and write at
+// 1x (OpenAI bills no cache writes).
+//
+// # The catalog
+//
+// A variant that gives no prices is priced by the built-in catalog
+// ([Lookup]): list prices of the OpenAI and Anthropic models Moose names,
+// matched on the model name without its date or "-latest" suffix, and $0 for
+// open-weight families ([OpenFamilies]), which Moose expects on the
+// operator's own servers. A model the catalog does not know costs $0, and the
+// variant says so (its price source is "none").
 package price
 
 import "strings"
@@ -53,8 +63,13 @@ type CacheRates struct {
 	Read, Write float64
 }
 
-// CacheRatesFor is the providers' published default for model's family.
+// CacheRatesFor is the ratio of cache to input prices for model: the
+// catalog's, when it prices the model, else the provider's published default
+// for the model's family.
 func CacheRatesFor(model string) CacheRates {
+	if p, ok := Lookup(model); ok && p.Input > 0 {
+		return CacheRates{Read: p.CacheRead / p.Input, Write: p.CacheWrite / p.Input}
+	}
 	if strings.HasPrefix(normalize(model), "claude") {
 		return CacheRates{Read: 0.1, Write: 1.25}
 	}

@@ -37,13 +37,58 @@ func TestCost(t *testing.T) {
 
 func TestCacheDefaults(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, price.CacheRates{Read: 0.1, Write: 1.25}, price.CacheRatesFor("claude-3-5-haiku-latest"))
-	require.Equal(t, price.CacheRates{Read: 0.1, Write: 1.25}, price.CacheRatesFor("anthropic/Claude-Sonnet-4"))
-	require.Equal(t, price.CacheRates{Read: 0.5, Write: 1}, price.CacheRatesFor("gpt-4o-mini"))
+	rates := func(model string, read, write float64) {
+		t.Helper()
+		r := price.CacheRatesFor(model)
+		require.InDelta(t, read, r.Read, 1e-12, model)
+		require.InDelta(t, write, r.Write, 1e-12, model)
+	}
+	rates("claude-3-5-haiku-latest", 0.1, 1.25)
+	rates("anthropic/Claude-Sonnet-4", 0.1, 1.25)
+	rates("claude-next-preview", 0.1, 1.25) // not in the catalog: Anthropic's default
+	rates("gpt-4o-mini", 0.5, 1)
+	rates("my-finetune", 0.5, 1) // not in the catalog: the default
 
 	p := price.Prices{Input: 3, Output: 15}.WithCacheDefaults(price.CacheRatesFor("claude-sonnet-4-5"))
 	require.InDelta(t, 0.3, p.CacheRead, 1e-12)
 	require.InDelta(t, 3.75, p.CacheWrite, 1e-12)
 	given := price.Prices{Input: 3, CacheRead: 0.2, Output: 15}.WithCacheDefaults(price.CacheRates{Read: 0.1, Write: 1.25})
 	require.InDelta(t, 0.2, given.CacheRead, 1e-12, "a given cache price stays")
+}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		model  string
+		want   price.Prices
+		wantOK bool
+	}{
+		{"gpt-4o-mini", price.Prices{Input: 0.15, CacheRead: 0.075, CacheWrite: 0.15, Output: 0.60}, true},
+		{"gpt-4o-mini-2024-07-18", price.Prices{Input: 0.15, CacheRead: 0.075, CacheWrite: 0.15, Output: 0.60}, true},
+		{"gpt-4o", price.Prices{Input: 2.50, CacheRead: 1.25, CacheWrite: 2.50, Output: 10}, true},
+		{"openai/GPT-4o-2024-08-06", price.Prices{Input: 2.50, CacheRead: 1.25, CacheWrite: 2.50, Output: 10}, true},
+		{"claude-3-5-haiku-latest", price.Prices{Input: 0.80, CacheRead: 0.08, CacheWrite: 1, Output: 4}, true},
+		{"claude-sonnet-4-20250514", price.Prices{Input: 3, CacheRead: 0.30, CacheWrite: 3.75, Output: 15}, true},
+		{"claude-sonnet-4-0", price.Prices{Input: 3, CacheRead: 0.30, CacheWrite: 3.75, Output: 15}, true},
+		{"claude-sonnet-4-5-20250929", price.Prices{Input: 3, CacheRead: 0.30, CacheWrite: 3.75, Output: 15}, true},
+		{"claude-haiku-4-5", price.Prices{Input: 1, CacheRead: 0.10, CacheWrite: 1.25, Output: 5}, true},
+		{"Qwen/Qwen2.5-Coder-32B-Instruct", price.Prices{}, true},
+		{"qwen2.5-coder:7b", price.Prices{}, true},
+		{"meta-llama/Llama-3.1-8B-Instruct", price.Prices{}, true},
+		{"deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct", price.Prices{}, true},
+		{"gpt-oss-20b", price.Prices{}, true},
+		{"my-finetune", price.Prices{}, false},
+		{"gpt-4o-mini-tts", price.Prices{}, false},
+	}
+	for _, tc := range tests {
+		got, ok := price.Lookup(tc.model)
+		require.Equal(t, tc.wantOK, ok, tc.model)
+		require.Equal(t, tc.want, got, tc.model)
+	}
+	for _, e := range price.Catalog() {
+		require.Positive(t, e.Prices.Input, e.Model)
+		require.Less(t, e.Prices.CacheRead, e.Prices.Input, "%s: a cache read is cheaper than a fresh token", e.Model)
+		require.GreaterOrEqual(t, e.Prices.CacheWrite, e.Prices.Input, e.Model)
+	}
+	require.InDelta(t, 0.25, price.CacheRatesFor("gpt-4.1").Read, 1e-12, "the catalog's ratio for a model it knows")
 }

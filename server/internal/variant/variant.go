@@ -88,19 +88,26 @@ func (v Variant) Config() *pluginv1.VariantConfig {
 // Where a variant's prices come from.
 const (
 	PriceSourceVariant = "variant"
+	PriceSourceCatalog = "catalog"
 	PriceSourceNone    = "none"
 )
 
 // Prices are the prices the variant's calls are costed with, and where they
 // come from: the variant's own when it gives any, with cache prices it does
-// not give derived from its input price (price.CacheRatesFor its model).
+// not give derived from its input price (price.CacheRatesFor its model);
+// else the built-in catalog's for its model; else none ($0). A variant
+// priced by the catalog follows the catalog as moosed is upgraded; each
+// attempt keeps the cost it was charged.
 func (v Variant) Prices() (price.Prices, string) {
 	own := price.Prices{Input: v.InputPricePerMTok, CacheRead: v.CacheReadPricePerMTok,
 		CacheWrite: v.CacheWritePricePerMTok, Output: v.OutputPricePerMTok}
-	if own == (price.Prices{}) {
-		return own, PriceSourceNone
+	if own != (price.Prices{}) {
+		return own.WithCacheDefaults(price.CacheRatesFor(v.Model)), PriceSourceVariant
 	}
-	return own.WithCacheDefaults(price.CacheRatesFor(v.Model)), PriceSourceVariant
+	if p, ok := price.Lookup(v.Model); ok {
+		return p, PriceSourceCatalog
+	}
+	return own, PriceSourceNone
 }
 
 // Cost is the price in US dollars of one call that used u: cache reads and

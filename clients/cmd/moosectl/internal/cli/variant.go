@@ -185,7 +185,7 @@ A variant file has these fields (unknown fields are an error):
   max_tokens: 4096
   edit_format: whole               # whole, diff or search_replace
   few_shot_count: 2
-  input_price_per_mtok: 0.15       # US dollars per million tokens
+  input_price_per_mtok: 0.15       # US dollars per million tokens; none given: the built-in catalog's
   output_price_per_mtok: 0.60
   cache_read_price_per_mtok: 0.075 # optional; 0 derives cache prices from the input price
   params:
@@ -245,7 +245,7 @@ does not read included.`,
 	f.Int32Var(&flags.MaxTokens, "max-tokens", 0, "output token limit (0: the plugin's default)")
 	f.StringVar(&flags.EditFormat, "edit-format", "", "whole, diff or search_replace (default whole)")
 	f.Int32Var(&flags.FewShotCount, "few-shot", 0, "few-shot examples per request, 0 to 20")
-	f.Float64Var(&flags.InputPricePerMtok, "input-price", 0, "US dollars per million input tokens")
+	f.Float64Var(&flags.InputPricePerMtok, "input-price", 0, "US dollars per million input tokens (no prices given: the built-in catalog's for the model)")
 	f.Float64Var(&flags.OutputPricePerMtok, "output-price", 0, "US dollars per million output tokens")
 	f.Float64Var(&flags.CacheReadPricePerMtok, "cache-read-price", 0, "US dollars per million input tokens read from the prompt cache (0: derived from the input price)")
 	f.Float64Var(&flags.CacheWritePricePerMtok, "cache-write-price", 0, "US dollars per million input tokens written to the prompt cache (0: derived from the input price)")
