@@ -57,19 +57,23 @@ func (a proposerAdapter) Propose(ctx context.Context, variantID uuid.UUID, req p
 	if err != nil {
 		return pipeline.ProposeResponse{}, err
 	}
-	a.metrics.Proposal(v.Name, resp.GetInputTokens(), resp.GetOutputTokens(), v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()))
+	usage := variant.UsageOf(resp)
+	cost := v.Cost(usage)
+	a.metrics.Proposal(v.Name, usage, cost)
 	text := resp.GetText()
 	if strings.TrimSpace(text) == "" && len(resp.GetEdits()) > 0 {
 		text = renderEdits(resp.GetEdits())
 	}
 	return pipeline.ProposeResponse{
-		Text:         text,
-		Model:        resp.GetModel(),
-		InputTokens:  resp.GetInputTokens(),
-		OutputTokens: resp.GetOutputTokens(),
-		FinishReason: resp.GetFinishReason(),
-		CostUSD:      v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()),
-		PromptHash:   resp.GetPromptHash(),
+		Text:                  text,
+		Model:                 resp.GetModel(),
+		InputTokens:           resp.GetInputTokens(),
+		CacheReadInputTokens:  resp.GetCacheReadInputTokens(),
+		CacheWriteInputTokens: resp.GetCacheWriteInputTokens(),
+		OutputTokens:          resp.GetOutputTokens(),
+		FinishReason:          resp.GetFinishReason(),
+		CostUSD:               cost,
+		PromptHash:            resp.GetPromptHash(),
 	}, nil
 }
 

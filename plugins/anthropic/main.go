@@ -14,7 +14,7 @@ import (
 )
 
 // version changes whenever prompts or behaviour change.
-const version = "1.0.0"
+const version = "1.1.0"
 
 func newProposer(lookup func(string) (string, bool), hc *http.Client) *provider.Proposer {
 	return &provider.Proposer{
@@ -24,6 +24,7 @@ func newProposer(lookup func(string) (string, bool), hc *http.Client) *provider.
 			Description:  "Anthropic messages API (Claude models)",
 			EditFormats:  []string{"whole", "diff", "search_replace"},
 			Capabilities: []string{"refinement"},
+			Params:       claude.Params,
 		},
 		LLM: &claude.Client{LookupEnv: lookup, HTTPClient: hc},
 		Log: sdk.Logger(),

@@ -19,6 +19,7 @@ import (
 	"github.com/moosehq/moose/plugins/internal/provider"
 	"github.com/moosehq/moose/plugins/internal/provider/claude"
 	"github.com/moosehq/moose/plugins/sdk"
+	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 )
 
 const testKey = "sk-ant-api03-test0123456789"
@@ -167,7 +168,10 @@ func TestProposeSendsPromptAndReportsUsage(t *testing.T) {
 	require.Len(t, msgs, 1)
 	user := msgs[0].(map[string]any)
 	require.Equal(t, "user", user["role"])
-	content := user["content"].([]any)[0].(map[string]any)["text"].(string)
+	var content string
+	for _, b := range user["content"].([]any) {
+		content += b.(map[string]any)["text"].(string)
+	}
 	require.Equal(t, want.User, content)
 	for _, s := range []string{"Add a -precision flag to the gocalc command", "gocalc -precision 2 \"10 / 3\" prints 3.33",
 		"cmd/gocalc/main.go:9: [undefined_symbol] undefined: strconv", "cmd/gocalc/main.go:9:2: undefined: strconv", "<<<<<<< SEARCH"} {
@@ -280,4 +284,95 @@ func TestProposeHandlesProviderAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestForwardsSamplingParams: reasoning_effort becomes output_config.effort,
+// stop stop_sequences, top_p and top_k go as is and extra is merged into the
+// body; the plugin does not declare seed, which the messages API lacks.
+func TestForwardsSamplingParams(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, message("x", "end_turn", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{
+		"reasoning_effort": "high", "top_p": "0.95", "top_k": "40", "stop": "</answer>",
+		"extra": `{"metadata": {"user_id": "moose"}, "service_tier": "standard_only"}`,
+	}))
+	require.NoError(t, err)
+	body := f.requests()[0].body
+	require.Equal(t, map[string]any{"effort": "high"}, body["output_config"])
+	require.InDelta(t, 0.95, body["top_p"], 1e-9)
+	require.EqualValues(t, 40, body["top_k"])
+	require.Equal(t, []any{"</answer>"}, body["stop_sequences"])
+	require.Equal(t, map[string]any{"user_id": "moose"}, body["metadata"])
+	require.Equal(t, "standard_only", body["service_tier"])
+
+	info := p.Info()
+	require.Contains(t, info.Params, "top_k")
+	require.NotContains(t, info.Params, "seed")
+}
+
+// TestCachesTheStablePrefix: the system prompt and each stable part of the
+// user message (the project, then the examples and the work order) carry an
+// ephemeral cache_control breakpoint; the part each cycle changes does not.
+// Before, the request had no breakpoint at all, so every call paid the full
+// input price for the same project context.
+func TestCachesTheStablePrefix(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, message("x", "end_turn", 1, 1))
+	p, _ := plugin(f, testKey)
+	req := request(f, nil)
+	req.Project = &sdk.ProjectContext{Name: "go-calc", Language: "go", FileTree: []string{"go.mod", "cmd/gocalc/main.go"},
+		Files:     []*sdk.File{{Path: "cmd/gocalc/main.go", Content: "package main\n"}},
+		Manifests: []*sdk.File{{Path: "go.mod", Content: "module example.com/gocalc\n"}}}
+	req.Examples = []*pluginv1.Example{{WorkOrder: &sdk.WorkOrder{Title: "Add a -version flag"}, Proposal: "cmd/gocalc/main.go\n```go\npackage main\n```"}}
+	_, err := p.Propose(context.Background(), req)
+	require.NoError(t, err)
+	want, err := prompt.Render(req)
+	require.NoError(t, err)
+	require.Len(t, want.UserParts, 3)
+
+	body := f.requests()[0].body
+	ephemeral := map[string]any{"type": "ephemeral"}
+	sys := body["system"].([]any)
+	require.Len(t, sys, 1)
+	require.Equal(t, ephemeral, sys[0].(map[string]any)["cache_control"], "the system prompt is a cached prefix")
+	blocks := body["messages"].([]any)[0].(map[string]any)["content"].([]any)
+	require.Len(t, blocks, 3)
+	for i, b := range blocks {
+		block := b.(map[string]any)
+		require.Equal(t, "text", block["type"])
+		require.Equal(t, want.UserParts[i], block["text"])
+		if i < 2 {
+			require.Equal(t, ephemeral, block["cache_control"], "part %d is a stable prefix", i)
+		} else {
+			require.NotContains(t, block, "cache_control", "the cycle's own part is not cached")
+		}
+	}
+	require.Contains(t, blocks[0].(map[string]any)["text"], "module example.com/gocalc")
+	require.Contains(t, blocks[1].(map[string]any)["text"], "Add a -precision flag to the gocalc command")
+	require.Contains(t, blocks[2].(map[string]any)["text"], "undefined: strconv")
+
+	off := newFake(t, message("x", "end_turn", 1, 1))
+	p, _ = plugin(off, testKey)
+	_, err = p.Propose(context.Background(), request(off, map[string]string{"prompt_cache": "off"}))
+	require.NoError(t, err)
+	require.NotContains(t, fmt.Sprint(off.requests()[0].body), "cache_control", "prompt_cache=off sends no breakpoint")
+}
+
+// TestReportsCacheReadsAndWrites: the usage block's cache_read_input_tokens
+// and cache_creation_input_tokens are reported apart (and counted in
+// input_tokens), so moosed prices them at their own rates.
+func TestReportsCacheReadsAndWrites(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer{status: 200, body: `{"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
+"content":[{"type":"text","text":"x"}],"stop_reason":"end_turn","stop_sequence":null,
+"usage":{"input_tokens":120,"cache_creation_input_tokens":1800,"cache_read_input_tokens":6000,"output_tokens":400,
+"cache_creation":{"ephemeral_5m_input_tokens":1800,"ephemeral_1h_input_tokens":0},"service_tier":"standard"}}`})
+	p, _ := plugin(f, testKey)
+	resp, err := p.Propose(context.Background(), request(f, nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 120+1800+6000, resp.GetInputTokens())
+	require.EqualValues(t, 6000, resp.GetCacheReadInputTokens())
+	require.EqualValues(t, 1800, resp.GetCacheWriteInputTokens())
+	require.EqualValues(t, 400, resp.GetOutputTokens())
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // version changes whenever prompts or behaviour change.
-const version = "1.0.0"
+const version = "1.1.0"
 
 func newProposer(lookup func(string) (string, bool), hc *http.Client) *provider.Proposer {
 	return &provider.Proposer{
@@ -28,6 +28,7 @@ func newProposer(lookup func(string) (string, bool), hc *http.Client) *provider.
 			Description:  "OpenAI chat completions (OpenAI, vLLM, Ollama, TGI, llama.cpp server); base_url from the variant",
 			EditFormats:  []string{"whole", "diff", "search_replace"},
 			Capabilities: []string{"refinement"},
+			Params:       openaichat.Params,
 		},
 		LLM: &openaichat.Client{LookupEnv: lookup, HTTPClient: hc},
 		Log: sdk.Logger(),

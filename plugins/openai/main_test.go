@@ -329,3 +329,108 @@ func TestAPIKeyFromNamedVariable(t *testing.T) {
 	require.Equal(t, "Bearer vllm-secret", f.requests()[0].auth)
 	require.True(t, strings.HasPrefix(p.Info().Name, "openai"))
 }
+
+// TestForwardsSamplingParams: the documented params reach the request body as
+// OpenAI's own fields, and extra is merged in as is (a field the SDK does not
+// know, as vLLM takes top_k); before, every param but temperature and
+// max_tokens was dropped.
+func TestForwardsSamplingParams(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{
+		"reasoning_effort": "low", "seed": "42", "top_p": "0.9", "stop": `["\n\nEND", "STOP"]`,
+		"extra": `{"top_k": 20, "prompt_cache_key": "go-calc", "chat_template_kwargs": {"enable_thinking": false}}`,
+	}))
+	require.NoError(t, err)
+	body := f.requests()[0].body
+	require.Equal(t, "low", body["reasoning_effort"])
+	require.EqualValues(t, 42, body["seed"])
+	require.InDelta(t, 0.9, body["top_p"], 1e-9)
+	require.Equal(t, []any{"\n\nEND", "STOP"}, body["stop"])
+	require.EqualValues(t, 20, body["top_k"])
+	require.Equal(t, "go-calc", body["prompt_cache_key"])
+	require.Equal(t, map[string]any{"enable_thinking": false}, body["chat_template_kwargs"])
+	require.Equal(t, "gpt-4o-mini", body["model"], "extra leaves the plugin's fields alone")
+
+	f = newFake(t, completion("x", "stop", 1, 1))
+	p, _ = plugin(f, testKey)
+	_, err = p.Propose(context.Background(), request(f, map[string]string{"stop": "END"}))
+	require.NoError(t, err)
+	require.Equal(t, "END", f.requests()[0].body["stop"], "a single stop sequence is sent as a string")
+	require.NotContains(t, f.requests()[0].body, "seed")
+}
+
+// TestRefusesMalformedParam: a stored variant whose param does not parse fails
+// the call as a bad request instead of running without it.
+func TestRefusesMalformedParam(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	_, err := p.Propose(context.Background(), request(f, map[string]string{"seed": "forty-two"}))
+	require.Equal(t, codes.InvalidArgument, status.Code(err))
+	require.ErrorContains(t, err, "param seed")
+	require.Empty(t, f.requests())
+}
+
+// TestDeclaresItsParams: the plugin tells moosed which params it reads, so
+// moosed can refuse the others when a variant is created.
+func TestDeclaresItsParams(t *testing.T) {
+	t.Parallel()
+	info := newProposer(nil, nil).Info()
+	for _, name := range []string{"reasoning_effort", "seed", "top_p", "stop", "extra", "api_key_env", "timeout", "max_tokens_field"} {
+		require.Contains(t, info.Params, name)
+	}
+}
+
+// TestStablePrefixComesFirst: OpenAI caches the longest prefix a request
+// repeats (from 1,024 tokens), so two work orders of one project must share
+// the system message and the whole project part of the user message. Before,
+// the user message opened with the work order's title and no two work orders
+// shared more than the system prompt.
+func TestStablePrefixComesFirst(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, completion("x", "stop", 1, 1))
+	p, _ := plugin(f, testKey)
+	a := request(f, nil)
+	a.Project.Manifests = []*sdk.File{{Path: "go.mod", Content: "module example.com/calc\n"}}
+	b := request(f, nil)
+	b.Project.Manifests = a.Project.Manifests
+	b.WorkOrder = &sdk.WorkOrder{Title: "Add a power operator ^", AcceptanceCriteria: []string{"Eval(\"2 ^ 10\") returns 1024"}}
+	for _, r := range []*sdk.ProposeRequest{a, b} {
+		_, err := p.Propose(context.Background(), r)
+		require.NoError(t, err)
+	}
+	reqs := f.requests()
+	require.Len(t, reqs, 2)
+	user := func(i int) string { return reqs[i].body["messages"].([]any)[1].(map[string]any)["content"].(string) }
+	system := func(i int) string { return reqs[i].body["messages"].([]any)[0].(map[string]any)["content"].(string) }
+	require.Equal(t, system(0), system(1))
+	want, err := prompt.Render(a)
+	require.NoError(t, err)
+	project := want.UserParts[0]
+	require.Contains(t, project, "module example.com/calc")
+	require.Contains(t, project, "calc/calc.go")
+	require.True(t, strings.HasPrefix(user(0), project), "the project opens the message")
+	require.True(t, strings.HasPrefix(user(1), project), "and is the same for another work order")
+	require.Less(t, strings.Index(user(0), "Support the modulo operator"), strings.Index(user(0), "## Relevant files"),
+		"the work order precedes what changes per cycle")
+}
+
+// TestReportsCachedTokens: usage.prompt_tokens_details.cached_tokens (2,048
+// of 3,000 prompt tokens here) is reported apart, so moosed prices it at the
+// cached rate; before, it was ignored and all 3,000 billed at the full price.
+func TestReportsCachedTokens(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, answer{status: 200, body: `{"id":"chatcmpl-2","object":"chat.completion","created":1730000000,"model":"gpt-4o-mini-2024-07-18",
+"choices":[{"index":0,"message":{"role":"assistant","content":"x","refusal":null},"logprobs":null,"finish_reason":"stop"}],
+"usage":{"prompt_tokens":3000,"completion_tokens":200,"total_tokens":3200,
+"prompt_tokens_details":{"cached_tokens":2048,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}`})
+	p, _ := plugin(f, testKey)
+	resp, err := p.Propose(context.Background(), request(f, nil))
+	require.NoError(t, err)
+	require.EqualValues(t, 3000, resp.GetInputTokens(), "input_tokens counts the cached ones too")
+	require.EqualValues(t, 2048, resp.GetCacheReadInputTokens())
+	require.Zero(t, resp.GetCacheWriteInputTokens())
+	require.EqualValues(t, 200, resp.GetOutputTokens())
+}

@@ -35,6 +35,10 @@ type Info struct {
 	EditFormats []string
 	// Capabilities are free-form flags ("refinement", "coverage").
 	Capabilities []string
+	// Params are the variant params a proposer reads (package param documents
+	// the shared ones). moosed refuses a variant naming any other; leave it
+	// empty and moosed checks none.
+	Params []string
 }
 
 // Proposer is implemented by a proposer plugin. Propose may be called
@@ -59,6 +63,7 @@ func (i Info) proto(kind pluginv1.PluginKind) *pluginv1.PluginInfo {
 		Description:  i.Description,
 		EditFormats:  i.EditFormats,
 		Capabilities: i.Capabilities,
+		Params:       i.Params,
 	}
 }
 

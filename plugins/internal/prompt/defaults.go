@@ -15,17 +15,16 @@ Rules:
 `
 
 // DefaultUser is the user-message template of a variant that sets none.
-const DefaultUser = `# Work order: {{.WorkOrder.Title}}
-{{with .WorkOrder.Description}}
-{{.}}
-{{end}}
-{{- with .WorkOrder.AcceptanceCriteria}}
-## Acceptance criteria
-
-{{range .}}- {{.}}
-{{end}}{{end}}
-{{- if or .Project.Name .Project.Language}}
-## Project
+//
+// What changes least comes first, so that providers can cache the prefix:
+// the project (name, language, file tree, manifests: the same for every work
+// order on one base commit), then the examples and the work order itself (the
+// same for every cycle of one work order), and only then what each cycle
+// changes (the relevant files as they are now, the previous attempt and its
+// failures). Each {{cachebreak}} ends one of those stable parts. The task and
+// the format instructions close the message, where models follow them best.
+const DefaultUser = `{{- if or .Project.Name .Project.Language .Project.FileTree .Project.Manifests}}
+# Project
 {{with .Project.Name}}
 Name: {{.}}{{end}}{{with .Project.Language}}
 Language: {{.}}{{end}}
@@ -41,21 +40,32 @@ Language: {{.}}{{end}}
 {{.Path}}
 {{fence .Content (lang .Path)}}
 {{end}}{{end}}
-{{- with .Project.Files}}
-## Relevant files{{if $.Refinement}} (as they are now, with your previous attempt applied){{end}}
-{{range .}}
-{{.Path}}
-{{fence .Content (lang .Path)}}
-{{end}}{{end}}
+{{- cachebreak}}
 {{- with .Examples}}
-## Accepted answers to similar work orders
+# Accepted answers to similar work orders
 {{range $i, $e := .}}
-### Example {{inc $i}}: {{$e.Title}}
+## Example {{inc $i}}: {{$e.Title}}
 {{with $e.AcceptanceCriteria}}
 Acceptance criteria:
 {{range .}}- {{.}}
 {{end}}{{end}}
 {{fence $e.Proposal ""}}
+{{end}}{{end}}
+# Work order: {{.WorkOrder.Title}}
+{{with .WorkOrder.Description}}
+{{.}}
+{{end}}
+{{- with .WorkOrder.AcceptanceCriteria}}
+## Acceptance criteria
+
+{{range .}}- {{.}}
+{{end}}{{end}}
+{{- cachebreak}}
+{{- with .Project.Files}}
+## Relevant files{{if $.Refinement}} (as they are now, with your previous attempt applied){{end}}
+{{range .}}
+{{.Path}}
+{{fence .Content (lang .Path)}}
 {{end}}{{end}}
 {{- if .Refinement}}
 ## Your previous attempt failed (this is attempt {{.Cycle}})

@@ -4,6 +4,7 @@ import (
 	"github.com/moosehq/moose/plugins/sdk/editformat"
 
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,10 +24,21 @@ var ErrTemplate = errors.New("invalid prompt template")
 type Prompt struct {
 	System string
 	User   string
+	// UserParts is User cut at the template's cache breakpoints
+	// ({{cachebreak}}): joined, they are User. Every part but the last ends a
+	// prefix that stays the same across calls, which a provider that caches
+	// on explicit breakpoints (Anthropic's cache_control) marks; the system
+	// message is such a prefix too. A template without breakpoints has one part.
+	UserParts []string
 	// Hash is the hex sha256 of the system and user messages (length-prefixed,
 	// so moving text between them changes the hash).
 	Hash string
 }
+
+// MaxCacheBreaks is how many breakpoints a user message keeps: Anthropic
+// takes four cache_control marks per request, and the system message uses
+// one. Later {{cachebreak}}s are ignored.
+const MaxCacheBreaks = 3
 
 // Data is what templates see. Its fields are the template interface: renaming
 // one breaks variants' templates.
@@ -181,15 +193,61 @@ func Render(req *sdk.ProposeRequest) (Prompt, error) {
 
 // RenderWith executes the two templates with data.
 func RenderWith(systemTmpl, userTmpl string, data any) (Prompt, error) {
-	sys, err := execute("system_prompt", systemTmpl, data)
+	mark, err := breakMarker()
 	if err != nil {
 		return Prompt{}, err
 	}
-	user, err := execute("prompt_template", userTmpl, data)
+	sys, err := execute("system_prompt", systemTmpl, data, mark)
 	if err != nil {
 		return Prompt{}, err
 	}
-	return Prompt{System: sys, User: user, Hash: Hash(sys, user)}, nil
+	// The system message is one block, cached whole: breakpoints in it mean nothing.
+	sys = strings.ReplaceAll(sys, mark, "")
+	user, err := execute("prompt_template", userTmpl, data, mark)
+	if err != nil {
+		return Prompt{}, err
+	}
+	parts := splitParts(user, mark)
+	user = strings.Join(parts, "")
+	return Prompt{System: sys, User: user, UserParts: parts, Hash: Hash(sys, user)}, nil
+}
+
+// breakMarker is what {{cachebreak}} writes for one render: random, so no
+// file content or work order text can fake a breakpoint.
+func breakMarker() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("prompt cache marker: %w", err)
+	}
+	return "\x00cachebreak-" + hex.EncodeToString(b[:]) + "\x00", nil
+}
+
+// splitParts cuts text at the markers. A part with nothing but white space
+// (an empty section between two breakpoints) joins the next, since a model
+// API refuses blank blocks; past MaxCacheBreaks the rest is one part.
+func splitParts(text, mark string) []string {
+	var parts []string
+	pending := ""
+	for _, p := range strings.Split(text, mark) {
+		if strings.TrimSpace(p) == "" {
+			pending += p
+			continue
+		}
+		parts = append(parts, pending+p)
+		pending = ""
+	}
+	if len(parts) == 0 {
+		return []string{strings.TrimSpace(pending) + "\n"}
+	}
+	parts[len(parts)-1] += pending
+	if len(parts) > MaxCacheBreaks+1 {
+		parts = append(parts[:MaxCacheBreaks], strings.Join(parts[MaxCacheBreaks:], ""))
+	}
+	// Like a message without breakpoints: no leading space, one final newline.
+	parts[0] = strings.TrimLeft(parts[0], " \t\r\n")
+	last := len(parts) - 1
+	parts[last] = strings.TrimRight(parts[last], " \t\r\n") + "\n"
+	return parts
 }
 
 // Hash is the hex sha256 of a system and a user message.
@@ -199,8 +257,9 @@ func Hash(system, user string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func execute(name, text string, data any) (string, error) {
-	t, err := template.New(name).Funcs(funcs).Option("missingkey=zero").Parse(text)
+func execute(name, text string, data any, mark string) (string, error) {
+	t, err := template.New(name).Funcs(funcs).Funcs(template.FuncMap{"cachebreak": func() string { return mark }}).
+		Option("missingkey=zero").Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %v", ErrTemplate, name, err)
 	}

@@ -165,3 +165,67 @@ func TestArchitectPrompt(t *testing.T) {
 	}
 	require.False(t, strings.Contains(p.User, "<no value>"))
 }
+
+// TestDefaultPromptPutsStablePrefixFirst: what does not change comes first,
+// so provider caches can serve it. Two work orders of one project share the
+// first part (the project); two cycles of one work order share the first two
+// (project, examples and the work order). Before, the work order's title
+// opened the message, so no two work orders shared a cacheable prefix.
+func TestDefaultPromptPutsStablePrefixFirst(t *testing.T) {
+	t.Parallel()
+	first, err := prompt.Render(firstCycle())
+	require.NoError(t, err)
+	require.Len(t, first.UserParts, 3)
+	require.Equal(t, first.User, strings.Join(first.UserParts, ""))
+	require.Equal(t, prompt.Hash(first.System, first.User), first.Hash)
+	project, task, cycle := first.UserParts[0], first.UserParts[1], first.UserParts[2]
+	require.True(t, strings.HasPrefix(project, "# Project\n"), project)
+	require.Contains(t, project, "strutil/strutil.go\n")
+	require.Contains(t, project, "module example.com/calc")
+	require.NotContains(t, project, "Add Reverse")
+	require.Contains(t, task, "Example 1: Example one")
+	require.Contains(t, task, "# Work order: Add Reverse")
+	require.Contains(t, task, "- has a table test")
+	require.NotContains(t, task, "// ```weird```", "the relevant files change per cycle")
+	require.Contains(t, cycle, "## Relevant files")
+	require.True(t, strings.HasSuffix(cycle, strings.TrimSpace(prompt.Instructions("whole"))+"\n"), "the format instructions close the message")
+
+	other := firstCycle()
+	other.WorkOrder = &sdk.WorkOrder{Title: "Add Capitalize", AcceptanceCriteria: []string{"Capitalize(\"go\") is \"Go\""}}
+	op, err := prompt.Render(other)
+	require.NoError(t, err)
+	require.Equal(t, project, op.UserParts[0], "another work order of the project repeats the project part")
+	require.NotEqual(t, task, op.UserParts[1])
+	require.True(t, strings.HasPrefix(op.User, project))
+
+	refine := firstCycle()
+	refine.Cycle = 2
+	refine.PreviousProposal = "strutil/strutil.go\n```go\npackage strutil\n```"
+	refine.Project.Files[0].Content = "package strutil\n\nfunc Reverse(s string) string { return s }\n"
+	rp, err := prompt.Render(refine)
+	require.NoError(t, err)
+	require.Equal(t, first.UserParts[:2], rp.UserParts[:2], "a refinement repeats project, examples and work order")
+	require.True(t, strings.HasPrefix(rp.User, project+task))
+	require.NotEqual(t, cycle, rp.UserParts[2])
+	require.Contains(t, rp.UserParts[2], "previous attempt failed")
+}
+
+// TestCacheBreaks: a template's {{cachebreak}}s cut the user message and
+// write nothing; blank parts merge, at most MaxCacheBreaks count, the system
+// message is never cut, and text that looks like a breakpoint is just text.
+func TestCacheBreaks(t *testing.T) {
+	t.Parallel()
+	p, err := prompt.RenderWith("sys{{cachebreak}}tem", "a{{cachebreak}}{{cachebreak}}  {{cachebreak}}b{{cachebreak}}c{{cachebreak}}d{{cachebreak}}e", nil)
+	require.NoError(t, err)
+	require.Equal(t, "system\n", p.System)
+	require.Equal(t, "a  bcde\n", p.User)
+	require.Equal(t, []string{"a", "  b", "c", "de\n"}, p.UserParts, "three breakpoints count; the fourth is ignored")
+
+	p, err = prompt.RenderWith("s", "{{.}}", "one\x00cachebreak-0123\x00part")
+	require.NoError(t, err)
+	require.Equal(t, []string{p.User}, p.UserParts, "no breakpoint: one part")
+
+	p, err = prompt.RenderWith("s", "{{cachebreak}}\n  only\n{{cachebreak}}", nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"only\n"}, p.UserParts)
+}

@@ -37,7 +37,9 @@
 //
 // # Variant params
 //
-// Plugins read these from VariantConfig.params (or ArchitectConfig.params):
+// Plugins read these from VariantConfig.params (or ArchitectConfig.params);
+// plugins/sdk/param documents them all and the clients' Params lists name
+// the ones each reads (the plugins declare them, and moosed refuses others):
 //
 //	api_key_env       name of the variable holding the API key (default per plugin)
 //	timeout           per-attempt deadline, a Go duration (default 3m)
@@ -45,4 +47,6 @@
 //	retry_base_delay  first backoff delay (default 1s)
 //	retry_max_delay   backoff cap (default 30s)
 //	max_retry_after   longest Retry-After worth waiting for (default 2m)
+//	reasoning_effort, seed, top_p, top_k, stop, extra
+//	                  forwarded to the model ([SamplingFromParams])
 package provider

@@ -9,10 +9,14 @@ import (
 
 // Request is one model call: a system and a user message and the limits.
 type Request struct {
-	Model       string
-	BaseURL     string
-	System      string
-	User        string
+	Model   string
+	BaseURL string
+	System  string
+	User    string
+	// UserParts is User cut at the prompt's cache breakpoints (see package
+	// prompt); empty means User is one part. Every part but the last ends a
+	// stable prefix.
+	UserParts   []string
 	Temperature float64
 	// MaxTokens bounds the answer (0: the plugin's default).
 	MaxTokens int
@@ -38,10 +42,16 @@ func (r Request) Lookup(fallback func(string) (string, bool)) func(string) (stri
 
 // Completion is a model's answer.
 type Completion struct {
-	Text         string
-	Model        string
-	InputTokens  int64
-	OutputTokens int64
+	Text  string
+	Model string
+	// InputTokens counts every prompt token, cache reads and writes included.
+	InputTokens int64
+	// CacheReadTokens and CacheWriteTokens are the parts of InputTokens read
+	// from and written to the provider's prompt cache: they are priced at
+	// their own rates, not the input price.
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	OutputTokens     int64
 	// FinishReason is normalised: "stop", FinishLength, "content_filter", or
 	// the provider's own value.
 	FinishReason string

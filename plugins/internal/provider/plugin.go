@@ -32,7 +32,7 @@ func (p *Proposer) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.P
 	}
 	v := req.GetVariant()
 	c, err := p.LLM.Complete(ctx, Request{
-		Model: v.GetModel(), BaseURL: v.GetBaseUrl(), System: pr.System, User: pr.User,
+		Model: v.GetModel(), BaseURL: v.GetBaseUrl(), System: pr.System, User: pr.User, UserParts: pr.UserParts,
 		Temperature: v.GetTemperature(), MaxTokens: int(v.GetMaxTokens()), Params: v.GetParams(),
 		Credentials: v.GetCredentials(),
 	})
@@ -45,6 +45,7 @@ func (p *Proposer) Propose(ctx context.Context, req *sdk.ProposeRequest) (*sdk.P
 	}
 	return &sdk.ProposeResponse{
 		Text: c.Text, Model: c.Model, InputTokens: c.InputTokens, OutputTokens: c.OutputTokens,
+		CacheReadInputTokens: c.CacheReadTokens, CacheWriteInputTokens: c.CacheWriteTokens,
 		FinishReason: c.FinishReason, PromptHash: pr.Hash,
 	}, nil
 }
@@ -73,7 +74,7 @@ func (a *Architect) Decompose(ctx context.Context, req *sdk.DecomposeRequest) (*
 	}
 	cfg := req.GetConfig()
 	c, err := a.LLM.Complete(ctx, Request{
-		Model: cfg.GetModel(), BaseURL: cfg.GetBaseUrl(), System: pr.System, User: pr.User,
+		Model: cfg.GetModel(), BaseURL: cfg.GetBaseUrl(), System: pr.System, User: pr.User, UserParts: pr.UserParts,
 		Temperature: cfg.GetTemperature(), MaxTokens: int(cfg.GetMaxTokens()), Params: cfg.GetParams(),
 		Credentials: cfg.GetCredentials(),
 	})

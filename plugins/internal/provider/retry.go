@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/moosehq/moose/plugins/sdk/param"
 )
 
 // Policy says how often and how long to try one model call.
@@ -41,9 +43,9 @@ func PolicyFromParams(params map[string]string) (Policy, error) {
 		"timeout": &p.CallTimeout, "retry_base_delay": &p.BaseDelay, "retry_max_delay": &p.MaxDelay, "max_retry_after": &p.MaxRetryAfter,
 	} {
 		if v, ok := params[name]; ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
-				return Policy{}, fmt.Errorf("param %s: %q is not a duration", name, v)
+			d, err := param.ParseDuration(v)
+			if err != nil {
+				return Policy{}, fmt.Errorf("param %s: %w", name, err)
 			}
 			*dst = d
 		}

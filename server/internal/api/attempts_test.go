@@ -146,3 +146,44 @@ func TestAttemptsPageStopsAtItsByteBudget(t *testing.T) {
 	}
 	require.Equal(t, []int{1, 1, 1, 1}, sizes, "4 MiB a page: a second 2 MiB proposal (and its overhead) would pass it")
 }
+
+// TestAttemptsKeepCacheTokens: a cycle's prompt-cache counts are stored with
+// it, come back when an interrupted execution resumes (Cycles), sum into the
+// execution's usage and are shown by ListWorkOrderAttempts.
+func TestAttemptsKeepCacheTokens(t *testing.T) {
+	t.Parallel()
+	pool, wo := workOrderWithoutAttempts(t)
+	ctx := t.Context()
+	_, err := pool.Exec(ctx, `UPDATE work_orders SET executions = 1 WHERE id = $1`, wo)
+	require.NoError(t, err)
+	svc := workorder.NewService(pool, slog.New(slog.DiscardHandler))
+	for i, r := range []workorder.CycleRecord{
+		{Cycle: 1, InputTokens: 4450, CacheReadInputTokens: 0, CacheWriteInputTokens: 1800, OutputTokens: 300, CostUSD: 0.02},
+		{Cycle: 2, InputTokens: 5000, CacheReadInputTokens: 4300, CacheWriteInputTokens: 0, OutputTokens: 200, CostUSD: 0.01},
+	} {
+		r.WorkOrderID, r.Execution, r.Model = wo, 1, "claude-sonnet-4-5"
+		r.Edits, r.EditFindings, r.ChangedFiles, r.Validations, r.Score = []byte("null"), []byte("[]"), []byte("[]"), []byte("[]"), []byte("null")
+		tx, err := pool.Begin(ctx)
+		require.NoError(t, err)
+		require.NoError(t, svc.SaveCycleTx(ctx, tx, r), "cycle %d", i+1)
+		require.NoError(t, tx.Commit(ctx))
+	}
+	cycles, err := svc.Cycles(ctx, wo, 1, false)
+	require.NoError(t, err)
+	require.Len(t, cycles, 2)
+	require.EqualValues(t, 1800, cycles[0].CacheWriteInputTokens)
+	require.EqualValues(t, 4300, cycles[1].CacheReadInputTokens)
+	u, err := svc.ExecutionCost(ctx, wo)
+	require.NoError(t, err)
+	require.InDelta(t, 0.03, u.CostUSD, 1e-12)
+	u.CostUSD = 0
+	require.Equal(t, workorder.Usage{InputTokens: 9450, CacheReadInputTokens: 4300, CacheWriteInputTokens: 1800, OutputTokens: 500}, u)
+
+	h := api.NewWorkOrderHandler(svc, nil, nil, slog.New(slog.DiscardHandler))
+	resp, err := h.ListWorkOrderAttempts(ctx, &moosev1.ListWorkOrderAttemptsRequest{Id: wo.String()})
+	require.NoError(t, err)
+	require.Len(t, resp.GetAttempts(), 2)
+	require.EqualValues(t, 1800, resp.GetAttempts()[0].GetCacheWriteInputTokens())
+	require.EqualValues(t, 4300, resp.GetAttempts()[1].GetCacheReadInputTokens())
+	require.EqualValues(t, 5000, resp.GetAttempts()[1].GetInputTokens())
+}

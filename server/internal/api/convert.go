@@ -104,20 +104,22 @@ func workOrderToProto(ctx context.Context, w *workorder.WorkOrder) *moosev1.Work
 	}
 	if r := w.Result; r != nil {
 		res := &moosev1.WorkOrderResult{
-			OverallScore:      r.OverallScore,
-			Passed:            r.Passed,
-			BuildPassed:       r.BuildPassed,
-			TestsPassed:       r.TestsPassed,
-			TestsTotal:        int32(r.TestsTotal),
-			TestsFailed:       int32(r.TestsFailed),
-			Cycles:            int32(r.Cycles),
-			CostUsd:           r.CostUSD,
-			InputTokens:       r.InputTokens,
-			OutputTokens:      r.OutputTokens,
-			FailureReason:     r.FailureReason,
-			PullRequestUrl:    r.PullRequestURL,
-			PullRequestNumber: int32(r.PullRequestNumber),
-			Branch:            r.Branch,
+			OverallScore:          r.OverallScore,
+			Passed:                r.Passed,
+			BuildPassed:           r.BuildPassed,
+			TestsPassed:           r.TestsPassed,
+			TestsTotal:            int32(r.TestsTotal),
+			TestsFailed:           int32(r.TestsFailed),
+			Cycles:                int32(r.Cycles),
+			CostUsd:               r.CostUSD,
+			InputTokens:           r.InputTokens,
+			CacheReadInputTokens:  r.CacheReadInputTokens,
+			CacheWriteInputTokens: r.CacheWriteInputTokens,
+			OutputTokens:          r.OutputTokens,
+			FailureReason:         r.FailureReason,
+			PullRequestUrl:        r.PullRequestURL,
+			PullRequestNumber:     int32(r.PullRequestNumber),
+			Branch:                r.Branch,
 		}
 		for _, d := range r.Dimensions {
 			res.Dimensions = append(res.Dimensions, &moosev1.DimensionScore{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})

@@ -122,6 +122,7 @@ func pluginToProto(p pluginhost.Plugin) *moosev1.Plugin {
 		Description:     p.Info.Description,
 		EditFormats:     p.Info.EditFormats,
 		Capabilities:    p.Info.Capabilities,
+		Params:          p.Info.Params,
 		CreateTime:      timestamppb.New(p.CreatedAt),
 	}
 }

@@ -25,20 +25,22 @@ func NewVariantHandler(svc *variant.Service, log *slog.Logger) *VariantHandler {
 
 func (h *VariantHandler) CreateVariant(ctx context.Context, req *moosev1.CreateVariantRequest) (*moosev1.CreateVariantResponse, error) {
 	v, err := h.svc.Create(ctx, variant.Variant{
-		Name:               req.GetName(),
-		PluginName:         req.GetPluginName(),
-		PluginVersion:      req.GetPluginVersion(),
-		Model:              req.GetModel(),
-		BaseURL:            req.GetBaseUrl(),
-		SystemPrompt:       req.GetSystemPrompt(),
-		PromptTemplate:     req.GetPromptTemplate(),
-		Temperature:        req.GetTemperature(),
-		MaxTokens:          int(req.GetMaxTokens()),
-		EditFormat:         req.GetEditFormat(),
-		FewShotCount:       int(req.GetFewShotCount()),
-		InputPricePerMTok:  req.GetInputPricePerMtok(),
-		OutputPricePerMTok: req.GetOutputPricePerMtok(),
-		Params:             req.GetParams(),
+		Name:                   req.GetName(),
+		PluginName:             req.GetPluginName(),
+		PluginVersion:          req.GetPluginVersion(),
+		Model:                  req.GetModel(),
+		BaseURL:                req.GetBaseUrl(),
+		SystemPrompt:           req.GetSystemPrompt(),
+		PromptTemplate:         req.GetPromptTemplate(),
+		Temperature:            req.GetTemperature(),
+		MaxTokens:              int(req.GetMaxTokens()),
+		EditFormat:             req.GetEditFormat(),
+		FewShotCount:           int(req.GetFewShotCount()),
+		InputPricePerMTok:      req.GetInputPricePerMtok(),
+		OutputPricePerMTok:     req.GetOutputPricePerMtok(),
+		CacheReadPricePerMTok:  req.GetCacheReadPricePerMtok(),
+		CacheWritePricePerMTok: req.GetCacheWritePricePerMtok(),
+		Params:                 req.GetParams(),
 	})
 	if err != nil {
 		return nil, StatusFromError(ctx, h.log, err)
@@ -93,13 +95,15 @@ func (h *VariantHandler) TryVariant(ctx context.Context, req *moosev1.TryVariant
 		return nil, StatusFromError(ctx, h.log, err)
 	}
 	resp := &moosev1.TryVariantResponse{
-		Text:         res.Text,
-		Model:        res.Model,
-		InputTokens:  res.InputTokens,
-		OutputTokens: res.OutputTokens,
-		FinishReason: res.FinishReason,
-		Latency:      durationpb.New(res.Latency),
-		CostUsd:      res.CostUSD,
+		Text:                  res.Text,
+		Model:                 res.Model,
+		InputTokens:           res.InputTokens,
+		CacheReadInputTokens:  res.CacheReadInputTokens,
+		CacheWriteInputTokens: res.CacheWriteInputTokens,
+		OutputTokens:          res.OutputTokens,
+		FinishReason:          res.FinishReason,
+		Latency:               durationpb.New(res.Latency),
+		CostUsd:               res.CostUSD,
 	}
 	for _, e := range res.Edits {
 		resp.Edits = append(resp.Edits, &moosev1.TryEdit{Path: e.GetPath(), Content: e.GetContent(), Delete: e.GetDelete()})
@@ -109,23 +113,28 @@ func (h *VariantHandler) TryVariant(ctx context.Context, req *moosev1.TryVariant
 
 func variantToProto(v variant.Variant) *moosev1.Variant {
 	out := &moosev1.Variant{
-		Id:                 v.ID,
-		Name:               v.Name,
-		PluginName:         v.PluginName,
-		PluginVersion:      v.PluginVersion,
-		Model:              v.Model,
-		BaseUrl:            v.BaseURL,
-		SystemPrompt:       v.SystemPrompt,
-		PromptTemplate:     v.PromptTemplate,
-		Temperature:        v.Temperature,
-		MaxTokens:          int32(v.MaxTokens),
-		EditFormat:         v.EditFormat,
-		FewShotCount:       int32(v.FewShotCount),
-		InputPricePerMtok:  v.InputPricePerMTok,
-		OutputPricePerMtok: v.OutputPricePerMTok,
-		Params:             v.Params,
-		CreateTime:         timestamppb.New(v.CreatedAt),
+		Id:                     v.ID,
+		Name:                   v.Name,
+		PluginName:             v.PluginName,
+		PluginVersion:          v.PluginVersion,
+		Model:                  v.Model,
+		BaseUrl:                v.BaseURL,
+		SystemPrompt:           v.SystemPrompt,
+		PromptTemplate:         v.PromptTemplate,
+		Temperature:            v.Temperature,
+		MaxTokens:              int32(v.MaxTokens),
+		EditFormat:             v.EditFormat,
+		FewShotCount:           int32(v.FewShotCount),
+		InputPricePerMtok:      v.InputPricePerMTok,
+		OutputPricePerMtok:     v.OutputPricePerMTok,
+		CacheReadPricePerMtok:  v.CacheReadPricePerMTok,
+		CacheWritePricePerMtok: v.CacheWritePricePerMTok,
+		Params:                 v.Params,
+		CreateTime:             timestamppb.New(v.CreatedAt),
 	}
+	p, source := v.Prices()
+	out.EffectivePrices = &moosev1.Prices{InputPerMtok: p.Input, CacheReadPerMtok: p.CacheRead,
+		CacheWritePerMtok: p.CacheWrite, OutputPerMtok: p.Output, Source: source}
 	switch v.Status {
 	case variant.StatusActive:
 		out.Status = moosev1.VariantStatus_VARIANT_STATUS_ACTIVE

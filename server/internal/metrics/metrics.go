@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/moosehq/moose/server/internal/price"
 )
 
 // Metrics holds moosed's instruments.
@@ -47,7 +49,7 @@ func New(src Source, log *slog.Logger) *Metrics {
 	m.limitHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moose_sandbox_limit_hits_total",
 		Help: "Sandbox limits generated code ran into, by limit (cpu_limit, disk_quota, out_of_memory, timeout)."}, []string{"limit"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moose_proposal_tokens_total",
-		Help: "Model tokens of proposals by variant and direction (input, output)."}, []string{"variant", "direction"})
+		Help: "Model tokens of proposals by variant and direction (input, output; cache_read and cache_write are the parts of input read from and written to the prompt cache)."}, []string{"variant", "direction"})
 	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moose_proposal_cost_dollars_total",
 		Help: "Model cost of proposals by variant, in US dollars."}, []string{"variant"})
 	m.finished = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "moose_executions_finished_total",
@@ -84,12 +86,14 @@ func (m *Metrics) Validation(validator, outcome string, d time.Duration, limits 
 }
 
 // Proposal records a proposal's tokens and cost.
-func (m *Metrics) Proposal(variant string, in, out int64, costUSD float64) {
+func (m *Metrics) Proposal(variant string, u price.Usage, costUSD float64) {
 	if m == nil {
 		return
 	}
-	m.tokens.WithLabelValues(variant, "input").Add(float64(in))
-	m.tokens.WithLabelValues(variant, "output").Add(float64(out))
+	m.tokens.WithLabelValues(variant, "input").Add(float64(u.Input))
+	m.tokens.WithLabelValues(variant, "cache_read").Add(float64(u.CacheRead))
+	m.tokens.WithLabelValues(variant, "cache_write").Add(float64(u.CacheWrite))
+	m.tokens.WithLabelValues(variant, "output").Add(float64(u.Output))
 	m.cost.WithLabelValues(variant).Add(costUSD)
 }
 

@@ -877,6 +877,7 @@ func (e *Engine) saveAttempt(ctx context.Context, id uuid.UUID, r *run, c *cycle
 		Model: c.Proposal.Model, PromptHash: promptHash(c), RawProposal: c.Proposal.Text, Edits: edits, EditFindings: ef,
 		ChangedFiles: changed, TreeHash: c.TreeHash, Validations: reports, BuildPassed: c.buildPassed(), TestsPassed: c.testsPassed(),
 		InputTokens: c.Proposal.InputTokens, OutputTokens: c.Proposal.OutputTokens, CostUSD: c.Proposal.CostUSD,
+		CacheReadInputTokens: c.Proposal.CacheReadInputTokens, CacheWriteInputTokens: c.Proposal.CacheWriteInputTokens,
 		FinishReason: c.Proposal.FinishReason, DurationMS: c.Duration.Milliseconds(), Score: sc}
 	return pgx.BeginFunc(ctx, e.deps.Pool, func(tx pgx.Tx) error {
 		if err := e.fenceTx(ctx, tx); err != nil {
@@ -896,6 +897,7 @@ func (e *Engine) loadCycles(ctx context.Context, wo *workorder.WorkOrder, execut
 		c := &cycle{TestsOptional: wo.TestsOptional, HiddenTests: wo.Acceptance.Hidden(), N: r.Cycle, TreeHash: r.TreeHash}
 		c.Proposal.Model, c.Proposal.Text = r.Model, r.RawProposal
 		c.Proposal.InputTokens, c.Proposal.OutputTokens, c.Proposal.CostUSD, c.Proposal.FinishReason = r.InputTokens, r.OutputTokens, r.CostUSD, r.FinishReason
+		c.Proposal.CacheReadInputTokens, c.Proposal.CacheWriteInputTokens = r.CacheReadInputTokens, r.CacheWriteInputTokens
 		c.Duration = time.Duration(r.DurationMS) * time.Millisecond
 		_ = json.Unmarshal(r.EditFindings, &c.EditFindings)
 		_ = json.Unmarshal(r.ChangedFiles, &c.Changed)

@@ -120,16 +120,14 @@ func (e *Engine) finish(ctx context.Context, wo *workorder.WorkOrder, project *w
 		res.TestsTotal, res.TestsFailed = r.TestsTotal, r.TestsFailed
 	}
 	res.Acceptance = top.Acceptance
-	for _, c := range cycles {
-		res.CostUSD += c.Proposal.CostUSD
-		res.InputTokens += c.Proposal.InputTokens
-		res.OutputTokens += c.Proposal.OutputTokens
-	}
-	// Cycles stored by an interrupted earlier attempt of this execution cost money too.
-	var err error
-	if res.CostUSD, res.InputTokens, res.OutputTokens, err = e.deps.WorkOrders.ExecutionCost(ctx, wo.ID); err != nil {
+	// Every stored cycle of this execution counts, those of an interrupted
+	// earlier attempt too: they cost money as well.
+	u, err := e.deps.WorkOrders.ExecutionCost(ctx, wo.ID)
+	if err != nil {
 		return err
 	}
+	res.CostUSD, res.InputTokens, res.OutputTokens = u.CostUSD, u.InputTokens, u.OutputTokens
+	res.CacheReadInputTokens, res.CacheWriteInputTokens = u.CacheReadInputTokens, u.CacheWriteInputTokens
 	for _, d := range sc.Dimensions {
 		res.Dimensions = append(res.Dimensions, workorder.Dimension{Name: d.Name, Score: d.Score, Weight: d.Weight, Reasons: d.Reasons})
 	}

@@ -52,9 +52,13 @@ type ProposeResponse struct {
 	Model        string
 	InputTokens  int64
 	OutputTokens int64
-	FinishReason string
-	CostUSD      float64
-	PromptHash   string
+	// CacheReadInputTokens and CacheWriteInputTokens are the parts of
+	// InputTokens read from and written to the provider's prompt cache.
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	FinishReason          string
+	CostUSD               float64
+	PromptHash            string
 }
 
 // Proposer asks a variant's proposer plugin for a change.

@@ -109,6 +109,7 @@ func (e *entry) snapshot() Plugin {
 			Description:  e.cur.info.GetDescription(),
 			EditFormats:  slices.Clone(e.cur.info.GetEditFormats()),
 			Capabilities: slices.Clone(e.cur.info.GetCapabilities()),
+			Params:       slices.Clone(e.cur.info.GetParams()),
 		}
 	}
 	return pl

@@ -165,7 +165,7 @@ func TestAPIKeyReachesOnlyItsPlugin(t *testing.T) {
 	sum, err := pluginhost.FileSHA256(filepath.Join(dir, "moose-plugin-openai"))
 	require.NoError(t, err)
 	_, err = h.Register(context.Background(), pluginhost.Registration{
-		Kind: pluginhost.KindProposer, Name: "openai", Version: "1.0.0",
+		Kind: pluginhost.KindProposer, Name: "openai", Version: "1.1.0",
 		Command: "providers/moose-plugin-openai", SHA256: sum, Env: []string{"OPENAI_API_KEY"},
 		AllowedBaseURLs: []string{f.srv.URL + "/v1"},
 	})
@@ -214,7 +214,7 @@ func TestAPIKeyReachesOnlyItsPlugin(t *testing.T) {
 	require.NoError(t, h.Close(context.Background()))
 	closed = true
 	out := logs.String()
-	require.Contains(t, out, `"plugin":"proposer/openai/1.0.0"`, "the plugin's own logs were captured")
+	require.Contains(t, out, `"plugin":"proposer/openai/1.1.0"`, "the plugin's own logs were captured")
 	require.Contains(t, out, "model call failed")
 	require.NotContains(t, out, key)
 }
@@ -279,7 +279,7 @@ func TestBuiltinEnvCanBeEmptied(t *testing.T) {
 	})
 	_, err := h.RegisterBuiltins(context.Background(), dir)
 	require.NoError(t, err)
-	pl, err := h.Get(pluginhost.KindProposer, "openai", "1.0.0")
+	pl, err := h.Get(pluginhost.KindProposer, "openai", "1.1.0")
 	require.NoError(t, err)
 	require.Empty(t, pl.Env)
 	f := newFakeOpenAI(t)
@@ -318,7 +318,7 @@ func TestBuiltinKeysGoOnlyToTheOfficialAPI(t *testing.T) {
 	h := newHost(t, func(c *pluginhost.Config) { c.LookupEnv = keyEnv(key) })
 	_, err := h.RegisterBuiltins(context.Background(), dir)
 	require.NoError(t, err)
-	pl, err := h.Get(pluginhost.KindProposer, "openai", "1.0.0")
+	pl, err := h.Get(pluginhost.KindProposer, "openai", "1.1.0")
 	require.NoError(t, err)
 	require.Equal(t, []string{"https://api.openai.com/v1"}, pl.AllowedBaseURLs)
 	require.True(t, pl.KeyAllowed("https://api.openai.com/v1/"))

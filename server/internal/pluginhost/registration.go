@@ -72,6 +72,8 @@ type Info struct {
 	Description  string
 	EditFormats  []string
 	Capabilities []string
+	// Params are the variant params a proposer reads; empty: not declared.
+	Params []string
 }
 
 // Plugin is a snapshot of a catalog entry and its process.

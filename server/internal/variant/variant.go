@@ -11,8 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,9 +23,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/moosehq/moose/plugins/sdk/param"
 	pluginv1 "github.com/moosehq/moose/proto/gen/moose/plugin/v1"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/price"
 )
 
 // Status is a variant's lifecycle state.
@@ -44,21 +48,25 @@ type Variant struct {
 	Name       string
 	PluginName string
 	// PluginVersion empty: the newest registered version of the plugin.
-	PluginVersion      string
-	Model              string
-	BaseURL            string
-	SystemPrompt       string
-	PromptTemplate     string
-	Temperature        float64
-	MaxTokens          int
-	EditFormat         string
-	FewShotCount       int
-	InputPricePerMTok  float64
-	OutputPricePerMTok float64
-	Params             map[string]string
-	Status             Status
-	CreatedAt          time.Time
-	RetiredAt          *time.Time
+	PluginVersion  string
+	Model          string
+	BaseURL        string
+	SystemPrompt   string
+	PromptTemplate string
+	Temperature    float64
+	MaxTokens      int
+	EditFormat     string
+	FewShotCount   int
+	// Prices in US dollars per million tokens; all four 0 means the variant
+	// gives none (see Prices). A cache price of 0 derives from the input price.
+	InputPricePerMTok      float64
+	OutputPricePerMTok     float64
+	CacheReadPricePerMTok  float64
+	CacheWritePricePerMTok float64
+	Params                 map[string]string
+	Status                 Status
+	CreatedAt              time.Time
+	RetiredAt              *time.Time
 }
 
 // Config is the variant's configuration as the plugin contract carries it.
@@ -77,9 +85,36 @@ func (v Variant) Config() *pluginv1.VariantConfig {
 	}
 }
 
-// Cost is the price in US dollars of one call with the given token counts.
-func (v Variant) Cost(inputTokens, outputTokens int64) float64 {
-	return (float64(inputTokens)*v.InputPricePerMTok + float64(outputTokens)*v.OutputPricePerMTok) / 1e6
+// Where a variant's prices come from.
+const (
+	PriceSourceVariant = "variant"
+	PriceSourceCatalog = "catalog"
+	PriceSourceNone    = "none"
+)
+
+// Prices are the prices the variant's calls are costed with, and where they
+// come from: the variant's own when it gives any, with cache prices it does
+// not give derived from its input price (price.CacheRatesFor its model);
+// else the built-in catalog's for its model; else none ($0). A variant
+// priced by the catalog follows the catalog as moosed is upgraded; each
+// attempt keeps the cost it was charged.
+func (v Variant) Prices() (price.Prices, string) {
+	own := price.Prices{Input: v.InputPricePerMTok, CacheRead: v.CacheReadPricePerMTok,
+		CacheWrite: v.CacheWritePricePerMTok, Output: v.OutputPricePerMTok}
+	if own != (price.Prices{}) {
+		return own.WithCacheDefaults(price.CacheRatesFor(v.Model)), PriceSourceVariant
+	}
+	if p, ok := price.Lookup(v.Model); ok {
+		return p, PriceSourceCatalog
+	}
+	return own, PriceSourceNone
+}
+
+// Cost is the price in US dollars of one call that used u: cache reads and
+// writes at their own prices, the rest of the input at the input price.
+func (v Variant) Cost(u price.Usage) float64 {
+	p, _ := v.Prices()
+	return p.Cost(u)
 }
 
 // Proposers is the part of the plugin host variants need.
@@ -112,8 +147,9 @@ func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	} else if !inCatalog && !hasProposer(plugins, v.PluginName, v.PluginVersion) {
 		ve.Add("plugin_name", "no proposer plugin %q is registered", strings.TrimSuffix(v.PluginName+"@"+v.PluginVersion, "@"))
 	}
-	if reg, ok := newestProposer(plugins, v.PluginName, v.PluginVersion); ok {
-		checkKeyPolicy(ve, reg, v)
+	if pl, ok := newestProposer(plugins, v.PluginName, v.PluginVersion); ok {
+		checkKeyPolicy(ve, pl.Registration, v)
+		checkParams(ve, pl, v.Params)
 	}
 	if v.EditFormat == "" {
 		v.EditFormat = "whole"
@@ -136,6 +172,12 @@ func (v *Variant) validate(plugins Proposers, inCatalog bool) error {
 	if v.OutputPricePerMTok < 0 || math.IsNaN(v.OutputPricePerMTok) {
 		ve.Add("output_price_per_mtok", "must not be negative")
 	}
+	if v.CacheReadPricePerMTok < 0 || math.IsNaN(v.CacheReadPricePerMTok) {
+		ve.Add("cache_read_price_per_mtok", "must not be negative")
+	}
+	if v.CacheWritePricePerMTok < 0 || math.IsNaN(v.CacheWritePricePerMTok) {
+		ve.Add("cache_write_price_per_mtok", "must not be negative")
+	}
 	return ve.Err()
 }
 
@@ -152,15 +194,15 @@ func hasProposer(p Proposers, name, version string) bool {
 	return false
 }
 
-// newestProposer is the registration a variant of name (and version, when
-// given) is served by: the most recently registered version.
-func newestProposer(p Proposers, name, version string) (pluginhost.Registration, bool) {
+// newestProposer is the plugin a variant of name (and version, when given) is
+// served by: the most recently registered version.
+func newestProposer(p Proposers, name, version string) (pluginhost.Plugin, bool) {
 	if name == "" {
-		return pluginhost.Registration{}, false
+		return pluginhost.Plugin{}, false
 	}
 	if version != "" {
 		pl, err := p.Get(pluginhost.KindProposer, name, version)
-		return pl.Registration, err == nil
+		return pl, err == nil
 	}
 	var best pluginhost.Plugin
 	found := false
@@ -169,7 +211,29 @@ func newestProposer(p Proposers, name, version string) (pluginhost.Registration,
 			best, found = pl, true
 		}
 	}
-	return best.Registration, found
+	return best, found
+}
+
+// checkParams refuses params the plugin does not read, and documented params
+// (plugins/sdk/param) whose value does not parse: before this check a param
+// the plugin ignored (reasoning_effort, say, before it was forwarded) was
+// silently dropped, and the variant ran without it. A plugin that declares no
+// params (a third-party plugin written before they could be declared, or one
+// not running on this node) is not checked.
+func checkParams(ve *fault.ValidationError, pl pluginhost.Plugin, params map[string]string) {
+	known := pl.Info.Params
+	if len(known) == 0 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		if !slices.Contains(known, name) {
+			ve.Add("params."+name, "plugin %s does not read it; it reads %s", pl.Name, strings.Join(known, ", "))
+			continue
+		}
+		if err := param.Check(name, params[name]); err != nil {
+			ve.Add("params."+name, "%v", err)
+		}
+	}
 }
 
 // checkKeyPolicy refuses a variant that asks for a key (params.api_key_env)
@@ -227,11 +291,13 @@ func (s *Service) Create(ctx context.Context, v Variant) (Variant, error) {
 	params, _ := json.Marshal(v.Params)
 	row, err := s.pool.Query(ctx, `
 		INSERT INTO variants (id, name, plugin_name, plugin_version, model, base_url, system_prompt, prompt_template,
-			temperature, max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			temperature, max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params,
+			cache_read_price_per_mtok, cache_write_price_per_mtok)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING `+columns,
 		v.ID, v.Name, v.PluginName, v.PluginVersion, v.Model, v.BaseURL, v.SystemPrompt, v.PromptTemplate,
-		v.Temperature, v.MaxTokens, v.EditFormat, v.FewShotCount, v.InputPricePerMTok, v.OutputPricePerMTok, params)
+		v.Temperature, v.MaxTokens, v.EditFormat, v.FewShotCount, v.InputPricePerMTok, v.OutputPricePerMTok, params,
+		v.CacheReadPricePerMTok, v.CacheWritePricePerMTok)
 	if err != nil {
 		return Variant{}, fmt.Errorf("create variant %s: %w", v.Name, err)
 	}
@@ -330,14 +396,18 @@ type TryRequest struct {
 
 // TryResult is the variant's raw answer.
 type TryResult struct {
-	Text         string
-	Edits        []*pluginv1.Edit
-	Model        string
-	InputTokens  int64
-	OutputTokens int64
-	FinishReason string
-	Latency      time.Duration
-	CostUSD      float64
+	Text        string
+	Edits       []*pluginv1.Edit
+	Model       string
+	InputTokens int64
+	// CacheReadInputTokens and CacheWriteInputTokens are the parts of
+	// InputTokens read from and written to the provider's prompt cache.
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	OutputTokens          int64
+	FinishReason          string
+	Latency               time.Duration
+	CostUSD               float64
 }
 
 // Try sends one work order to the variant's proposer and returns its answer.
@@ -392,19 +462,28 @@ func (s *Service) Try(ctx context.Context, idOrName string, req TryRequest) (Try
 		return TryResult{}, fmt.Errorf("try variant %s: %w", v.Name, err)
 	}
 	return TryResult{
-		Text:         resp.GetText(),
-		Edits:        resp.GetEdits(),
-		Model:        resp.GetModel(),
-		InputTokens:  resp.GetInputTokens(),
-		OutputTokens: resp.GetOutputTokens(),
-		FinishReason: resp.GetFinishReason(),
-		Latency:      latency,
-		CostUSD:      v.Cost(resp.GetInputTokens(), resp.GetOutputTokens()),
+		Text:                  resp.GetText(),
+		Edits:                 resp.GetEdits(),
+		Model:                 resp.GetModel(),
+		InputTokens:           resp.GetInputTokens(),
+		CacheReadInputTokens:  resp.GetCacheReadInputTokens(),
+		CacheWriteInputTokens: resp.GetCacheWriteInputTokens(),
+		OutputTokens:          resp.GetOutputTokens(),
+		FinishReason:          resp.GetFinishReason(),
+		Latency:               latency,
+		CostUSD:               v.Cost(UsageOf(resp)),
 	}, nil
 }
 
+// UsageOf is the token usage a proposer reported.
+func UsageOf(resp *pluginv1.ProposeResponse) price.Usage {
+	return price.Usage{Input: resp.GetInputTokens(), CacheRead: resp.GetCacheReadInputTokens(),
+		CacheWrite: resp.GetCacheWriteInputTokens(), Output: resp.GetOutputTokens()}
+}
+
 const columns = `id, name, plugin_name, plugin_version, model, base_url, system_prompt, prompt_template, temperature,
-	max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params, status, created_at, retired_at`
+	max_tokens, edit_format, few_shot_count, input_price_per_mtok, output_price_per_mtok, params, status, created_at, retired_at,
+	cache_read_price_per_mtok, cache_write_price_per_mtok`
 
 func byIDOrName(s string) (string, any) {
 	if id, err := uuid.Parse(s); err == nil {
@@ -420,7 +499,7 @@ func scan(row pgx.CollectableRow) (Variant, error) {
 	var status string
 	err := row.Scan(&id, &v.Name, &v.PluginName, &v.PluginVersion, &v.Model, &v.BaseURL, &v.SystemPrompt, &v.PromptTemplate,
 		&v.Temperature, &v.MaxTokens, &v.EditFormat, &v.FewShotCount, &v.InputPricePerMTok, &v.OutputPricePerMTok,
-		&params, &status, &v.CreatedAt, &v.RetiredAt)
+		&params, &status, &v.CreatedAt, &v.RetiredAt, &v.CacheReadPricePerMTok, &v.CacheWritePricePerMTok)
 	if err != nil {
 		return v, err
 	}

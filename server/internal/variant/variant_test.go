@@ -14,6 +14,7 @@ import (
 	"github.com/moosehq/moose/server/internal/dbtest"
 	"github.com/moosehq/moose/server/internal/fault"
 	"github.com/moosehq/moose/server/internal/pluginhost"
+	"github.com/moosehq/moose/server/internal/price"
 	"github.com/moosehq/moose/server/internal/variant"
 )
 
@@ -138,4 +139,35 @@ func TestTryVariant(t *testing.T) {
 	_, err = svc.Try(ctx, "rep", variant.TryRequest{})
 	var ve *fault.ValidationError
 	require.ErrorAs(t, err, &ve)
+}
+
+// TestPrices: a variant's own prices win (cache prices it does not give
+// follow its input price), else the catalog prices its model, else nothing.
+func TestPrices(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		v      variant.Variant
+		want   price.Prices
+		source string
+	}{
+		{"catalog", variant.Variant{Model: "claude-3-5-haiku-latest"},
+			price.Prices{Input: 0.80, CacheRead: 0.08, CacheWrite: 1, Output: 4}, variant.PriceSourceCatalog},
+		{"own, cache derived", variant.Variant{Model: "claude-sonnet-4-5", InputPricePerMTok: 2, OutputPricePerMTok: 10},
+			price.Prices{Input: 2, CacheRead: 0.2, CacheWrite: 2.5, Output: 10}, variant.PriceSourceVariant},
+		{"own cache price", variant.Variant{Model: "gpt-4o-mini", InputPricePerMTok: 0.2, OutputPricePerMTok: 0.8, CacheReadPricePerMTok: 0.05},
+			price.Prices{Input: 0.2, CacheRead: 0.05, CacheWrite: 0.2, Output: 0.8}, variant.PriceSourceVariant},
+		{"open model", variant.Variant{Model: "Qwen/Qwen2.5-Coder-7B-Instruct"}, price.Prices{}, variant.PriceSourceCatalog},
+		{"unknown", variant.Variant{Model: "my-finetune"}, price.Prices{}, variant.PriceSourceNone},
+	}
+	for _, tc := range tests {
+		got, source := tc.v.Prices()
+		require.Equal(t, tc.source, source, tc.name)
+		require.InDelta(t, tc.want.Input, got.Input, 1e-12, tc.name)
+		require.InDelta(t, tc.want.CacheRead, got.CacheRead, 1e-12, tc.name)
+		require.InDelta(t, tc.want.CacheWrite, got.CacheWrite, 1e-12, tc.name)
+		require.InDelta(t, tc.want.Output, got.Output, 1e-12, tc.name)
+	}
+	v := variant.Variant{Model: "gpt-4o-mini"}
+	require.InDelta(t, (952*0.15+2048*0.075+200*0.60)/1e6, v.Cost(price.Usage{Input: 3000, CacheRead: 2048, Output: 200}), 1e-15)
 }

@@ -39,11 +39,16 @@ type Attempt struct {
 	Validations  []ValidatorReport
 	BuildPassed  bool
 	TestsPassed  bool
-	InputTokens  int64
-	OutputTokens int64
-	CostUSD      float64
-	FinishReason string
-	DurationMS   int64
+	// InputTokens counts every prompt token; CacheReadInputTokens and
+	// CacheWriteInputTokens are the parts of it the provider read from and
+	// wrote to its prompt cache.
+	InputTokens           int64
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	OutputTokens          int64
+	CostUSD               float64
+	FinishReason          string
+	DurationMS            int64
 	// Score is nil when the cycle was never scored.
 	Score     *AttemptScore
 	Error     string
@@ -155,7 +160,7 @@ func (s *Service) Attempts(ctx context.Context, id uuid.UUID, page AttemptsPage)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, execution, cycle, shadow, coalesce(variant_id::text, ''), model, prompt_hash, `+proposal+`, octet_length(raw_proposal),
 			edit_findings, changed_files, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd,
-			finish_reason, duration_ms, score, error, created_at, acceptance
+			finish_reason, duration_ms, score, error, created_at, acceptance, cache_read_input_tokens, cache_write_input_tokens
 		FROM attempts WHERE work_order_id = $1 AND (execution, shadow, cycle) > ($2, $3, $4)
 		ORDER BY execution, shadow, cycle LIMIT $5`, id, after.execution, after.shadow, after.cycle, size+1)
 	if err != nil {
@@ -174,7 +179,7 @@ func (s *Service) Attempts(ctx context.Context, id uuid.UUID, page AttemptsPage)
 		var proposalTail string
 		if err := rows.Scan(&a.ID, &a.Execution, &a.Cycle, &a.Shadow, &a.VariantID, &a.Model, &a.PromptHash, &a.RawProposal, &proposalTail, &a.RawProposalBytes,
 			&findings, &changed, &reports, &a.BuildPassed, &a.TestsPassed, &a.InputTokens, &a.OutputTokens, &a.CostUSD,
-			&a.FinishReason, &a.DurationMS, &sc, &a.Error, &a.CreatedAt, &accept); err != nil {
+			&a.FinishReason, &a.DurationMS, &sc, &a.Error, &a.CreatedAt, &accept, &a.CacheReadInputTokens, &a.CacheWriteInputTokens); err != nil {
 			return nil, "", translate(err, what)
 		}
 		if len(accept) > 0 && string(accept) != "null" {
@@ -340,10 +345,13 @@ type CycleRecord struct {
 	TestsPassed  bool
 	InputTokens  int64
 	OutputTokens int64
-	CostUSD      float64
-	FinishReason string
-	DurationMS   int64
-	Score        json.RawMessage
+	// CacheReadInputTokens and CacheWriteInputTokens are parts of InputTokens.
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	CostUSD               float64
+	FinishReason          string
+	DurationMS            int64
+	Score                 json.RawMessage
 	// Acceptance is the cycle's acceptance verdict (acceptance.Report), or nil.
 	Acceptance json.RawMessage
 }
@@ -352,12 +360,13 @@ type CycleRecord struct {
 // execution resumed after a crash) is kept as it was.
 func (s *Service) SaveCycleTx(ctx context.Context, tx pgx.Tx, r CycleRecord) error {
 	_, err := tx.Exec(ctx, `INSERT INTO attempts (id, work_order_id, execution, cycle, variant_id, model, prompt_hash, raw_proposal,
-			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow, acceptance)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+			edits, edit_findings, changed_files, tree_hash, validations, build_passed, tests_passed, input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, score, shadow, acceptance,
+			cache_read_input_tokens, cache_write_input_tokens)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)
 		ON CONFLICT (work_order_id, execution, shadow, cycle) DO NOTHING`,
 		uuid.New(), r.WorkOrderID, r.Execution, r.Cycle, r.VariantID, r.Model, r.PromptHash, r.RawProposal, r.Edits, r.EditFindings,
 		r.ChangedFiles, r.TreeHash, r.Validations, r.BuildPassed, r.TestsPassed, r.InputTokens, r.OutputTokens, r.CostUSD,
-		r.FinishReason, r.DurationMS, r.Score, r.Shadow, r.Acceptance)
+		r.FinishReason, r.DurationMS, r.Score, r.Shadow, r.Acceptance, r.CacheReadInputTokens, r.CacheWriteInputTokens)
 	return translate(err, "store attempt")
 }
 
@@ -365,7 +374,7 @@ func (s *Service) SaveCycleTx(ctx context.Context, tx pgx.Tx, r CycleRecord) err
 // order, with the fields a resumed execution needs.
 func (s *Service) Cycles(ctx context.Context, id uuid.UUID, execution int, shadow bool) ([]CycleRecord, error) {
 	rows, err := s.pool.Query(ctx, `SELECT cycle, model, raw_proposal, edit_findings, changed_files, tree_hash, validations,
-			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, acceptance
+			input_tokens, output_tokens, cost_usd, finish_reason, duration_ms, acceptance, cache_read_input_tokens, cache_write_input_tokens
 		FROM attempts WHERE work_order_id = $1 AND execution = $2 AND shadow = $3 ORDER BY cycle`, id, execution, shadow)
 	if err != nil {
 		return nil, translate(err, "load attempts")
@@ -373,19 +382,30 @@ func (s *Service) Cycles(ctx context.Context, id uuid.UUID, execution int, shado
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CycleRecord, error) {
 		r := CycleRecord{WorkOrderID: id, Execution: execution, Shadow: shadow}
 		err := row.Scan(&r.Cycle, &r.Model, &r.RawProposal, &r.EditFindings, &r.ChangedFiles, &r.TreeHash, &r.Validations,
-			&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.FinishReason, &r.DurationMS, &r.Acceptance)
+			&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.FinishReason, &r.DurationMS, &r.Acceptance, &r.CacheReadInputTokens, &r.CacheWriteInputTokens)
 		return r, err
 	})
 	return out, translate(err, "load attempts")
 }
 
+// Usage is the summed model cost and tokens of an execution's cycles.
+type Usage struct {
+	CostUSD               float64
+	InputTokens           int64
+	CacheReadInputTokens  int64
+	CacheWriteInputTokens int64
+	OutputTokens          int64
+}
+
 // ExecutionCost sums the model cost and tokens of every stored cycle of the
 // work order's current execution (an interrupted attempt's cycles included).
-func (s *Service) ExecutionCost(ctx context.Context, id uuid.UUID) (costUSD float64, in, out int64, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(output_tokens),0)
+func (s *Service) ExecutionCost(ctx context.Context, id uuid.UUID) (Usage, error) {
+	var u Usage
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(cost_usd),0), coalesce(sum(input_tokens),0), coalesce(sum(cache_read_input_tokens),0),
+			coalesce(sum(cache_write_input_tokens),0), coalesce(sum(output_tokens),0)
 		FROM attempts WHERE work_order_id = $1 AND NOT shadow AND execution = (SELECT executions FROM work_orders WHERE id = $1)`, id).
-		Scan(&costUSD, &in, &out)
-	return costUSD, in, out, translate(err, "sum attempt costs")
+		Scan(&u.CostUSD, &u.InputTokens, &u.CacheReadInputTokens, &u.CacheWriteInputTokens, &u.OutputTokens)
+	return u, translate(err, "sum attempt costs")
 }
 
 // Accepted is a completed work order of a project with the proposal of its

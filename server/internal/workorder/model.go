@@ -142,21 +142,24 @@ type WorkOrder struct {
 // Result is the scored outcome of a work order's latest execution. The pipeline
 // writes it; the API shows it.
 type Result struct {
-	OverallScore      float64     `json:"overall_score"`
-	Passed            bool        `json:"passed"`
-	Dimensions        []Dimension `json:"dimensions,omitempty"`
-	BuildPassed       bool        `json:"build_passed"`
-	TestsPassed       bool        `json:"tests_passed"`
-	TestsTotal        int         `json:"tests_total"`
-	TestsFailed       int         `json:"tests_failed"`
-	Cycles            int         `json:"cycles"`
-	CostUSD           float64     `json:"cost_usd"`
-	InputTokens       int64       `json:"input_tokens"`
-	OutputTokens      int64       `json:"output_tokens"`
-	FailureReason     string      `json:"failure_reason,omitempty"`
-	PullRequestURL    string      `json:"pull_request_url,omitempty"`
-	PullRequestNumber int         `json:"pull_request_number,omitempty"`
-	Branch            string      `json:"branch,omitempty"`
+	OverallScore float64     `json:"overall_score"`
+	Passed       bool        `json:"passed"`
+	Dimensions   []Dimension `json:"dimensions,omitempty"`
+	BuildPassed  bool        `json:"build_passed"`
+	TestsPassed  bool        `json:"tests_passed"`
+	TestsTotal   int         `json:"tests_total"`
+	TestsFailed  int         `json:"tests_failed"`
+	Cycles       int         `json:"cycles"`
+	CostUSD      float64     `json:"cost_usd"`
+	InputTokens  int64       `json:"input_tokens"`
+	OutputTokens int64       `json:"output_tokens"`
+	// The parts of InputTokens read from and written to the prompt cache.
+	CacheReadInputTokens  int64  `json:"cache_read_input_tokens,omitempty"`
+	CacheWriteInputTokens int64  `json:"cache_write_input_tokens,omitempty"`
+	FailureReason         string `json:"failure_reason,omitempty"`
+	PullRequestURL        string `json:"pull_request_url,omitempty"`
+	PullRequestNumber     int    `json:"pull_request_number,omitempty"`
+	Branch                string `json:"branch,omitempty"`
 	// Acceptance is the best cycle's acceptance verdict (hidden tests,
 	// FAIL_TO_PASS, PASS_TO_PASS, baseline), when it had one.
 	Acceptance *acceptance.Report `json:"acceptance,omitempty"`

@@ -9,12 +9,15 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/moosehq/moose/plugins/internal/provider"
+	"github.com/moosehq/moose/plugins/sdk/param"
 )
 
 // Name is the provider name in errors and logs.
@@ -25,6 +28,11 @@ const DefaultKeyEnv = "OPENAI_API_KEY"
 
 // DefaultBaseURL is OpenAI's own endpoint.
 const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Params are the variant params this client reads (plugins/sdk/param): the
+// plugins built on it declare them, so moosed refuses any other.
+var Params = slices.Concat(param.Retry, []string{param.Temperature, param.MaxTokensField,
+	param.ReasoningEffort, param.Seed, param.TopP, param.Stop, param.Extra})
 
 // Client calls chat completions. The zero value is ready: it reads keys with
 // os.LookupEnv and uses http.DefaultClient's transport.
@@ -59,6 +67,10 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 	pol, err := policyOf(req.Params)
 	if err != nil {
 		return provider.Completion{}, &provider.Error{Provider: Name, Kind: provider.ErrBadRequest, Message: err.Error()}
+	}
+	sampling, err := provider.SamplingFromParams(Name, req.Params)
+	if err != nil {
+		return provider.Completion{}, err
 	}
 	opts := []option.RequestOption{
 		option.WithBaseURL(base + "/"),
@@ -97,6 +109,7 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 			params.MaxTokens = openai.Int(int64(req.MaxTokens))
 		}
 	}
+	applySampling(&params, sampling)
 	resp, err := provider.Do(ctx, pol, Name, func(err error, timedOut bool) *provider.Error { return classify(err, timedOut, key) },
 		func(ctx context.Context) (*openai.ChatCompletion, error) {
 			return client.Chat.Completions.New(ctx, params)
@@ -113,12 +126,42 @@ func (c *Client) Complete(ctx context.Context, req provider.Request) (provider.C
 		finish = "stop"
 	}
 	return provider.Completion{
-		Text:         ch.Message.Content,
-		Model:        firstNonEmpty(resp.Model, req.Model),
-		InputTokens:  resp.Usage.PromptTokens,
-		OutputTokens: resp.Usage.CompletionTokens,
-		FinishReason: finish,
+		Text:  ch.Message.Content,
+		Model: firstNonEmpty(resp.Model, req.Model),
+		// prompt_tokens counts cached tokens too; cached_tokens (and, where a
+		// server reports them, cache_write_tokens) say how many, so they are
+		// priced at the cached rate instead of the full input price.
+		InputTokens:      resp.Usage.PromptTokens,
+		CacheReadTokens:  resp.Usage.PromptTokensDetails.CachedTokens,
+		CacheWriteTokens: resp.Usage.PromptTokensDetails.CacheWriteTokens,
+		OutputTokens:     resp.Usage.CompletionTokens,
+		FinishReason:     finish,
 	}, nil
+}
+
+// applySampling sets the forwarded params on the request. The SDK's typed
+// fields carry the ones OpenAI documents; extra goes into the body as is, for
+// fields the SDK does not know (vLLM's top_k, repetition_penalty, ...).
+func applySampling(p *openai.ChatCompletionNewParams, s provider.Sampling) {
+	if s.ReasoningEffort != "" {
+		p.ReasoningEffort = shared.ReasoningEffort(s.ReasoningEffort)
+	}
+	if s.Seed != nil {
+		p.Seed = openai.Int(*s.Seed)
+	}
+	if s.TopP != nil {
+		p.TopP = openai.Float(*s.TopP)
+	}
+	switch len(s.Stop) {
+	case 0:
+	case 1:
+		p.Stop = openai.ChatCompletionNewParamsStopUnion{OfString: openai.String(s.Stop[0])}
+	default:
+		p.Stop = openai.ChatCompletionNewParamsStopUnion{OfStringArray: s.Stop}
+	}
+	if len(s.Extra) > 0 {
+		p.SetExtraFields(s.Extra)
+	}
 }
 
 func classify(err error, attemptTimedOut bool, key string) *provider.Error {

@@ -55,7 +55,10 @@ type Plugin struct {
 	AllowedBaseUrls []string `protobuf:"bytes,17,rep,name=allowed_base_urls,json=allowedBaseUrls,proto3" json:"allowed_base_urls,omitempty"`
 	// The binary the command resolved to on the server (its real path inside
 	// the plugin directory): the file sha256 pins.
-	Path          string `protobuf:"bytes,18,opt,name=path,proto3" json:"path,omitempty"`
+	Path string `protobuf:"bytes,18,opt,name=path,proto3" json:"path,omitempty"`
+	// Variant params the running proposer reads; a variant naming another is
+	// refused. Empty: the plugin does not say, and its params are not checked.
+	Params        []string `protobuf:"bytes,19,rep,name=params,proto3" json:"params,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,6 +217,13 @@ func (x *Plugin) GetPath() string {
 		return x.Path
 	}
 	return ""
+}
+
+func (x *Plugin) GetParams() []string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
 }
 
 type RegisterPluginRequest struct {
@@ -787,7 +797,7 @@ var File_moose_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x04\n" +
+	"\x15moose/v1/plugin.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x04\n" +
 	"\x06Plugin\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -809,7 +819,8 @@ const file_moose_v1_plugin_proto_rawDesc = "" +
 	"\vcreate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12*\n" +
 	"\x11allowed_base_urls\x18\x11 \x03(\tR\x0fallowedBaseUrls\x12\x12\n" +
-	"\x04path\x18\x12 \x01(\tR\x04path\"\xf0\x01\n" +
+	"\x04path\x18\x12 \x01(\tR\x04path\x12\x16\n" +
+	"\x06params\x18\x13 \x03(\tR\x06params\"\xf0\x01\n" +
 	"\x15RegisterPluginRequest\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +

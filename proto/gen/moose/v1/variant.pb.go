@@ -93,15 +93,22 @@ type Variant struct {
 	// "whole", "diff" or "search_replace".
 	EditFormat   string `protobuf:"bytes,11,opt,name=edit_format,json=editFormat,proto3" json:"edit_format,omitempty"`
 	FewShotCount int32  `protobuf:"varint,12,opt,name=few_shot_count,json=fewShotCount,proto3" json:"few_shot_count,omitempty"`
-	// US dollars per million tokens.
+	// US dollars per million tokens, as given at creation (0: not given).
 	InputPricePerMtok  float64                `protobuf:"fixed64,13,opt,name=input_price_per_mtok,json=inputPricePerMtok,proto3" json:"input_price_per_mtok,omitempty"`
 	OutputPricePerMtok float64                `protobuf:"fixed64,14,opt,name=output_price_per_mtok,json=outputPricePerMtok,proto3" json:"output_price_per_mtok,omitempty"`
 	Params             map[string]string      `protobuf:"bytes,15,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Status             VariantStatus          `protobuf:"varint,16,opt,name=status,proto3,enum=moose.v1.VariantStatus" json:"status,omitempty"`
 	CreateTime         *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	RetireTime         *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=retire_time,json=retireTime,proto3" json:"retire_time,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Prompt-cache prices, US dollars per million tokens (0: derived from the
+	// input price, see README "Costs").
+	CacheReadPricePerMtok  float64 `protobuf:"fixed64,19,opt,name=cache_read_price_per_mtok,json=cacheReadPricePerMtok,proto3" json:"cache_read_price_per_mtok,omitempty"`
+	CacheWritePricePerMtok float64 `protobuf:"fixed64,20,opt,name=cache_write_price_per_mtok,json=cacheWritePricePerMtok,proto3" json:"cache_write_price_per_mtok,omitempty"`
+	// The prices attempts are costed with: the variant's own, with cache
+	// prices derived where not given, else the built-in catalog's for its model.
+	EffectivePrices *Prices `protobuf:"bytes,21,opt,name=effective_prices,json=effectivePrices,proto3" json:"effective_prices,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Variant) Reset() {
@@ -260,29 +267,137 @@ func (x *Variant) GetRetireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Variant) GetCacheReadPricePerMtok() float64 {
+	if x != nil {
+		return x.CacheReadPricePerMtok
+	}
+	return 0
+}
+
+func (x *Variant) GetCacheWritePricePerMtok() float64 {
+	if x != nil {
+		return x.CacheWritePricePerMtok
+	}
+	return 0
+}
+
+func (x *Variant) GetEffectivePrices() *Prices {
+	if x != nil {
+		return x.EffectivePrices
+	}
+	return nil
+}
+
+// Prices are US dollars per million tokens.
+type Prices struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	InputPerMtok float64                `protobuf:"fixed64,1,opt,name=input_per_mtok,json=inputPerMtok,proto3" json:"input_per_mtok,omitempty"`
+	// Input tokens read from the provider's prompt cache.
+	CacheReadPerMtok float64 `protobuf:"fixed64,2,opt,name=cache_read_per_mtok,json=cacheReadPerMtok,proto3" json:"cache_read_per_mtok,omitempty"`
+	// Input tokens written to the provider's prompt cache.
+	CacheWritePerMtok float64 `protobuf:"fixed64,3,opt,name=cache_write_per_mtok,json=cacheWritePerMtok,proto3" json:"cache_write_per_mtok,omitempty"`
+	OutputPerMtok     float64 `protobuf:"fixed64,4,opt,name=output_per_mtok,json=outputPerMtok,proto3" json:"output_per_mtok,omitempty"`
+	// "variant" (given on the variant), "catalog" (the built-in price catalog,
+	// for a variant that gives none) or "none" (neither: calls cost $0).
+	Source        string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Prices) Reset() {
+	*x = Prices{}
+	mi := &file_moose_v1_variant_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Prices) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Prices) ProtoMessage() {}
+
+func (x *Prices) ProtoReflect() protoreflect.Message {
+	mi := &file_moose_v1_variant_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Prices.ProtoReflect.Descriptor instead.
+func (*Prices) Descriptor() ([]byte, []int) {
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Prices) GetInputPerMtok() float64 {
+	if x != nil {
+		return x.InputPerMtok
+	}
+	return 0
+}
+
+func (x *Prices) GetCacheReadPerMtok() float64 {
+	if x != nil {
+		return x.CacheReadPerMtok
+	}
+	return 0
+}
+
+func (x *Prices) GetCacheWritePerMtok() float64 {
+	if x != nil {
+		return x.CacheWritePerMtok
+	}
+	return 0
+}
+
+func (x *Prices) GetOutputPerMtok() float64 {
+	if x != nil {
+		return x.OutputPerMtok
+	}
+	return 0
+}
+
+func (x *Prices) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 type CreateVariantRequest struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	Name               string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	PluginName         string                 `protobuf:"bytes,2,opt,name=plugin_name,json=pluginName,proto3" json:"plugin_name,omitempty"`
-	PluginVersion      string                 `protobuf:"bytes,3,opt,name=plugin_version,json=pluginVersion,proto3" json:"plugin_version,omitempty"`
-	Model              string                 `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
-	BaseUrl            string                 `protobuf:"bytes,5,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
-	SystemPrompt       string                 `protobuf:"bytes,6,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
-	PromptTemplate     string                 `protobuf:"bytes,7,opt,name=prompt_template,json=promptTemplate,proto3" json:"prompt_template,omitempty"`
-	Temperature        float64                `protobuf:"fixed64,8,opt,name=temperature,proto3" json:"temperature,omitempty"`
-	MaxTokens          int32                  `protobuf:"varint,9,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
-	EditFormat         string                 `protobuf:"bytes,10,opt,name=edit_format,json=editFormat,proto3" json:"edit_format,omitempty"`
-	FewShotCount       int32                  `protobuf:"varint,11,opt,name=few_shot_count,json=fewShotCount,proto3" json:"few_shot_count,omitempty"`
-	InputPricePerMtok  float64                `protobuf:"fixed64,12,opt,name=input_price_per_mtok,json=inputPricePerMtok,proto3" json:"input_price_per_mtok,omitempty"`
-	OutputPricePerMtok float64                `protobuf:"fixed64,13,opt,name=output_price_per_mtok,json=outputPricePerMtok,proto3" json:"output_price_per_mtok,omitempty"`
-	Params             map[string]string      `protobuf:"bytes,14,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	PluginName     string                 `protobuf:"bytes,2,opt,name=plugin_name,json=pluginName,proto3" json:"plugin_name,omitempty"`
+	PluginVersion  string                 `protobuf:"bytes,3,opt,name=plugin_version,json=pluginVersion,proto3" json:"plugin_version,omitempty"`
+	Model          string                 `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
+	BaseUrl        string                 `protobuf:"bytes,5,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
+	SystemPrompt   string                 `protobuf:"bytes,6,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
+	PromptTemplate string                 `protobuf:"bytes,7,opt,name=prompt_template,json=promptTemplate,proto3" json:"prompt_template,omitempty"`
+	Temperature    float64                `protobuf:"fixed64,8,opt,name=temperature,proto3" json:"temperature,omitempty"`
+	MaxTokens      int32                  `protobuf:"varint,9,opt,name=max_tokens,json=maxTokens,proto3" json:"max_tokens,omitempty"`
+	EditFormat     string                 `protobuf:"bytes,10,opt,name=edit_format,json=editFormat,proto3" json:"edit_format,omitempty"`
+	FewShotCount   int32                  `protobuf:"varint,11,opt,name=few_shot_count,json=fewShotCount,proto3" json:"few_shot_count,omitempty"`
+	// US dollars per million tokens. A variant that gives no price at all is
+	// priced from the built-in catalog by its model.
+	InputPricePerMtok  float64           `protobuf:"fixed64,12,opt,name=input_price_per_mtok,json=inputPricePerMtok,proto3" json:"input_price_per_mtok,omitempty"`
+	OutputPricePerMtok float64           `protobuf:"fixed64,13,opt,name=output_price_per_mtok,json=outputPricePerMtok,proto3" json:"output_price_per_mtok,omitempty"`
+	Params             map[string]string `protobuf:"bytes,14,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Prompt-cache prices; 0 derives them from the input price (Claude models:
+	// reads 0.1x, writes 1.25x; others: reads 0.5x, writes 1x).
+	CacheReadPricePerMtok  float64 `protobuf:"fixed64,15,opt,name=cache_read_price_per_mtok,json=cacheReadPricePerMtok,proto3" json:"cache_read_price_per_mtok,omitempty"`
+	CacheWritePricePerMtok float64 `protobuf:"fixed64,16,opt,name=cache_write_price_per_mtok,json=cacheWritePricePerMtok,proto3" json:"cache_write_price_per_mtok,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *CreateVariantRequest) Reset() {
 	*x = CreateVariantRequest{}
-	mi := &file_moose_v1_variant_proto_msgTypes[1]
+	mi := &file_moose_v1_variant_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +409,7 @@ func (x *CreateVariantRequest) String() string {
 func (*CreateVariantRequest) ProtoMessage() {}
 
 func (x *CreateVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[1]
+	mi := &file_moose_v1_variant_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +422,7 @@ func (x *CreateVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVariantRequest.ProtoReflect.Descriptor instead.
 func (*CreateVariantRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{1}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateVariantRequest) GetName() string {
@@ -408,6 +523,20 @@ func (x *CreateVariantRequest) GetParams() map[string]string {
 	return nil
 }
 
+func (x *CreateVariantRequest) GetCacheReadPricePerMtok() float64 {
+	if x != nil {
+		return x.CacheReadPricePerMtok
+	}
+	return 0
+}
+
+func (x *CreateVariantRequest) GetCacheWritePricePerMtok() float64 {
+	if x != nil {
+		return x.CacheWritePricePerMtok
+	}
+	return 0
+}
+
 type CreateVariantResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Variant       *Variant               `protobuf:"bytes,1,opt,name=variant,proto3" json:"variant,omitempty"`
@@ -417,7 +546,7 @@ type CreateVariantResponse struct {
 
 func (x *CreateVariantResponse) Reset() {
 	*x = CreateVariantResponse{}
-	mi := &file_moose_v1_variant_proto_msgTypes[2]
+	mi := &file_moose_v1_variant_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +558,7 @@ func (x *CreateVariantResponse) String() string {
 func (*CreateVariantResponse) ProtoMessage() {}
 
 func (x *CreateVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[2]
+	mi := &file_moose_v1_variant_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +571,7 @@ func (x *CreateVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateVariantResponse.ProtoReflect.Descriptor instead.
 func (*CreateVariantResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{2}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateVariantResponse) GetVariant() *Variant {
@@ -464,7 +593,7 @@ type ListVariantsRequest struct {
 
 func (x *ListVariantsRequest) Reset() {
 	*x = ListVariantsRequest{}
-	mi := &file_moose_v1_variant_proto_msgTypes[3]
+	mi := &file_moose_v1_variant_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +605,7 @@ func (x *ListVariantsRequest) String() string {
 func (*ListVariantsRequest) ProtoMessage() {}
 
 func (x *ListVariantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[3]
+	mi := &file_moose_v1_variant_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +618,7 @@ func (x *ListVariantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVariantsRequest.ProtoReflect.Descriptor instead.
 func (*ListVariantsRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{3}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListVariantsRequest) GetStatus() string {
@@ -515,7 +644,7 @@ type ListVariantsResponse struct {
 
 func (x *ListVariantsResponse) Reset() {
 	*x = ListVariantsResponse{}
-	mi := &file_moose_v1_variant_proto_msgTypes[4]
+	mi := &file_moose_v1_variant_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +656,7 @@ func (x *ListVariantsResponse) String() string {
 func (*ListVariantsResponse) ProtoMessage() {}
 
 func (x *ListVariantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[4]
+	mi := &file_moose_v1_variant_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +669,7 @@ func (x *ListVariantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVariantsResponse.ProtoReflect.Descriptor instead.
 func (*ListVariantsResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{4}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListVariantsResponse) GetVariants() []*Variant {
@@ -560,7 +689,7 @@ type GetVariantRequest struct {
 
 func (x *GetVariantRequest) Reset() {
 	*x = GetVariantRequest{}
-	mi := &file_moose_v1_variant_proto_msgTypes[5]
+	mi := &file_moose_v1_variant_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +701,7 @@ func (x *GetVariantRequest) String() string {
 func (*GetVariantRequest) ProtoMessage() {}
 
 func (x *GetVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[5]
+	mi := &file_moose_v1_variant_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +714,7 @@ func (x *GetVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVariantRequest.ProtoReflect.Descriptor instead.
 func (*GetVariantRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{5}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetVariantRequest) GetId() string {
@@ -604,7 +733,7 @@ type GetVariantResponse struct {
 
 func (x *GetVariantResponse) Reset() {
 	*x = GetVariantResponse{}
-	mi := &file_moose_v1_variant_proto_msgTypes[6]
+	mi := &file_moose_v1_variant_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +745,7 @@ func (x *GetVariantResponse) String() string {
 func (*GetVariantResponse) ProtoMessage() {}
 
 func (x *GetVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[6]
+	mi := &file_moose_v1_variant_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +758,7 @@ func (x *GetVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVariantResponse.ProtoReflect.Descriptor instead.
 func (*GetVariantResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{6}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetVariantResponse) GetVariant() *Variant {
@@ -649,7 +778,7 @@ type RetireVariantRequest struct {
 
 func (x *RetireVariantRequest) Reset() {
 	*x = RetireVariantRequest{}
-	mi := &file_moose_v1_variant_proto_msgTypes[7]
+	mi := &file_moose_v1_variant_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +790,7 @@ func (x *RetireVariantRequest) String() string {
 func (*RetireVariantRequest) ProtoMessage() {}
 
 func (x *RetireVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[7]
+	mi := &file_moose_v1_variant_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +803,7 @@ func (x *RetireVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireVariantRequest.ProtoReflect.Descriptor instead.
 func (*RetireVariantRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{7}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RetireVariantRequest) GetId() string {
@@ -693,7 +822,7 @@ type RetireVariantResponse struct {
 
 func (x *RetireVariantResponse) Reset() {
 	*x = RetireVariantResponse{}
-	mi := &file_moose_v1_variant_proto_msgTypes[8]
+	mi := &file_moose_v1_variant_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +834,7 @@ func (x *RetireVariantResponse) String() string {
 func (*RetireVariantResponse) ProtoMessage() {}
 
 func (x *RetireVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[8]
+	mi := &file_moose_v1_variant_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +847,7 @@ func (x *RetireVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetireVariantResponse.ProtoReflect.Descriptor instead.
 func (*RetireVariantResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{8}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RetireVariantResponse) GetVariant() *Variant {
@@ -742,7 +871,7 @@ type TryWorkOrder struct {
 
 func (x *TryWorkOrder) Reset() {
 	*x = TryWorkOrder{}
-	mi := &file_moose_v1_variant_proto_msgTypes[9]
+	mi := &file_moose_v1_variant_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +883,7 @@ func (x *TryWorkOrder) String() string {
 func (*TryWorkOrder) ProtoMessage() {}
 
 func (x *TryWorkOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[9]
+	mi := &file_moose_v1_variant_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +896,7 @@ func (x *TryWorkOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TryWorkOrder.ProtoReflect.Descriptor instead.
 func (*TryWorkOrder) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{9}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TryWorkOrder) GetTitle() string {
@@ -820,7 +949,7 @@ type TryVariantRequest struct {
 
 func (x *TryVariantRequest) Reset() {
 	*x = TryVariantRequest{}
-	mi := &file_moose_v1_variant_proto_msgTypes[10]
+	mi := &file_moose_v1_variant_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +961,7 @@ func (x *TryVariantRequest) String() string {
 func (*TryVariantRequest) ProtoMessage() {}
 
 func (x *TryVariantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[10]
+	mi := &file_moose_v1_variant_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +974,7 @@ func (x *TryVariantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TryVariantRequest.ProtoReflect.Descriptor instead.
 func (*TryVariantRequest) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{10}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TryVariantRequest) GetId() string {
@@ -877,22 +1006,25 @@ func (x *TryVariantRequest) GetCycle() int32 {
 }
 
 type TryVariantResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	Edits         []*TryEdit             `protobuf:"bytes,2,rep,name=edits,proto3" json:"edits,omitempty"`
-	Model         string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
-	InputTokens   int64                  `protobuf:"varint,4,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
-	OutputTokens  int64                  `protobuf:"varint,5,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
-	FinishReason  string                 `protobuf:"bytes,6,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
-	Latency       *durationpb.Duration   `protobuf:"bytes,7,opt,name=latency,proto3" json:"latency,omitempty"`
-	CostUsd       float64                `protobuf:"fixed64,8,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Text         string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Edits        []*TryEdit             `protobuf:"bytes,2,rep,name=edits,proto3" json:"edits,omitempty"`
+	Model        string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	InputTokens  int64                  `protobuf:"varint,4,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens int64                  `protobuf:"varint,5,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	FinishReason string                 `protobuf:"bytes,6,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	Latency      *durationpb.Duration   `protobuf:"bytes,7,opt,name=latency,proto3" json:"latency,omitempty"`
+	CostUsd      float64                `protobuf:"fixed64,8,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// The parts of input_tokens read from and written to the provider's prompt cache.
+	CacheReadInputTokens  int64 `protobuf:"varint,9,opt,name=cache_read_input_tokens,json=cacheReadInputTokens,proto3" json:"cache_read_input_tokens,omitempty"`
+	CacheWriteInputTokens int64 `protobuf:"varint,10,opt,name=cache_write_input_tokens,json=cacheWriteInputTokens,proto3" json:"cache_write_input_tokens,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *TryVariantResponse) Reset() {
 	*x = TryVariantResponse{}
-	mi := &file_moose_v1_variant_proto_msgTypes[11]
+	mi := &file_moose_v1_variant_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +1036,7 @@ func (x *TryVariantResponse) String() string {
 func (*TryVariantResponse) ProtoMessage() {}
 
 func (x *TryVariantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[11]
+	mi := &file_moose_v1_variant_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +1049,7 @@ func (x *TryVariantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TryVariantResponse.ProtoReflect.Descriptor instead.
 func (*TryVariantResponse) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{11}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TryVariantResponse) GetText() string {
@@ -976,6 +1108,20 @@ func (x *TryVariantResponse) GetCostUsd() float64 {
 	return 0
 }
 
+func (x *TryVariantResponse) GetCacheReadInputTokens() int64 {
+	if x != nil {
+		return x.CacheReadInputTokens
+	}
+	return 0
+}
+
+func (x *TryVariantResponse) GetCacheWriteInputTokens() int64 {
+	if x != nil {
+		return x.CacheWriteInputTokens
+	}
+	return 0
+}
+
 // TryEdit is one structured edit returned by a proposer.
 type TryEdit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -988,7 +1134,7 @@ type TryEdit struct {
 
 func (x *TryEdit) Reset() {
 	*x = TryEdit{}
-	mi := &file_moose_v1_variant_proto_msgTypes[12]
+	mi := &file_moose_v1_variant_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1146,7 @@ func (x *TryEdit) String() string {
 func (*TryEdit) ProtoMessage() {}
 
 func (x *TryEdit) ProtoReflect() protoreflect.Message {
-	mi := &file_moose_v1_variant_proto_msgTypes[12]
+	mi := &file_moose_v1_variant_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1159,7 @@ func (x *TryEdit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TryEdit.ProtoReflect.Descriptor instead.
 func (*TryEdit) Descriptor() ([]byte, []int) {
-	return file_moose_v1_variant_proto_rawDescGZIP(), []int{12}
+	return file_moose_v1_variant_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TryEdit) GetPath() string {
@@ -1041,7 +1187,7 @@ var File_moose_v1_variant_proto protoreflect.FileDescriptor
 
 const file_moose_v1_variant_proto_rawDesc = "" +
 	"\n" +
-	"\x16moose/v1/variant.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x05\n" +
+	"\x16moose/v1/variant.proto\x12\bmoose.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\a\n" +
 	"\aVariant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
@@ -1066,10 +1212,19 @@ const file_moose_v1_variant_proto_rawDesc = "" +
 	"\vcreate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vretire_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"retireTime\x1a9\n" +
+	"retireTime\x128\n" +
+	"\x19cache_read_price_per_mtok\x18\x13 \x01(\x01R\x15cacheReadPricePerMtok\x12:\n" +
+	"\x1acache_write_price_per_mtok\x18\x14 \x01(\x01R\x16cacheWritePricePerMtok\x12;\n" +
+	"\x10effective_prices\x18\x15 \x01(\v2\x10.moose.v1.PricesR\x0feffectivePrices\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdc\x04\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xce\x01\n" +
+	"\x06Prices\x12$\n" +
+	"\x0einput_per_mtok\x18\x01 \x01(\x01R\finputPerMtok\x12-\n" +
+	"\x13cache_read_per_mtok\x18\x02 \x01(\x01R\x10cacheReadPerMtok\x12/\n" +
+	"\x14cache_write_per_mtok\x18\x03 \x01(\x01R\x11cacheWritePerMtok\x12&\n" +
+	"\x0foutput_per_mtok\x18\x04 \x01(\x01R\routputPerMtok\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\"\xd2\x05\n" +
 	"\x14CreateVariantRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vplugin_name\x18\x02 \x01(\tR\n" +
@@ -1088,7 +1243,9 @@ const file_moose_v1_variant_proto_rawDesc = "" +
 	"\x0efew_shot_count\x18\v \x01(\x05R\ffewShotCount\x12/\n" +
 	"\x14input_price_per_mtok\x18\f \x01(\x01R\x11inputPricePerMtok\x121\n" +
 	"\x15output_price_per_mtok\x18\r \x01(\x01R\x12outputPricePerMtok\x12B\n" +
-	"\x06params\x18\x0e \x03(\v2*.moose.v1.CreateVariantRequest.ParamsEntryR\x06params\x1a9\n" +
+	"\x06params\x18\x0e \x03(\v2*.moose.v1.CreateVariantRequest.ParamsEntryR\x06params\x128\n" +
+	"\x19cache_read_price_per_mtok\x18\x0f \x01(\x01R\x15cacheReadPricePerMtok\x12:\n" +
+	"\x1acache_write_price_per_mtok\x18\x10 \x01(\x01R\x16cacheWritePricePerMtok\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"D\n" +
@@ -1125,7 +1282,7 @@ const file_moose_v1_variant_proto_rawDesc = "" +
 	"work_order\x18\x02 \x01(\v2\x16.moose.v1.TryWorkOrderR\tworkOrder\x12\x1d\n" +
 	"\n" +
 	"project_id\x18\x03 \x01(\tR\tprojectId\x12\x14\n" +
-	"\x05cycle\x18\x04 \x01(\x05R\x05cycle\"\xa4\x02\n" +
+	"\x05cycle\x18\x04 \x01(\x05R\x05cycle\"\x94\x03\n" +
 	"\x12TryVariantResponse\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12'\n" +
 	"\x05edits\x18\x02 \x03(\v2\x11.moose.v1.TryEditR\x05edits\x12\x14\n" +
@@ -1134,7 +1291,10 @@ const file_moose_v1_variant_proto_rawDesc = "" +
 	"\routput_tokens\x18\x05 \x01(\x03R\foutputTokens\x12#\n" +
 	"\rfinish_reason\x18\x06 \x01(\tR\ffinishReason\x123\n" +
 	"\alatency\x18\a \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x19\n" +
-	"\bcost_usd\x18\b \x01(\x01R\acostUsd\"O\n" +
+	"\bcost_usd\x18\b \x01(\x01R\acostUsd\x125\n" +
+	"\x17cache_read_input_tokens\x18\t \x01(\x03R\x14cacheReadInputTokens\x127\n" +
+	"\x18cache_write_input_tokens\x18\n" +
+	" \x01(\x03R\x15cacheWriteInputTokens\"O\n" +
 	"\aTryEdit\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12\x16\n" +
@@ -1166,57 +1326,59 @@ func file_moose_v1_variant_proto_rawDescGZIP() []byte {
 }
 
 var file_moose_v1_variant_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_moose_v1_variant_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_moose_v1_variant_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_moose_v1_variant_proto_goTypes = []any{
 	(VariantStatus)(0),            // 0: moose.v1.VariantStatus
 	(*Variant)(nil),               // 1: moose.v1.Variant
-	(*CreateVariantRequest)(nil),  // 2: moose.v1.CreateVariantRequest
-	(*CreateVariantResponse)(nil), // 3: moose.v1.CreateVariantResponse
-	(*ListVariantsRequest)(nil),   // 4: moose.v1.ListVariantsRequest
-	(*ListVariantsResponse)(nil),  // 5: moose.v1.ListVariantsResponse
-	(*GetVariantRequest)(nil),     // 6: moose.v1.GetVariantRequest
-	(*GetVariantResponse)(nil),    // 7: moose.v1.GetVariantResponse
-	(*RetireVariantRequest)(nil),  // 8: moose.v1.RetireVariantRequest
-	(*RetireVariantResponse)(nil), // 9: moose.v1.RetireVariantResponse
-	(*TryWorkOrder)(nil),          // 10: moose.v1.TryWorkOrder
-	(*TryVariantRequest)(nil),     // 11: moose.v1.TryVariantRequest
-	(*TryVariantResponse)(nil),    // 12: moose.v1.TryVariantResponse
-	(*TryEdit)(nil),               // 13: moose.v1.TryEdit
-	nil,                           // 14: moose.v1.Variant.ParamsEntry
-	nil,                           // 15: moose.v1.CreateVariantRequest.ParamsEntry
-	nil,                           // 16: moose.v1.TryWorkOrder.MetadataEntry
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*Prices)(nil),                // 2: moose.v1.Prices
+	(*CreateVariantRequest)(nil),  // 3: moose.v1.CreateVariantRequest
+	(*CreateVariantResponse)(nil), // 4: moose.v1.CreateVariantResponse
+	(*ListVariantsRequest)(nil),   // 5: moose.v1.ListVariantsRequest
+	(*ListVariantsResponse)(nil),  // 6: moose.v1.ListVariantsResponse
+	(*GetVariantRequest)(nil),     // 7: moose.v1.GetVariantRequest
+	(*GetVariantResponse)(nil),    // 8: moose.v1.GetVariantResponse
+	(*RetireVariantRequest)(nil),  // 9: moose.v1.RetireVariantRequest
+	(*RetireVariantResponse)(nil), // 10: moose.v1.RetireVariantResponse
+	(*TryWorkOrder)(nil),          // 11: moose.v1.TryWorkOrder
+	(*TryVariantRequest)(nil),     // 12: moose.v1.TryVariantRequest
+	(*TryVariantResponse)(nil),    // 13: moose.v1.TryVariantResponse
+	(*TryEdit)(nil),               // 14: moose.v1.TryEdit
+	nil,                           // 15: moose.v1.Variant.ParamsEntry
+	nil,                           // 16: moose.v1.CreateVariantRequest.ParamsEntry
+	nil,                           // 17: moose.v1.TryWorkOrder.MetadataEntry
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
 }
 var file_moose_v1_variant_proto_depIdxs = []int32{
-	14, // 0: moose.v1.Variant.params:type_name -> moose.v1.Variant.ParamsEntry
+	15, // 0: moose.v1.Variant.params:type_name -> moose.v1.Variant.ParamsEntry
 	0,  // 1: moose.v1.Variant.status:type_name -> moose.v1.VariantStatus
-	17, // 2: moose.v1.Variant.create_time:type_name -> google.protobuf.Timestamp
-	17, // 3: moose.v1.Variant.retire_time:type_name -> google.protobuf.Timestamp
-	15, // 4: moose.v1.CreateVariantRequest.params:type_name -> moose.v1.CreateVariantRequest.ParamsEntry
-	1,  // 5: moose.v1.CreateVariantResponse.variant:type_name -> moose.v1.Variant
-	1,  // 6: moose.v1.ListVariantsResponse.variants:type_name -> moose.v1.Variant
-	1,  // 7: moose.v1.GetVariantResponse.variant:type_name -> moose.v1.Variant
-	1,  // 8: moose.v1.RetireVariantResponse.variant:type_name -> moose.v1.Variant
-	16, // 9: moose.v1.TryWorkOrder.metadata:type_name -> moose.v1.TryWorkOrder.MetadataEntry
-	10, // 10: moose.v1.TryVariantRequest.work_order:type_name -> moose.v1.TryWorkOrder
-	13, // 11: moose.v1.TryVariantResponse.edits:type_name -> moose.v1.TryEdit
-	18, // 12: moose.v1.TryVariantResponse.latency:type_name -> google.protobuf.Duration
-	2,  // 13: moose.v1.VariantService.CreateVariant:input_type -> moose.v1.CreateVariantRequest
-	4,  // 14: moose.v1.VariantService.ListVariants:input_type -> moose.v1.ListVariantsRequest
-	6,  // 15: moose.v1.VariantService.GetVariant:input_type -> moose.v1.GetVariantRequest
-	8,  // 16: moose.v1.VariantService.RetireVariant:input_type -> moose.v1.RetireVariantRequest
-	11, // 17: moose.v1.VariantService.TryVariant:input_type -> moose.v1.TryVariantRequest
-	3,  // 18: moose.v1.VariantService.CreateVariant:output_type -> moose.v1.CreateVariantResponse
-	5,  // 19: moose.v1.VariantService.ListVariants:output_type -> moose.v1.ListVariantsResponse
-	7,  // 20: moose.v1.VariantService.GetVariant:output_type -> moose.v1.GetVariantResponse
-	9,  // 21: moose.v1.VariantService.RetireVariant:output_type -> moose.v1.RetireVariantResponse
-	12, // 22: moose.v1.VariantService.TryVariant:output_type -> moose.v1.TryVariantResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	18, // 2: moose.v1.Variant.create_time:type_name -> google.protobuf.Timestamp
+	18, // 3: moose.v1.Variant.retire_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: moose.v1.Variant.effective_prices:type_name -> moose.v1.Prices
+	16, // 5: moose.v1.CreateVariantRequest.params:type_name -> moose.v1.CreateVariantRequest.ParamsEntry
+	1,  // 6: moose.v1.CreateVariantResponse.variant:type_name -> moose.v1.Variant
+	1,  // 7: moose.v1.ListVariantsResponse.variants:type_name -> moose.v1.Variant
+	1,  // 8: moose.v1.GetVariantResponse.variant:type_name -> moose.v1.Variant
+	1,  // 9: moose.v1.RetireVariantResponse.variant:type_name -> moose.v1.Variant
+	17, // 10: moose.v1.TryWorkOrder.metadata:type_name -> moose.v1.TryWorkOrder.MetadataEntry
+	11, // 11: moose.v1.TryVariantRequest.work_order:type_name -> moose.v1.TryWorkOrder
+	14, // 12: moose.v1.TryVariantResponse.edits:type_name -> moose.v1.TryEdit
+	19, // 13: moose.v1.TryVariantResponse.latency:type_name -> google.protobuf.Duration
+	3,  // 14: moose.v1.VariantService.CreateVariant:input_type -> moose.v1.CreateVariantRequest
+	5,  // 15: moose.v1.VariantService.ListVariants:input_type -> moose.v1.ListVariantsRequest
+	7,  // 16: moose.v1.VariantService.GetVariant:input_type -> moose.v1.GetVariantRequest
+	9,  // 17: moose.v1.VariantService.RetireVariant:input_type -> moose.v1.RetireVariantRequest
+	12, // 18: moose.v1.VariantService.TryVariant:input_type -> moose.v1.TryVariantRequest
+	4,  // 19: moose.v1.VariantService.CreateVariant:output_type -> moose.v1.CreateVariantResponse
+	6,  // 20: moose.v1.VariantService.ListVariants:output_type -> moose.v1.ListVariantsResponse
+	8,  // 21: moose.v1.VariantService.GetVariant:output_type -> moose.v1.GetVariantResponse
+	10, // 22: moose.v1.VariantService.RetireVariant:output_type -> moose.v1.RetireVariantResponse
+	13, // 23: moose.v1.VariantService.TryVariant:output_type -> moose.v1.TryVariantResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_moose_v1_variant_proto_init() }
@@ -1230,7 +1392,7 @@ func file_moose_v1_variant_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_moose_v1_variant_proto_rawDesc), len(file_moose_v1_variant_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

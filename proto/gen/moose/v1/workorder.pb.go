@@ -727,27 +727,31 @@ func (x *HiddenTestsReport) GetRan() bool {
 
 // WorkOrderResult is the scored outcome of an execution.
 type WorkOrderResult struct {
-	state             protoimpl.MessageState `protogen:"open.v1"`
-	OverallScore      float64                `protobuf:"fixed64,1,opt,name=overall_score,json=overallScore,proto3" json:"overall_score,omitempty"`
-	Passed            bool                   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
-	Dimensions        []*DimensionScore      `protobuf:"bytes,3,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
-	BuildPassed       bool                   `protobuf:"varint,4,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
-	TestsPassed       bool                   `protobuf:"varint,5,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
-	TestsTotal        int32                  `protobuf:"varint,6,opt,name=tests_total,json=testsTotal,proto3" json:"tests_total,omitempty"`
-	TestsFailed       int32                  `protobuf:"varint,7,opt,name=tests_failed,json=testsFailed,proto3" json:"tests_failed,omitempty"`
-	Cycles            int32                  `protobuf:"varint,8,opt,name=cycles,proto3" json:"cycles,omitempty"`
-	CostUsd           float64                `protobuf:"fixed64,9,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
-	InputTokens       int64                  `protobuf:"varint,10,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
-	OutputTokens      int64                  `protobuf:"varint,11,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
-	FailureReason     string                 `protobuf:"bytes,12,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
-	PullRequestUrl    string                 `protobuf:"bytes,13,opt,name=pull_request_url,json=pullRequestUrl,proto3" json:"pull_request_url,omitempty"`
-	PullRequestNumber int32                  `protobuf:"varint,14,opt,name=pull_request_number,json=pullRequestNumber,proto3" json:"pull_request_number,omitempty"`
-	Branch            string                 `protobuf:"bytes,15,opt,name=branch,proto3" json:"branch,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	OverallScore float64                `protobuf:"fixed64,1,opt,name=overall_score,json=overallScore,proto3" json:"overall_score,omitempty"`
+	Passed       bool                   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	Dimensions   []*DimensionScore      `protobuf:"bytes,3,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	BuildPassed  bool                   `protobuf:"varint,4,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
+	TestsPassed  bool                   `protobuf:"varint,5,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
+	TestsTotal   int32                  `protobuf:"varint,6,opt,name=tests_total,json=testsTotal,proto3" json:"tests_total,omitempty"`
+	TestsFailed  int32                  `protobuf:"varint,7,opt,name=tests_failed,json=testsFailed,proto3" json:"tests_failed,omitempty"`
+	Cycles       int32                  `protobuf:"varint,8,opt,name=cycles,proto3" json:"cycles,omitempty"`
+	CostUsd      float64                `protobuf:"fixed64,9,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	// Every prompt token, cache reads and writes included.
+	InputTokens       int64  `protobuf:"varint,10,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens      int64  `protobuf:"varint,11,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	FailureReason     string `protobuf:"bytes,12,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	PullRequestUrl    string `protobuf:"bytes,13,opt,name=pull_request_url,json=pullRequestUrl,proto3" json:"pull_request_url,omitempty"`
+	PullRequestNumber int32  `protobuf:"varint,14,opt,name=pull_request_number,json=pullRequestNumber,proto3" json:"pull_request_number,omitempty"`
+	Branch            string `protobuf:"bytes,15,opt,name=branch,proto3" json:"branch,omitempty"`
 	// The hidden acceptance tests and baseline of the best cycle, when the
 	// work order has them or a baseline was used.
-	HiddenTests   *HiddenTestsReport `protobuf:"bytes,16,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HiddenTests *HiddenTestsReport `protobuf:"bytes,16,opt,name=hidden_tests,json=hiddenTests,proto3" json:"hidden_tests,omitempty"`
+	// The parts of input_tokens read from and written to the provider's prompt cache.
+	CacheReadInputTokens  int64 `protobuf:"varint,17,opt,name=cache_read_input_tokens,json=cacheReadInputTokens,proto3" json:"cache_read_input_tokens,omitempty"`
+	CacheWriteInputTokens int64 `protobuf:"varint,18,opt,name=cache_write_input_tokens,json=cacheWriteInputTokens,proto3" json:"cache_write_input_tokens,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *WorkOrderResult) Reset() {
@@ -890,6 +894,20 @@ func (x *WorkOrderResult) GetHiddenTests() *HiddenTestsReport {
 		return x.HiddenTests
 	}
 	return nil
+}
+
+func (x *WorkOrderResult) GetCacheReadInputTokens() int64 {
+	if x != nil {
+		return x.CacheReadInputTokens
+	}
+	return 0
+}
+
+func (x *WorkOrderResult) GetCacheWriteInputTokens() int64 {
+	if x != nil {
+		return x.CacheWriteInputTokens
+	}
+	return 0
 }
 
 // DimensionScore is one of the five acceptance dimensions, 0–10, with reasons.
@@ -1597,15 +1615,18 @@ type Attempt struct {
 	ChangedFiles []string `protobuf:"bytes,9,rep,name=changed_files,json=changedFiles,proto3" json:"changed_files,omitempty"`
 	// Every finding of the cycle: edits that did not apply, then each
 	// validator's findings.
-	Findings     []*AttemptFinding  `protobuf:"bytes,10,rep,name=findings,proto3" json:"findings,omitempty"`
-	Validations  []*ValidatorReport `protobuf:"bytes,11,rep,name=validations,proto3" json:"validations,omitempty"`
-	BuildPassed  bool               `protobuf:"varint,12,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
-	TestsPassed  bool               `protobuf:"varint,13,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
-	InputTokens  int64              `protobuf:"varint,14,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
-	OutputTokens int64              `protobuf:"varint,15,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
-	CostUsd      float64            `protobuf:"fixed64,16,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
-	FinishReason string             `protobuf:"bytes,17,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
-	DurationMs   int64              `protobuf:"varint,18,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Findings    []*AttemptFinding  `protobuf:"bytes,10,rep,name=findings,proto3" json:"findings,omitempty"`
+	Validations []*ValidatorReport `protobuf:"bytes,11,rep,name=validations,proto3" json:"validations,omitempty"`
+	BuildPassed bool               `protobuf:"varint,12,opt,name=build_passed,json=buildPassed,proto3" json:"build_passed,omitempty"`
+	TestsPassed bool               `protobuf:"varint,13,opt,name=tests_passed,json=testsPassed,proto3" json:"tests_passed,omitempty"`
+	// Every prompt token, cache reads and writes included.
+	InputTokens  int64 `protobuf:"varint,14,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens int64 `protobuf:"varint,15,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	// input_tokens at the input price, cache reads and writes at theirs, and
+	// output_tokens at the output price (the variant's prices, else the catalog's).
+	CostUsd      float64 `protobuf:"fixed64,16,opt,name=cost_usd,json=costUsd,proto3" json:"cost_usd,omitempty"`
+	FinishReason string  `protobuf:"bytes,17,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
+	DurationMs   int64   `protobuf:"varint,18,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
 	// Score of the cycle, 0–10; meaningful only when scored is true.
 	OverallScore float64 `protobuf:"fixed64,19,opt,name=overall_score,json=overallScore,proto3" json:"overall_score,omitempty"`
 	ScorePassed  bool    `protobuf:"varint,20,opt,name=score_passed,json=scorePassed,proto3" json:"score_passed,omitempty"`
@@ -1621,8 +1642,12 @@ type Attempt struct {
 	// ListWorkOrderAttemptsRequest.full); raw_proposal_bytes is its whole size.
 	RawProposalTruncated bool  `protobuf:"varint,27,opt,name=raw_proposal_truncated,json=rawProposalTruncated,proto3" json:"raw_proposal_truncated,omitempty"`
 	RawProposalBytes     int64 `protobuf:"varint,28,opt,name=raw_proposal_bytes,json=rawProposalBytes,proto3" json:"raw_proposal_bytes,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// The part of input_tokens read from the provider's prompt cache.
+	CacheReadInputTokens int64 `protobuf:"varint,29,opt,name=cache_read_input_tokens,json=cacheReadInputTokens,proto3" json:"cache_read_input_tokens,omitempty"`
+	// The part of input_tokens written to the provider's prompt cache.
+	CacheWriteInputTokens int64 `protobuf:"varint,30,opt,name=cache_write_input_tokens,json=cacheWriteInputTokens,proto3" json:"cache_write_input_tokens,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Attempt) Reset() {
@@ -1847,6 +1872,20 @@ func (x *Attempt) GetRawProposalTruncated() bool {
 func (x *Attempt) GetRawProposalBytes() int64 {
 	if x != nil {
 		return x.RawProposalBytes
+	}
+	return 0
+}
+
+func (x *Attempt) GetCacheReadInputTokens() int64 {
+	if x != nil {
+		return x.CacheReadInputTokens
+	}
+	return 0
+}
+
+func (x *Attempt) GetCacheWriteInputTokens() int64 {
+	if x != nil {
+		return x.CacheWriteInputTokens
 	}
 	return 0
 }
@@ -2647,7 +2686,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x0ederived_passed\x18\x03 \x01(\x05R\rderivedPassed\x122\n" +
 	"\bbaseline\x18\x04 \x01(\v2\x16.moose.v1.TestBaselineR\bbaseline\x12\x14\n" +
 	"\x05notes\x18\x05 \x03(\tR\x05notes\x12\x10\n" +
-	"\x03ran\x18\x06 \x01(\bR\x03ran\"\xe6\x04\n" +
+	"\x03ran\x18\x06 \x01(\bR\x03ran\"\xd6\x05\n" +
 	"\x0fWorkOrderResult\x12#\n" +
 	"\roverall_score\x18\x01 \x01(\x01R\foverallScore\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\bR\x06passed\x128\n" +
@@ -2668,7 +2707,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x10pull_request_url\x18\r \x01(\tR\x0epullRequestUrl\x12.\n" +
 	"\x13pull_request_number\x18\x0e \x01(\x05R\x11pullRequestNumber\x12\x16\n" +
 	"\x06branch\x18\x0f \x01(\tR\x06branch\x12>\n" +
-	"\fhidden_tests\x18\x10 \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\"l\n" +
+	"\fhidden_tests\x18\x10 \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\x125\n" +
+	"\x17cache_read_input_tokens\x18\x11 \x01(\x03R\x14cacheReadInputTokens\x127\n" +
+	"\x18cache_write_input_tokens\x18\x12 \x01(\x03R\x15cacheWriteInputTokens\"l\n" +
 	"\x0eDimensionScore\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x16\n" +
@@ -2739,7 +2780,7 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x1aListWorkOrderEventsRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"F\n" +
 	"\x1bListWorkOrderEventsResponse\x12'\n" +
-	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\x8a\b\n" +
+	"\x06events\x18\x01 \x03(\v2\x0f.moose.v1.EventR\x06events\"\xfa\b\n" +
 	"\aAttempt\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\texecution\x18\x02 \x01(\x05R\texecution\x12\x14\n" +
@@ -2775,7 +2816,9 @@ const file_moose_v1_workorder_proto_rawDesc = "" +
 	"\x05error\x18\x19 \x01(\tR\x05error\x12>\n" +
 	"\fhidden_tests\x18\x1a \x01(\v2\x1b.moose.v1.HiddenTestsReportR\vhiddenTests\x124\n" +
 	"\x16raw_proposal_truncated\x18\x1b \x01(\bR\x14rawProposalTruncated\x12,\n" +
-	"\x12raw_proposal_bytes\x18\x1c \x01(\x03R\x10rawProposalBytes\"\xba\x01\n" +
+	"\x12raw_proposal_bytes\x18\x1c \x01(\x03R\x10rawProposalBytes\x125\n" +
+	"\x17cache_read_input_tokens\x18\x1d \x01(\x03R\x14cacheReadInputTokens\x127\n" +
+	"\x18cache_write_input_tokens\x18\x1e \x01(\x03R\x15cacheWriteInputTokens\"\xba\x01\n" +
 	"\x0eAttemptFinding\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x12\n" +
 	"\x04file\x18\x02 \x01(\tR\x04file\x12\x12\n" +

@@ -63,7 +63,7 @@ func writeAttempts(w io.Writer, attempts []*moosev1.Attempt, proposals bool) err
 	t := output.NewTable(w, "EXEC", "CYCLE", "VARIANT/MODEL", "TOKENS IN/OUT", "COST", "BUILD", "TESTS", "SCORE", "FINDINGS")
 	for _, at := range attempts {
 		t.Row(attemptExec(at), strconv.Itoa(int(at.GetCycle())), variantModel(at),
-			fmt.Sprintf("%d/%d", at.GetInputTokens(), at.GetOutputTokens()),
+			fmt.Sprintf("%d%s/%d", at.GetInputTokens(), cacheNote(at.GetCacheReadInputTokens(), at.GetCacheWriteInputTokens()), at.GetOutputTokens()),
 			fmt.Sprintf("$%.6f", at.GetCostUsd()), verdictWord(at.GetBuildPassed()), attemptTests(at),
 			attemptScore(at), strconv.Itoa(len(at.GetFindings())))
 	}

@@ -38,7 +38,7 @@ var (
 		RawProposal:  "strutil/twice.go\n```go\npackage strutil\n\nimport \"strings\"\n```",
 		ChangedFiles: []string{"strutil/twice.go"},
 		Validations:  []*moosev1.ValidatorReport{{Validator: "go-build", Passed: true}, {Validator: "go-test", Passed: true, TestsTotal: 5}},
-		BuildPassed:  true, TestsPassed: true, InputTokens: 1100, OutputTokens: 130, CostUsd: 0.000243,
+		BuildPassed:  true, TestsPassed: true, InputTokens: 1100, CacheReadInputTokens: 700, OutputTokens: 130, CostUsd: 0.000243,
 		Scored: true, OverallScore: 8.7, ScorePassed: true, CreateTime: ts("2026-01-06T00:01:00Z"),
 	}
 	shadowAttempt = &moosev1.Attempt{

@@ -67,7 +67,8 @@ var (
 		BaseUrl: "https://api.openai.com/v1", SystemPrompt: "You are a careful Go engineer.\nAnswer with whole files.\n",
 		PromptTemplate: "", Temperature: 0.2, MaxTokens: 4096, EditFormat: "whole", FewShotCount: 2,
 		InputPricePerMtok: 0.15, OutputPricePerMtok: 0.6, Params: map[string]string{"seed": "7", "reasoning_effort": "low"},
-		Status: moosev1.VariantStatus_VARIANT_STATUS_ACTIVE, CreateTime: ts("2026-01-04T10:00:00Z"),
+		EffectivePrices: &moosev1.Prices{InputPerMtok: 0.15, CacheReadPerMtok: 0.075, CacheWritePerMtok: 0.15, OutputPerMtok: 0.6, Source: "variant"},
+		Status:          moosev1.VariantStatus_VARIANT_STATUS_ACTIVE, CreateTime: ts("2026-01-04T10:00:00Z"),
 	}
 	replayVariant = &moosev1.Variant{
 		Id: "0193e0c4-2222-7000-8000-000000000002", Name: "replay-demo", PluginName: "replay", PluginVersion: "1.0.0",
@@ -96,7 +97,7 @@ func TestVariantTablesGolden(t *testing.T) {
 	golden(t, "variant_try_text", func(w *bytes.Buffer) error {
 		return writeTryResult(w, &moosev1.TryVariantResponse{
 			Text:  "strutil/reverse.go\n```go\npackage strutil\n\nfunc Reverse(s string) string { return s }\n```",
-			Model: "gpt-4o-mini", InputTokens: 420, OutputTokens: 133, FinishReason: "stop",
+			Model: "gpt-4o-mini", InputTokens: 420, CacheReadInputTokens: 256, OutputTokens: 133, FinishReason: "stop",
 			Latency: durationpb.New(1234567 * time.Microsecond), CostUsd: 0.000143,
 		})
 	})

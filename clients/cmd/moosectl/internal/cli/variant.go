@@ -61,6 +61,8 @@ type variantFile struct {
 	FewShotCount       int32             `yaml:"few_shot_count"`
 	InputPricePerMTok  float64           `yaml:"input_price_per_mtok"`
 	OutputPricePerMTok float64           `yaml:"output_price_per_mtok"`
+	CacheReadPrice     float64           `yaml:"cache_read_price_per_mtok"`
+	CacheWritePrice    float64           `yaml:"cache_write_price_per_mtok"`
 	Params             map[string]string `yaml:"params"`
 }
 
@@ -68,7 +70,7 @@ type variantFile struct {
 var variantFields = []string{
 	"name", "plugin_name", "plugin_version", "model", "base_url", "system_prompt", "system_prompt_file",
 	"prompt_template", "prompt_template_file", "temperature", "max_tokens", "edit_format", "few_shot_count",
-	"input_price_per_mtok", "output_price_per_mtok", "params",
+	"input_price_per_mtok", "output_price_per_mtok", "cache_read_price_per_mtok", "cache_write_price_per_mtok", "params",
 }
 
 // errInvalidVariantFile marks every problem with the content of a variant file.
@@ -126,6 +128,7 @@ func loadVariantFile(path string, stdin io.Reader) (*moosev1.CreateVariantReques
 		SystemPrompt: f.SystemPrompt, PromptTemplate: f.PromptTemplate, Temperature: f.Temperature,
 		MaxTokens: f.MaxTokens, EditFormat: f.EditFormat, FewShotCount: f.FewShotCount,
 		InputPricePerMtok: f.InputPricePerMTok, OutputPricePerMtok: f.OutputPricePerMTok, Params: f.Params,
+		CacheReadPricePerMtok: f.CacheReadPrice, CacheWritePricePerMtok: f.CacheWritePrice,
 	}
 	for _, p := range []struct {
 		key, inline, file string
@@ -182,12 +185,14 @@ A variant file has these fields (unknown fields are an error):
   max_tokens: 4096
   edit_format: whole               # whole, diff or search_replace
   few_shot_count: 2
-  input_price_per_mtok: 0.15       # US dollars per million tokens
+  input_price_per_mtok: 0.15       # US dollars per million tokens; none given: the built-in catalog's
   output_price_per_mtok: 0.60
+  cache_read_price_per_mtok: 0.075 # optional; 0 derives cache prices from the input price
   params:
     reasoning_effort: low
 
-The server checks every field and names each invalid one.`,
+The server checks every field and names each invalid one, params the plugin
+does not read included.`,
 		Example: `  moosectl variant create --name mini-v1 --plugin openai --model gpt-4o-mini \
     --edit-format whole --input-price 0.15 --output-price 0.60 --system-prompt-file system.md
   moosectl variant create -f variant.yaml --name mini-v2 --temperature 0.7`,
@@ -240,8 +245,10 @@ The server checks every field and names each invalid one.`,
 	f.Int32Var(&flags.MaxTokens, "max-tokens", 0, "output token limit (0: the plugin's default)")
 	f.StringVar(&flags.EditFormat, "edit-format", "", "whole, diff or search_replace (default whole)")
 	f.Int32Var(&flags.FewShotCount, "few-shot", 0, "few-shot examples per request, 0 to 20")
-	f.Float64Var(&flags.InputPricePerMtok, "input-price", 0, "US dollars per million input tokens")
+	f.Float64Var(&flags.InputPricePerMtok, "input-price", 0, "US dollars per million input tokens (no prices given: the built-in catalog's for the model)")
 	f.Float64Var(&flags.OutputPricePerMtok, "output-price", 0, "US dollars per million output tokens")
+	f.Float64Var(&flags.CacheReadPricePerMtok, "cache-read-price", 0, "US dollars per million input tokens read from the prompt cache (0: derived from the input price)")
+	f.Float64Var(&flags.CacheWritePricePerMtok, "cache-write-price", 0, "US dollars per million input tokens written to the prompt cache (0: derived from the input price)")
 	f.StringArrayVar(&params, "param", nil, "plugin parameter KEY=VALUE (repeat for several)")
 	return cmd
 }
@@ -251,17 +258,19 @@ The server checks every field and names each invalid one.`,
 func overrideVariant(cmd *cobra.Command, req, flags *moosev1.CreateVariantRequest, systemFile, tmplFile string, params []string) error {
 	set := cmd.Flags().Changed
 	for flag, copyField := range map[string]func(){
-		"name":           func() { req.Name = flags.GetName() },
-		"plugin":         func() { req.PluginName = flags.GetPluginName() },
-		"plugin-version": func() { req.PluginVersion = flags.GetPluginVersion() },
-		"model":          func() { req.Model = flags.GetModel() },
-		"base-url":       func() { req.BaseUrl = flags.GetBaseUrl() },
-		"temperature":    func() { req.Temperature = flags.GetTemperature() },
-		"max-tokens":     func() { req.MaxTokens = flags.GetMaxTokens() },
-		"edit-format":    func() { req.EditFormat = flags.GetEditFormat() },
-		"few-shot":       func() { req.FewShotCount = flags.GetFewShotCount() },
-		"input-price":    func() { req.InputPricePerMtok = flags.GetInputPricePerMtok() },
-		"output-price":   func() { req.OutputPricePerMtok = flags.GetOutputPricePerMtok() },
+		"name":              func() { req.Name = flags.GetName() },
+		"plugin":            func() { req.PluginName = flags.GetPluginName() },
+		"plugin-version":    func() { req.PluginVersion = flags.GetPluginVersion() },
+		"model":             func() { req.Model = flags.GetModel() },
+		"base-url":          func() { req.BaseUrl = flags.GetBaseUrl() },
+		"temperature":       func() { req.Temperature = flags.GetTemperature() },
+		"max-tokens":        func() { req.MaxTokens = flags.GetMaxTokens() },
+		"edit-format":       func() { req.EditFormat = flags.GetEditFormat() },
+		"few-shot":          func() { req.FewShotCount = flags.GetFewShotCount() },
+		"input-price":       func() { req.InputPricePerMtok = flags.GetInputPricePerMtok() },
+		"output-price":      func() { req.OutputPricePerMtok = flags.GetOutputPricePerMtok() },
+		"cache-read-price":  func() { req.CacheReadPricePerMtok = flags.GetCacheReadPricePerMtok() },
+		"cache-write-price": func() { req.CacheWritePricePerMtok = flags.GetCacheWritePricePerMtok() },
 	} {
 		if set(flag) {
 			copyField()
@@ -462,8 +471,12 @@ func price(usdPerMTok float64) string {
 func writeVariants(w io.Writer, variants []*moosev1.Variant) error {
 	t := output.NewTable(w, "ID", "NAME", "PLUGIN", "MODEL", "FORMAT", "PRICE IN/OUT", "STATUS", "CREATED")
 	for _, v := range variants {
+		in, out := v.GetInputPricePerMtok(), v.GetOutputPricePerMtok()
+		if ep := v.GetEffectivePrices(); ep != nil {
+			in, out = ep.GetInputPerMtok(), ep.GetOutputPerMtok()
+		}
 		t.Row(v.GetId(), v.GetName(), variantPlugin(v), v.GetModel(), v.GetEditFormat(),
-			price(v.GetInputPricePerMtok())+"/"+price(v.GetOutputPricePerMtok()),
+			price(in)+"/"+price(out),
 			variantStatusName(v.GetStatus()), output.Time(v.GetCreateTime()))
 	}
 	return t.Flush()
@@ -487,8 +500,16 @@ func writeVariant(w io.Writer, v *moosev1.Variant) error {
 	t.Row("Temperature:", strconv.FormatFloat(v.GetTemperature(), 'f', -1, 64))
 	t.Row("Max tokens:", strconv.Itoa(int(v.GetMaxTokens())))
 	t.Row("Few-shot examples:", strconv.Itoa(int(v.GetFewShotCount())))
-	t.Row("Input price:", price(v.GetInputPricePerMtok())+" per million tokens")
-	t.Row("Output price:", price(v.GetOutputPricePerMtok())+" per million tokens")
+	if ep := v.GetEffectivePrices(); ep != nil {
+		// What attempts are costed with: the variant's prices, or the catalog's.
+		t.Row("Input price:", price(ep.GetInputPerMtok())+" per million tokens")
+		t.Row("Output price:", price(ep.GetOutputPerMtok())+" per million tokens")
+		t.Row("Cache prices:", price(ep.GetCacheReadPerMtok())+" read, "+price(ep.GetCacheWritePerMtok())+" write per million tokens")
+		t.Row("Prices from:", ep.GetSource())
+	} else {
+		t.Row("Input price:", price(v.GetInputPricePerMtok())+" per million tokens")
+		t.Row("Output price:", price(v.GetOutputPricePerMtok())+" per million tokens")
+	}
 	t.Row("Created:", output.Time(v.GetCreateTime()))
 	if v.GetRetireTime() != nil {
 		t.Row("Retired:", output.Time(v.GetRetireTime()))
@@ -556,11 +577,28 @@ func writeTryResult(w io.Writer, r *moosev1.TryVariantResponse) error {
 	}
 	t := output.NewTable(w)
 	t.Row("Model:", r.GetModel())
-	t.Row("Tokens:", fmt.Sprintf("%d input, %d output", r.GetInputTokens(), r.GetOutputTokens()))
+	t.Row("Tokens:", fmt.Sprintf("%d input%s, %d output", r.GetInputTokens(),
+		cacheNote(r.GetCacheReadInputTokens(), r.GetCacheWriteInputTokens()), r.GetOutputTokens()))
 	t.Row("Finish reason:", r.GetFinishReason())
 	t.Row("Cost:", fmt.Sprintf("$%.6f", r.GetCostUsd()))
 	t.Row("Latency:", latency(r.GetLatency().AsDuration()))
 	return t.Flush()
+}
+
+// cacheNote says how many input tokens came from or went to the prompt
+// cache; nothing when none did.
+func cacheNote(read, write int64) string {
+	var parts []string
+	if read > 0 {
+		parts = append(parts, fmt.Sprintf("%d cached", read))
+	}
+	if write > 0 {
+		parts = append(parts, fmt.Sprintf("%d written to cache", write))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // latency keeps three significant digits or so: milliseconds for anything a

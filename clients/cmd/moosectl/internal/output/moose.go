@@ -158,7 +158,14 @@ func Result(w io.Writer, r *moosev1.WorkOrderResult) error {
 	t.Row("  Build:", passFail(r.GetBuildPassed()))
 	t.Row("  Tests:", tests)
 	t.Row("  Cycles:", strconv.Itoa(int(r.GetCycles())))
-	t.Row("  Cost:", fmt.Sprintf("$%.4f (%d input, %d output tokens)", r.GetCostUsd(), r.GetInputTokens(), r.GetOutputTokens()))
+	cached := ""
+	if n := r.GetCacheReadInputTokens(); n > 0 {
+		cached += fmt.Sprintf(", %d of them cached", n)
+	}
+	if n := r.GetCacheWriteInputTokens(); n > 0 {
+		cached += fmt.Sprintf(", %d written to cache", n)
+	}
+	t.Row("  Cost:", fmt.Sprintf("$%.4f (%d input%s, %d output tokens)", r.GetCostUsd(), r.GetInputTokens(), cached, r.GetOutputTokens()))
 	t.Row("  Branch:", r.GetBranch())
 	t.Row("  Pull request:", pr)
 	if r.GetFailureReason() != "" {

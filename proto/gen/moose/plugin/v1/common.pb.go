@@ -146,7 +146,11 @@ type PluginInfo struct {
 	// Edit formats a proposer can produce: "whole", "diff", "search_replace".
 	EditFormats []string `protobuf:"bytes,5,rep,name=edit_formats,json=editFormats,proto3" json:"edit_formats,omitempty"`
 	// Free-form capability flags ("refinement", "structured_edits", "coverage").
-	Capabilities  []string `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	Capabilities []string `protobuf:"bytes,6,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// Variant params a proposer reads (plugins/sdk/param documents the shared
+	// ones). When a proposer lists any, the host refuses a variant that names
+	// another; an empty list means the plugin's params are not checked.
+	Params        []string `protobuf:"bytes,7,rep,name=params,proto3" json:"params,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +223,13 @@ func (x *PluginInfo) GetEditFormats() []string {
 func (x *PluginInfo) GetCapabilities() []string {
 	if x != nil {
 		return x.Capabilities
+	}
+	return nil
+}
+
+func (x *PluginInfo) GetParams() []string {
+	if x != nil {
+		return x.Params
 	}
 	return nil
 }
@@ -462,7 +473,7 @@ var File_moose_plugin_v1_common_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmoose/plugin/v1/common.proto\x12\x0fmoose.plugin.v1\"\xd4\x01\n" +
+	"\x1cmoose/plugin/v1/common.proto\x12\x0fmoose.plugin.v1\"\xec\x01\n" +
 	"\n" +
 	"PluginInfo\x12/\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1b.moose.plugin.v1.PluginKindR\x04kind\x12\x12\n" +
@@ -470,7 +481,8 @@ const file_moose_plugin_v1_common_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12!\n" +
 	"\fedit_formats\x18\x05 \x03(\tR\veditFormats\x12\"\n" +
-	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\"\xa7\x02\n" +
+	"\fcapabilities\x18\x06 \x03(\tR\fcapabilities\x12\x16\n" +
+	"\x06params\x18\a \x03(\tR\x06params\"\xa7\x02\n" +
 	"\tWorkOrder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +

@@ -547,19 +547,27 @@ func (x *Edit) GetDelete() bool {
 // ProposeResponse is the proposed change. A proposer returns raw text (parsed
 // by the host's extractor), structured edits, or both.
 type ProposeResponse struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	Text         string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	Edits        []*Edit                `protobuf:"bytes,2,rep,name=edits,proto3" json:"edits,omitempty"`
-	Model        string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
-	InputTokens  int64                  `protobuf:"varint,4,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
-	OutputTokens int64                  `protobuf:"varint,5,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	Edits []*Edit                `protobuf:"bytes,2,rep,name=edits,proto3" json:"edits,omitempty"`
+	Model string                 `protobuf:"bytes,3,opt,name=model,proto3" json:"model,omitempty"`
+	// Every prompt token, cache reads and cache writes included.
+	InputTokens  int64 `protobuf:"varint,4,opt,name=input_tokens,json=inputTokens,proto3" json:"input_tokens,omitempty"`
+	OutputTokens int64 `protobuf:"varint,5,opt,name=output_tokens,json=outputTokens,proto3" json:"output_tokens,omitempty"`
 	// "stop", "length", "content_filter", ...
 	FinishReason string `protobuf:"bytes,6,opt,name=finish_reason,json=finishReason,proto3" json:"finish_reason,omitempty"`
 	// Hash of the rendered prompt (system + user messages), stored with each
 	// attempt so prompt changes can be traced.
-	PromptHash    string `protobuf:"bytes,7,opt,name=prompt_hash,json=promptHash,proto3" json:"prompt_hash,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PromptHash string `protobuf:"bytes,7,opt,name=prompt_hash,json=promptHash,proto3" json:"prompt_hash,omitempty"`
+	// The part of input_tokens read from the provider's prompt cache
+	// (Anthropic's cache_read_input_tokens, OpenAI's cached_tokens), priced at
+	// the cache-read rate.
+	CacheReadInputTokens int64 `protobuf:"varint,8,opt,name=cache_read_input_tokens,json=cacheReadInputTokens,proto3" json:"cache_read_input_tokens,omitempty"`
+	// The part of input_tokens written to the provider's prompt cache
+	// (Anthropic's cache_creation_input_tokens), priced at the cache-write rate.
+	CacheWriteInputTokens int64 `protobuf:"varint,9,opt,name=cache_write_input_tokens,json=cacheWriteInputTokens,proto3" json:"cache_write_input_tokens,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ProposeResponse) Reset() {
@@ -641,6 +649,20 @@ func (x *ProposeResponse) GetPromptHash() string {
 	return ""
 }
 
+func (x *ProposeResponse) GetCacheReadInputTokens() int64 {
+	if x != nil {
+		return x.CacheReadInputTokens
+	}
+	return 0
+}
+
+func (x *ProposeResponse) GetCacheWriteInputTokens() int64 {
+	if x != nil {
+		return x.CacheWriteInputTokens
+	}
+	return 0
+}
+
 var File_moose_plugin_v1_proposer_proto protoreflect.FileDescriptor
 
 const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
@@ -695,7 +717,7 @@ const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
 	"\x04Edit\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x18\n" +
 	"\acontent\x18\x02 \x01(\tR\acontent\x12\x16\n" +
-	"\x06delete\x18\x03 \x01(\bR\x06delete\"\xf6\x01\n" +
+	"\x06delete\x18\x03 \x01(\bR\x06delete\"\xe6\x02\n" +
 	"\x0fProposeResponse\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12+\n" +
 	"\x05edits\x18\x02 \x03(\v2\x15.moose.plugin.v1.EditR\x05edits\x12\x14\n" +
@@ -704,7 +726,9 @@ const file_moose_plugin_v1_proposer_proto_rawDesc = "" +
 	"\routput_tokens\x18\x05 \x01(\x03R\foutputTokens\x12#\n" +
 	"\rfinish_reason\x18\x06 \x01(\tR\ffinishReason\x12\x1f\n" +
 	"\vprompt_hash\x18\a \x01(\tR\n" +
-	"promptHash2\xcb\x01\n" +
+	"promptHash\x125\n" +
+	"\x17cache_read_input_tokens\x18\b \x01(\x03R\x14cacheReadInputTokens\x127\n" +
+	"\x18cache_write_input_tokens\x18\t \x01(\x03R\x15cacheWriteInputTokens2\xcb\x01\n" +
 	"\x0fProposerService\x12j\n" +
 	"\aGetInfo\x12..moose.plugin.v1.ProposerServiceGetInfoRequest\x1a/.moose.plugin.v1.ProposerServiceGetInfoResponse\x12L\n" +
 	"\aPropose\x12\x1f.moose.plugin.v1.ProposeRequest\x1a .moose.plugin.v1.ProposeResponseB\xbf\x01\n" +
