@@ -71,7 +71,8 @@ func (o Options) criteria(ctx context.Context, dir, modulePath, outDir string) (
 			return nil, nil, err
 		}
 		if len(failed) == 0 {
-			return criteriaResults(out, examples, where, modulePath, dropped)
+			cases, findings := criteriaResults(out, examples, where, modulePath, dropped)
+			return cases, findings, nil
 		}
 		// Drop the examples that did not compile and try the rest again.
 		examples = slices.DeleteFunc(examples, func(e criteria.Example) bool {
@@ -81,8 +82,7 @@ func (o Options) criteria(ctx context.Context, dir, modulePath, outDir string) (
 			return failed[e.N]
 		})
 	}
-	return nil, []check.Finding{{Category: check.CategoryCriterion, Severity: check.SeverityInfo,
-		Message: "the acceptance criteria that read as examples could not be compiled as tests against this change, so they were not checked"}}, nil
+	return nil, []check.Finding{criteria.NotChecked("could not be compiled as tests against this change")}, nil
 }
 
 // runCriteria runs examples once. failed names the examples a compile error
@@ -159,7 +159,7 @@ func (o Options) runCriteria(ctx context.Context, dir, outDir string, where map[
 }
 
 // criteriaResults reads the examples' run.
-func criteriaResults(out string, examples []criteria.Example, where map[string]declared, modulePath string, dropped []string) ([]check.TestCase, []check.Finding, error) {
+func criteriaResults(out string, examples []criteria.Example, where map[string]declared, modulePath string, dropped []string) ([]check.TestCase, []check.Finding) {
 	type result struct {
 		ran, passed bool
 		output      strings.Builder
@@ -200,27 +200,28 @@ func criteriaResults(out string, examples []criteria.Example, where map[string]d
 			cases = append(cases, c)
 			continue
 		}
-		msg := e.Describe() + " does not hold"
+		var detail string
 		for _, l := range strings.Split(r.output.String(), "\n") {
 			if _, after, ok := strings.Cut(l, "does not hold: "); ok {
-				msg += ": " + strings.TrimSpace(after)
+				detail = strings.TrimSpace(after)
 				break
 			}
 			if strings.HasPrefix(strings.TrimSpace(l), "panic:") {
-				msg += ": " + strings.TrimSpace(l)
+				detail = strings.TrimSpace(l)
 				break
 			}
 		}
-		c.Status, c.Output = check.TestFailed, msg
+		f := criteria.Failed(e, d.file, detail)
+		c.Status, c.Output = check.TestFailed, f.Message
 		cases = append(cases, c)
-		findings = append(findings, check.Finding{File: d.file, Category: check.CategoryCriterion, Severity: check.SeverityError, Message: msg})
+		findings = append(findings, f)
 	}
 	if checked > 0 {
-		note := fmt.Sprintf("acceptance criteria checked as examples: %d of %d hold", held, checked)
+		var unchecked string
 		if len(dropped) > 0 {
-			note += fmt.Sprintf(" (criteria %s do not compile against this change and were not checked)", strings.Join(dropped, ", "))
+			unchecked = fmt.Sprintf("criteria %s do not compile against this change and were not checked", strings.Join(dropped, ", "))
 		}
-		findings = append(findings, check.Finding{Category: check.CategoryCriterion, Severity: check.SeverityInfo, Message: note})
+		findings = append(findings, criteria.Checked(held, checked, unchecked))
 	}
-	return cases, findings, nil
+	return cases, findings
 }

@@ -114,8 +114,7 @@ func (o Options) criteria(ctx context.Context, dir, runner string, base sandbox.
 	}
 	data, err := os.ReadFile(results)
 	if err != nil {
-		return nil, []check.Finding{{Category: check.CategoryCriterion, Severity: check.SeverityInfo,
-			Message: "the acceptance criteria that read as examples could not be run as tests, so they were not checked"}}, nil
+		return nil, []check.Finding{criteria.NotChecked("could not be run as tests")}, nil
 	}
 	ran, _, _, err := parseResults(dir, data)
 	if err != nil {
@@ -136,20 +135,21 @@ func (o Options) criteria(ctx context.Context, dir, runner string, base sandbox.
 			cases = append(cases, c)
 			continue
 		}
-		msg := e.Describe() + " does not hold"
+		var detail string
 		if first, _, _ := strings.Cut(strings.TrimSpace(c.Output), "\n"); first != "" {
-			msg += ": " + e.Call + ": " + first
+			detail = e.Call + ": " + first
 		}
-		c.Output = msg
+		f := criteria.Failed(e, where[e.Func], detail)
+		c.Output = f.Message
 		cases = append(cases, c)
-		findings = append(findings, check.Finding{File: where[e.Func], Category: check.CategoryCriterion, Severity: check.SeverityError, Message: msg})
+		findings = append(findings, f)
 	}
 	if checked > 0 {
-		note := fmt.Sprintf("acceptance criteria checked as examples: %d of %d hold", held, checked)
+		var unchecked string
 		if checked < len(examples) {
-			note += fmt.Sprintf(" (%d could not be run)", len(examples)-checked)
+			unchecked = fmt.Sprintf("%d could not be run", len(examples)-checked)
 		}
-		findings = append(findings, check.Finding{Category: check.CategoryCriterion, Severity: check.SeverityInfo, Message: note})
+		findings = append(findings, criteria.Checked(held, checked, unchecked))
 	}
 	return cases, findings, nil
 }
