@@ -160,12 +160,12 @@ func (s *Server) ready(ctx context.Context) (readiness, bool) {
 		body.Sandbox, ok = "missing", false
 	}
 	if s.plugins != nil {
-		states := map[string]pluginhost.State{}
-		for _, p := range s.plugins.List(pluginhost.KindValidator) {
-			states[p.Name] = p.State
-		}
+		states := map[string]pluginhost.State{} // validators by name
 		for _, p := range s.plugins.List("") {
 			body.Plugins[string(p.State)]++
+			if p.Kind == pluginhost.KindValidator {
+				states[p.Name] = p.State
+			}
 		}
 		for _, v := range s.cfg.Validators {
 			if st, found := states[v]; !found || st == pluginhost.StateQuarantined || st == pluginhost.StateStopped {
