@@ -29,9 +29,8 @@ const (
 // it may do. That is a baseline run and a hidden-test run of the base tree,
 // and per cycle (1 + MaxRefinements of them) a proposer call and one call of
 // each validator, each bounded as the plugin host bounds it (two commands
-// under the limit, compiling tests on top, the mutation budget as far as it may
-// stretch, the sandbox's
-// set-up); plus budgetSlack. So the budget follows the configured limits: a
+// under the limit, compiling tests on top, the mutation budget as far as it
+// may stretch, the sandbox's set-up); plus budgetSlack. So the budget follows the configured limits: a
 // project with a 30 s test limit gets minutes, one with long builds hours.
 func (c *Config) budget(build, test time.Duration) time.Duration {
 	mutation := pluginhost.MutationAllowance(c.Mutation.Time, c.Mutation.Disabled)

@@ -86,8 +86,9 @@ func (h *Host) Validate(ctx context.Context, name, version string, req *pluginv1
 // limit in the request, time for two commands under it (build and vet, or
 // the tests and their report), the build limit for compiling tests on top
 // when the request has one, the mutation budget as far as a validator may
-// stretch it (MutationAllowance) and a minute for the sandbox's set-up; without one, Config.ValidateTimeout. The pipeline's
-// execution budget counts validator calls the same way.
+// stretch it (MutationAllowance) and a minute for the sandbox's set-up;
+// without one, Config.ValidateTimeout. The pipeline's execution budget counts
+// validator calls the same way.
 func (h *Host) ValidateDeadline(req *pluginv1.ValidateRequest) time.Duration {
 	t := req.GetTimeout().AsDuration()
 	if t <= 0 {
